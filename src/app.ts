@@ -1,0 +1,131 @@
+/**
+ * Builds an Outrigger from a Config: every part constructed once and wired,
+ * nothing started until start(). main.ts and the tests use this.
+ */
+import type { Server } from 'node:http';
+import type { Server as NetServer, AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import type { Config } from './config.js';
+import type { LogHandle } from './log.js';
+import { createMetrics } from './metrics.js';
+import { BackendSet } from './upstream/backend-set.js';
+import { Discovery } from './upstream/discovery.js';
+import { ConfigWatcher } from './upstream/config-watcher.js';
+import { createPicker } from './balancer/index.js';
+import { Prober } from './health/prober.js';
+import { OutlierDetector } from './health/outlier.js';
+import { UpstreamPool } from './proxy/upstream-pool.js';
+import { RetryBudget } from './proxy/retry-budget.js';
+import { Forwarder } from './proxy/forward.js';
+import { SpliceRegistry } from './proxy/splice.js';
+import { Tunnels } from './proxy/upgrade.js';
+import { createProxyServer } from './proxy/server.js';
+import { createTcpServer } from './proxy/tcp.js';
+import { createAdminServer } from './admin/server.js';
+import { InFlight } from './lifecycle/in-flight.js';
+import { Readiness } from './lifecycle/readiness.js';
+import { Shutdown } from './lifecycle/shutdown.js';
+import { logBackendEvents } from './upstream/backend-log.js';
+import { VERSION } from './version.js';
+
+export interface App {
+  /** Binds both listeners; resolves with their addresses. */
+  start(): Promise<{ proxy: AddressInfo; admin: AddressInfo }>;
+  /** The SPEC §5 sequence; a second call skips the waits. Resolves true when the first call completes. */
+  shutdown(signal: string): Promise<boolean>;
+}
+
+export function createApp(config: Config, log: LogHandle, rng: () => number = Math.random): App {
+  const { logger } = log;
+  const startedAt = Date.now();
+  const metrics = createMetrics(VERSION);
+  const set = new BackendSet({ startHealthy: config.healthCheck.type === 'none' });
+  const pool = new UpstreamPool(config.upstreamKeepaliveMs);
+  logBackendEvents(set, logger, (id) => pool.forget(id));
+  const discovery = new Discovery(set, config.dnsRefreshMs, logger);
+  const watcher = config.configFile === undefined ? undefined
+    : new ConfigWatcher(config.configFile, safeRead(config.configFile), config.mode, discovery, metrics, logger);
+  const picker = createPicker(config.algorithm);
+  const prober = new Prober(set, config.healthCheck, metrics, rng);
+  const outlier = new OutlierDetector(set, config.outlier, metrics);
+  const inFlight = new InFlight();
+  const splices = new SpliceRegistry(metrics, inFlight, config.idleTimeoutMs);
+  const readiness = new Readiness(set, config.readyMinHealthyBackends);
+  const draining = () => readiness.draining;
+
+  let proxy: Server | NetServer;
+  if (config.mode === 'tcp') {
+    proxy = createTcpServer({ config, set, picker, outlier, splices, metrics, logger, rng });
+  } else {
+    const budget = new RetryBudget(config.retryBudgetPercent);
+    const forwarder = new Forwarder({ config, set, picker, pool, outlier, budget, metrics, logger, rng, draining });
+    const tunnels = new Tunnels({ config, set, picker, splices, metrics, logger, rng });
+    proxy = createProxyServer({ config, forwarder, tunnels, inFlight, metrics, logger });
+  }
+  const admin = createAdminServer({ config, set, readiness, metrics, logger, version: VERSION, startedAt });
+
+  const shutdown = new Shutdown({
+    delayMs: config.shutdownDelayMs,
+    drainTimeoutMs: config.drainTimeoutMs,
+    markDraining: () => {
+      readiness.markDraining();
+      metrics.draining.set(1);
+    },
+    stopListening: () => {
+      proxy.close();
+      if ('closeIdleConnections' in proxy) proxy.closeIdleConnections();
+    },
+    idle: () => inFlight.idle(),
+    inFlight: () => inFlight.active,
+    closeRemaining: () => {
+      splices.closeAll();
+      if ('closeAllConnections' in proxy) proxy.closeAllConnections();
+    },
+    finish: async () => {
+      watcher?.close();
+      discovery.close();
+      prober.close();
+      set.close();
+      pool.close();
+      admin.closeAllConnections();
+      await new Promise<void>((resolve) => admin.close(() => resolve()));
+      await log.flush();
+    },
+  }, logger);
+
+  return {
+    async start() {
+      await discovery.setEntries(config.backends);
+      watcher?.start();
+      prober.start();
+      void prober.firstRound.then(() => {
+        readiness.markFirstProbeRoundDone();
+        logger.info({ eligible: set.eligible().length, backends: set.size }, 'first health-check round done');
+      });
+      const adminAddress = await listen(admin, config.adminHost, config.adminPort);
+      const proxyAddress = await listen(proxy, config.proxyHost, config.proxyPort);
+      readiness.markListening();
+      logger.info({ mode: config.mode, proxy: proxyAddress, admin: adminAddress, algorithm: config.algorithm, backends: set.size, version: VERSION }, 'listening');
+      return { proxy: proxyAddress, admin: adminAddress };
+    },
+    shutdown: (signal) => shutdown.begin(signal),
+  };
+}
+
+function listen(server: Server | NetServer, host: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port }, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+function safeRead(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Every error Outrigger raises, each with a stable `code`. No HTTP statuses
+ * here: proxy/error-response.ts is the one place that maps errors to answers.
+ */
+
+/** The kinds of proxy-generated answers (the `x-outrigger-error` header). */
+export type ProxyErrorKind = 'no_healthy_backend' | 'connect_failed' | 'upstream_reset' | 'upstream_timeout' | 'overloaded';
+
+/** The `kind` label of outrigger_upstream_errors_total. */
+export type UpstreamErrorKind = 'connect_refused' | 'connect_timeout' | 'reset' | 'timeout' | 'protocol';
+
+export class OutriggerError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A failure of the proxy to get an answer from a backend. */
+export abstract class ProxyError extends OutriggerError {
+  abstract readonly kind: ProxyErrorKind;
+}
+
+export class NoHealthyBackendError extends ProxyError {
+  readonly kind = 'no_healthy_backend';
+  constructor() {
+    super('ERR_NO_HEALTHY_BACKEND', 'no backend is eligible for traffic');
+  }
+}
+
+export class OverloadedError extends ProxyError {
+  readonly kind = 'overloaded';
+  constructor() {
+    super('ERR_OVERLOADED', 'every eligible backend is at MAX_REQUESTS_PER_BACKEND');
+  }
+}
+
+/** Failures tied to one backend attempt carry the backend id and the metric kind. */
+export abstract class UpstreamError extends ProxyError {
+  abstract readonly upstreamKind: UpstreamErrorKind;
+  constructor(
+    code: string,
+    message: string,
+    readonly backend: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+  }
+}
+
+export class ConnectFailedError extends UpstreamError {
+  readonly kind = 'connect_failed';
+  readonly upstreamKind: UpstreamErrorKind;
+  constructor(backend: string, timedOut: boolean, cause?: unknown) {
+    super('ERR_CONNECT_FAILED', `connect to ${backend} ${timedOut ? 'timed out' : 'failed'}`, backend, { cause });
+    this.upstreamKind = timedOut ? 'connect_timeout' : 'connect_refused';
+  }
+}
+
+export class UpstreamResetError extends UpstreamError {
+  readonly kind = 'upstream_reset';
+  readonly upstreamKind: UpstreamErrorKind;
+  constructor(backend: string, protocol: boolean, cause?: unknown) {
+    const what = protocol ? 'sent an invalid HTTP response' : 'closed the connection before a full response';
+    super('ERR_UPSTREAM_RESET', `${backend} ${what}`, backend, { cause });
+    this.upstreamKind = protocol ? 'protocol' : 'reset';
+  }
+}
+
+export class UpstreamTimeoutError extends UpstreamError {
+  readonly kind = 'upstream_timeout';
+  readonly upstreamKind = 'timeout';
+  constructor(backend: string, what: 'headers' | 'idle') {
+    const message = what === 'headers' ? 'sent no response headers within UPSTREAM_TIMEOUT_MS' : 'was idle for IDLE_TIMEOUT_MS';
+    super('ERR_UPSTREAM_TIMEOUT', `${backend} ${message}`, backend);
+  }
+}
+
+/** Invalid configuration: one line per problem; main exits 78. */
+export class ConfigError extends OutriggerError {
+  constructor(readonly problems: readonly string[]) {
+    super('ERR_INVALID_CONFIG', `invalid configuration:\n${problems.join('\n')}`);
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * One active probe: a TCP connect, or an HTTP(S) GET that must answer 2xx,
+ * within a timeout. Resolves with the outcome; never rejects.
+ */
+import net from 'node:net';
+import http from 'node:http';
+import https from 'node:https';
+import type { Backend } from '../upstream/backend.js';
+
+export interface ProbeOutcome {
+  readonly ok: boolean;
+  readonly error?: string;
+}
+
+export function probeTcp(backend: Backend, timeoutMs: number): Promise<ProbeOutcome> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: backend.host, port: backend.port });
+    const done = (outcome: ProbeOutcome) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(outcome);
+    };
+    const timer = setTimeout(() => done({ ok: false, error: 'timeout' }), timeoutMs);
+    socket.once('connect', () => done({ ok: true }));
+    socket.once('error', (err: NodeJS.ErrnoException) => done({ ok: false, error: err.code ?? err.message }));
+  });
+}
+
+export function probeHttp(backend: Backend, path: string, timeoutMs: number): Promise<ProbeOutcome> {
+  return new Promise((resolve) => {
+    const client = backend.scheme === 'https' ? https : http;
+    const req = client.request({
+      host: backend.host,
+      port: backend.port,
+      method: 'GET',
+      path,
+      agent: false,
+      headers: { host: backend.id, 'user-agent': 'outrigger-health-check', connection: 'close' },
+    });
+    let settled = false;
+    const done = (outcome: ProbeOutcome) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      req.destroy();
+      resolve(outcome);
+    };
+    const timer = setTimeout(() => done({ ok: false, error: 'timeout' }), timeoutMs);
+    req.once('response', (res) => {
+      const status = res.statusCode ?? 0;
+      res.resume();
+      done(status >= 200 && status < 300 ? { ok: true } : { ok: false, error: `status ${status}` });
+    });
+    req.once('error', (err: NodeJS.ErrnoException) => done({ ok: false, error: err.code ?? err.message }));
+    req.end();
+  });
+}

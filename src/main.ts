@@ -1,0 +1,49 @@
+/**
+ * Composition root: config → build → start → signals. Exit codes: 0 clean
+ * shutdown, 78 invalid configuration, 1 unexpected fatal error.
+ */
+import { loadConfig } from './config.js';
+import { ConfigError } from './errors.js';
+import { createLogger } from './log.js';
+import { createApp } from './app.js';
+
+const EXIT_CONFIG = 78;
+
+function main(): void {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const line of err.problems) process.stderr.write(`outrigger: invalid configuration: ${line}\n`);
+      process.exit(EXIT_CONFIG);
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel);
+  const app = createApp(config, log);
+  const fatal = (err: unknown, what: string) => {
+    log.logger.fatal({ err }, what);
+    log.flushSync();
+    process.exit(1);
+  };
+  process.on('uncaughtException', (err) => fatal(err, 'uncaught exception'));
+  process.on('unhandledRejection', (err) => fatal(err, 'unhandled rejection'));
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      void app.shutdown(signal).then((first) => {
+        if (first) process.exit(0);
+      });
+    });
+  }
+  app.start().catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {
+      log.logger.fatal({ code: err.code, address: (err as { address?: string }).address, port: (err as { port?: number }).port }, 'cannot listen');
+      log.flushSync();
+      process.exit(1);
+    }
+    fatal(err, 'startup failed');
+  });
+}
+
+main();

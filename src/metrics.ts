@@ -1,0 +1,50 @@
+/**
+ * Every metric (SPEC §6) declared in one place, on a registry of its own, with
+ * typed handles. Labels are bounded: `backend` comes from the backend set and
+ * `method` is mapped to a standard method or OTHER.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const STANDARD_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
+export function methodLabel(method: string | undefined): string {
+  return method !== undefined && STANDARD_METHODS.has(method) ? method : 'OTHER';
+}
+export function codeClass(status: number): string {
+  return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'other';
+}
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export function createMetrics(version: string) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const r = [registry];
+  const m = {
+    registry,
+    httpRequests: new Counter({ name: 'outrigger_http_requests_total', help: 'Requests answered to clients.', labelNames: ['method', 'code'] as const, registers: r }),
+    httpDuration: new Histogram({ name: 'outrigger_http_request_duration_seconds', help: 'Time from request head to response end, as seen by the proxy.', labelNames: ['method', 'code_class'] as const, buckets: LATENCY_BUCKETS, registers: r }),
+    upstreamRequests: new Counter({ name: 'outrigger_upstream_requests_total', help: 'Responses received from backends.', labelNames: ['backend', 'code_class'] as const, registers: r }),
+    upstreamResponse: new Histogram({ name: 'outrigger_upstream_response_seconds', help: 'Time from request sent to backend response headers.', labelNames: ['backend'] as const, buckets: LATENCY_BUCKETS, registers: r }),
+    upstreamErrors: new Counter({ name: 'outrigger_upstream_errors_total', help: 'Failed backend attempts.', labelNames: ['backend', 'kind'] as const, registers: r }),
+    upstreamInFlight: new Gauge({ name: 'outrigger_upstream_in_flight', help: 'Requests in flight to each backend.', labelNames: ['backend'] as const, registers: r }),
+    backendUp: new Gauge({ name: 'outrigger_backend_up', help: '1 when the backend is eligible for traffic.', labelNames: ['backend'] as const, registers: r }),
+    backends: new Gauge({ name: 'outrigger_backends', help: 'Backends per state.', labelNames: ['state'] as const, registers: r }),
+    healthChecks: new Counter({ name: 'outrigger_health_checks_total', help: 'Active health probes.', labelNames: ['backend', 'result'] as const, registers: r }),
+    retries: new Counter({ name: 'outrigger_retries_total', help: 'Retries on another backend.', labelNames: ['reason'] as const, registers: r }),
+    retryBudgetExhausted: new Counter({ name: 'outrigger_retry_budget_exhausted_total', help: 'Retries skipped because the retry budget was spent.', registers: r }),
+    outlierEjections: new Counter({ name: 'outrigger_outlier_ejections_total', help: 'Backends ejected by passive outlier detection.', labelNames: ['backend'] as const, registers: r }),
+    proxyErrors: new Counter({ name: 'outrigger_proxy_errors_total', help: 'Proxy-generated error answers.', labelNames: ['kind'] as const, registers: r }),
+    downstreamConnections: new Gauge({ name: 'outrigger_downstream_connections', help: 'Open client connections.', registers: r }),
+    downstreamConnectionsTotal: new Counter({ name: 'outrigger_downstream_connections_total', help: 'Client connections accepted.', registers: r }),
+    tunnels: new Gauge({ name: 'outrigger_tunnels', help: 'Open WebSocket/Upgrade tunnels and TCP-mode connections.', registers: r }),
+    draining: new Gauge({ name: 'outrigger_draining', help: '1 after SIGTERM while the process drains.', registers: r }),
+    configReloads: new Counter({ name: 'outrigger_config_reloads_total', help: 'CONFIG_FILE reloads.', labelNames: ['result'] as const, registers: r }),
+    buildInfo: new Gauge({ name: 'outrigger_build_info', help: 'Always 1; labels carry the build.', labelNames: ['version', 'node_version'] as const, registers: r }),
+  };
+  m.buildInfo.set({ version, node_version: process.version }, 1);
+  m.draining.set(0);
+  for (const state of ['healthy', 'unhealthy', 'ejected', 'drained']) m.backends.set({ state }, 0);
+  return m;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,124 @@
+/**
+ * One attempt: send a request to one backend and wait for its response
+ * head. Resolves with the response, or rejects with a typed UpstreamError:
+ * connect failures (refused, CONNECT_TIMEOUT_MS), resets and protocol errors,
+ * UPSTREAM_TIMEOUT_MS for the response head, IDLE_TIMEOUT_MS of silence.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ConnectFailedError, UpstreamError, UpstreamResetError, UpstreamTimeoutError } from '../errors.js';
+import type { Backend } from '../upstream/backend.js';
+import type { UpstreamPool } from './upstream-pool.js';
+import type { RequestBody } from './request-body.js';
+
+export interface AttemptOptions {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: string[];
+  readonly body: RequestBody | undefined;
+  readonly connectTimeoutMs: number;
+  readonly upstreamTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  /** The client's response, for 1xx relays. */
+  readonly res: ServerResponse;
+  readonly expectContinue: boolean;
+}
+
+export interface AttemptResult {
+  readonly upReq: http.ClientRequest;
+  readonly upRes: IncomingMessage;
+}
+
+/** An attempt failure; `stale` marks a reset of a reused pooled socket before any response byte. */
+export class AttemptError extends Error {
+  constructor(
+    readonly error: UpstreamError,
+    readonly stale: boolean,
+  ) {
+    super(error.message, { cause: error });
+  }
+}
+
+export function attempt(backend: Backend, pool: UpstreamPool, o: AttemptOptions, onRequest: (r: http.ClientRequest) => void): Promise<AttemptResult> {
+  return new Promise((resolve, reject) => {
+    const client = backend.scheme === 'https' ? https : http;
+    const upReq = client.request({
+      host: backend.host,
+      port: backend.port,
+      method: o.method,
+      path: o.path,
+      headers: o.headers,
+      agent: pool.agentFor(backend),
+      setHost: false,
+      ...(o.idleTimeoutMs > 0 ? { timeout: o.idleTimeoutMs } : {}),
+    });
+    onRequest(upReq);
+    let connected = false;
+    let settled = false;
+    let connectTimer: NodeJS.Timeout | undefined;
+    let headTimer: NodeJS.Timeout | undefined;
+    const clearTimers = () => {
+      clearTimeout(connectTimer);
+      clearTimeout(headTimer);
+    };
+
+    upReq.once('socket', (socket) => {
+      if (!socket.connecting) {
+        connected = true;
+        return;
+      }
+      connectTimer = setTimeout(() => upReq.destroy(new ConnectFailedError(backend.id, true)), o.connectTimeoutMs);
+      socket.once('connect', () => {
+        connected = true;
+        clearTimeout(connectTimer);
+      });
+    });
+    upReq.once('finish', () => {
+      if (o.upstreamTimeoutMs > 0 && !settled) {
+        headTimer = setTimeout(() => upReq.destroy(new UpstreamTimeoutError(backend.id, 'headers')), o.upstreamTimeoutMs);
+      }
+    });
+    upReq.on('timeout', () => upReq.destroy(new UpstreamTimeoutError(backend.id, 'idle')));
+    upReq.on('information', (info) => relayInformational(o, info.statusCode, info.rawHeaders));
+    upReq.once('response', (upRes) => {
+      settled = true;
+      clearTimers();
+      resolve({ upReq, upRes });
+    });
+    upReq.on('error', (err: NodeJS.ErrnoException) => {
+      clearTimers();
+      if (settled) return; // after the head, the relay owns errors
+      settled = true;
+      const error = classify(err, backend.id, connected);
+      const stale = upReq.reusedSocket && error instanceof UpstreamResetError && error.upstreamKind === 'reset';
+      reject(new AttemptError(error, stale));
+    });
+
+    if (o.body === undefined) upReq.end();
+    else o.body.attach(upReq);
+  });
+}
+
+function classify(err: NodeJS.ErrnoException, backend: string, connected: boolean): UpstreamError {
+  if (err instanceof UpstreamError) return err;
+  if (!connected) return new ConnectFailedError(backend, err.code === 'ETIMEDOUT', err);
+  return new UpstreamResetError(backend, typeof err.code === 'string' && err.code.startsWith('HPE_'), err);
+}
+
+/** 100 Continue goes only to a client that asked for it; 103 Early Hints goes through. */
+function relayInformational(o: AttemptOptions, status: number, rawHeaders: string[]): void {
+  const res = o.res;
+  if (res.headersSent || res.destroyed) return;
+  if (status === 100) {
+    if (o.expectContinue) res.writeContinue();
+  } else if (status === 103) {
+    const hints: Record<string, string | string[]> = {};
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+      const name = rawHeaders[i]!.toLowerCase();
+      const prior = hints[name];
+      hints[name] = prior === undefined ? rawHeaders[i + 1]! : [...[prior].flat(), rawHeaders[i + 1]!];
+    }
+    if (hints.link !== undefined) res.writeEarlyHints(hints);
+  }
+}

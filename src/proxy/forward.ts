@@ -1,0 +1,231 @@
+/**
+ * One client request, end to end: take the eligible view, ask the picker,
+ * send (proxy/attempt), retry on another backend where the rules allow,
+ * stream the response back, and report the outcome to the outlier detector,
+ * metrics and the access log. Failures become typed errors that
+ * proxy/error-response turns into answers.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse, ClientRequest } from 'node:http';
+import type { Config } from '../config.js';
+import { NoHealthyBackendError, OverloadedError, UpstreamResetError, ConnectFailedError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { codeClass, methodLabel, type Metrics } from '../metrics.js';
+import type { Picker, PickContext } from '../balancer/picker.js';
+import type { Backend } from '../upstream/backend.js';
+import type { BackendSet } from '../upstream/backend-set.js';
+import type { OutlierDetector } from '../health/outlier.js';
+import { addForwarded, clientAddress, stripHopByHop, trailerPairs } from './headers.js';
+import { attempt, AttemptError, type AttemptResult } from './attempt.js';
+import { RequestBody } from './request-body.js';
+import type { RetryBudget } from './retry-budget.js';
+import type { UpstreamPool } from './upstream-pool.js';
+import { sendError } from './error-response.js';
+import { hashKeyOf } from './hash-key.js';
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+
+export interface ForwardDeps {
+  readonly config: Config;
+  readonly set: BackendSet;
+  readonly picker: Picker;
+  readonly pool: UpstreamPool;
+  readonly outlier: OutlierDetector;
+  readonly budget: RetryBudget;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly rng: () => number;
+  readonly draining: () => boolean;
+}
+
+/** What the access log says about one exchange. */
+interface Exchange {
+  readonly started: number;
+  readonly clientIp: string;
+  requestId: string;
+  backend: Backend | undefined;
+  attempts: number;
+  upReq: ClientRequest | undefined;
+}
+
+export class Forwarder {
+  constructor(private readonly d: ForwardDeps) {}
+
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    const ex: Exchange = { started: performance.now(), clientIp: clientAddress(req.socket.remoteAddress), requestId: '', backend: undefined, attempts: 0, upReq: undefined };
+    const headers = this.upstreamHeaders(req, ex);
+    const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+    const body = hasBody ? new RequestBody(req) : undefined;
+    if (req.headers['transfer-encoding'] !== undefined) headers.push('Transfer-Encoding', 'chunked');
+    this.d.budget.onRequest();
+    res.once('close', () => {
+      if (!res.writableFinished) ex.upReq?.destroy();
+      this.logAndCount(req, res, ex);
+    });
+    this.run(req, res, ex, headers, body).catch((err: unknown) => {
+      const kind = sendError(res, err, this.d.draining() || (body !== undefined && !body.complete), this.d.logger);
+      this.d.metrics.proxyErrors.inc({ kind });
+    });
+  }
+
+  private upstreamHeaders(req: IncomingMessage, ex: Exchange): string[] {
+    const headers = stripHopByHop(req.rawHeaders, { keepTeTrailers: true });
+    if (req.headers.host === undefined) headers.push('Host', 'localhost'); // HTTP/1.0 without Host
+    if (this.d.config.forwardedHeaders) {
+      ex.requestId = addForwarded(headers, { clientIp: ex.clientIp, proto: 'http', newRequestId: randomUUID });
+    } else {
+      const given = req.headers['x-request-id'];
+      ex.requestId = typeof given === 'string' ? given : randomUUID();
+    }
+    return headers;
+  }
+
+  private async run(req: IncomingMessage, res: ServerResponse, ex: Exchange, headers: string[], body: RequestBody | undefined): Promise<void> {
+    const tried: Backend[] = [];
+    const ctx = this.pickContext(req, ex);
+    for (;;) {
+      const backend = this.choose(tried, ctx);
+      tried.push(backend);
+      ex.backend = backend;
+      ex.attempts += 1;
+      let result: AttemptResult;
+      const release = this.acquire(backend);
+      const sentAt = performance.now();
+      try {
+        result = await attempt(backend, this.d.pool, {
+          method: req.method ?? 'GET', path: req.url ?? '/', headers, body,
+          connectTimeoutMs: this.d.config.connectTimeoutMs, upstreamTimeoutMs: this.d.config.upstreamTimeoutMs,
+          idleTimeoutMs: this.d.config.idleTimeoutMs, res, expectContinue: req.headers.expect?.toLowerCase() === '100-continue',
+        }, (upReq) => (ex.upReq = upReq));
+      } catch (err) {
+        release();
+        const failure = err as AttemptError;
+        body?.detach();
+        if (res.destroyed) throw failure.error; // the client left; not the backend's fault
+        this.d.metrics.upstreamErrors.inc({ backend: backend.id, kind: failure.error.upstreamKind });
+        if (!failure.stale) this.d.outlier.onFailure(backend);
+        backend.failures += 1;
+        const reason = retryReason(failure, req.method ?? 'GET');
+        if (reason === undefined || !this.mayRetry(tried, ctx, body, res)) throw failure.error;
+        this.d.metrics.retries.inc({ reason });
+        continue;
+      }
+      const status = result.upRes.statusCode ?? 502;
+      this.observeResponse(backend, status, sentAt);
+      if ((status === 502 || status === 503) && IDEMPOTENT.has(req.method ?? '') && this.mayRetry(tried, ctx, body, res)) {
+        result.upRes.resume();
+        result.upRes.once('end', release);
+        result.upRes.once('error', release);
+        body?.detach();
+        this.d.metrics.retries.inc({ reason: `status_${status}` });
+        continue;
+      }
+      this.relay(res, result, backend, release);
+      return;
+    }
+  }
+
+  private pickContext(req: IncomingMessage, ex: Exchange): PickContext {
+    const now = Date.now();
+    return {
+      now, rng: this.d.rng, slowStartMs: this.d.config.slowStartMs, clientIp: ex.clientIp,
+      hashKey: this.d.config.algorithm === 'hash' ? hashKeyOf(req, this.d.config.hashKey) : undefined,
+    };
+  }
+
+  /** Picks among eligible backends not tried yet and not at their in-flight cap. */
+  private choose(tried: readonly Backend[], ctx: PickContext): Backend {
+    const candidates = this.candidates(tried, ctx);
+    if (candidates.length === 0) {
+      throw this.d.set.eligible(ctx.now).length > tried.length ? new OverloadedError() : new NoHealthyBackendError();
+    }
+    return this.d.picker.pick(candidates, ctx)!;
+  }
+
+  private candidates(tried: readonly Backend[], ctx: PickContext): readonly Backend[] {
+    let list = this.d.set.eligible(ctx.now);
+    const cap = this.d.config.maxRequestsPerBackend;
+    if (tried.length > 0 || cap > 0) list = list.filter((b) => !tried.includes(b) && (cap === 0 || b.inFlight < cap));
+    return list;
+  }
+
+  private mayRetry(tried: readonly Backend[], ctx: PickContext, body: RequestBody | undefined, res: ServerResponse): boolean {
+    if (tried.length > this.d.config.retries || res.headersSent || res.destroyed) return false;
+    if (body !== undefined && !body.replayable) return false;
+    if (this.candidates(tried, ctx).length === 0) return false;
+    if (!this.d.budget.tryRetry()) {
+      this.d.metrics.retryBudgetExhausted.inc();
+      return false;
+    }
+    return true;
+  }
+
+  private acquire(backend: Backend): () => void {
+    backend.inFlight += 1;
+    backend.requests += 1;
+    this.d.metrics.upstreamInFlight.inc({ backend: backend.id });
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      backend.inFlight -= 1;
+      this.d.metrics.upstreamInFlight.dec({ backend: backend.id });
+    };
+  }
+
+  private observeResponse(backend: Backend, status: number, sentAt: number): void {
+    const ms = performance.now() - sentAt;
+    backend.observeLatency(ms, Date.now());
+    this.d.metrics.upstreamResponse.observe({ backend: backend.id }, ms / 1000);
+    this.d.metrics.upstreamRequests.inc({ backend: backend.id, code_class: codeClass(status) });
+    if (status >= 500) {
+      backend.failures += 1;
+      this.d.outlier.onFailure(backend);
+    } else {
+      this.d.outlier.onSuccess(backend);
+    }
+  }
+
+  /** Streams the backend's answer to the client; trailers follow the body. */
+  private relay(res: ServerResponse, { upRes }: AttemptResult, backend: Backend, release: () => void): void {
+    const headers = stripHopByHop(upRes.rawHeaders);
+    if (this.d.draining()) headers.push('Connection', 'close');
+    res.sendDate = false;
+    res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, headers);
+    upRes.pipe(res, { end: false });
+    upRes.once('end', () => {
+      release();
+      if (upRes.rawTrailers.length > 0) res.addTrailers(trailerPairs(upRes.rawTrailers));
+      res.end();
+    });
+    upRes.once('error', () => {
+      // The backend broke off mid-body: cut the client too, so the truncation shows.
+      release();
+      this.d.metrics.upstreamErrors.inc({ backend: backend.id, kind: 'reset' });
+      res.destroy();
+    });
+    res.once('close', release);
+  }
+
+  private logAndCount(req: IncomingMessage, res: ServerResponse, ex: Exchange): void {
+    const durationMs = performance.now() - ex.started;
+    const method = methodLabel(req.method);
+    const status = res.headersSent ? res.statusCode : 0;
+    this.d.metrics.httpRequests.inc({ method, code: String(status) });
+    this.d.metrics.httpDuration.observe({ method, code_class: codeClass(status) }, durationMs / 1000);
+    if (!this.d.config.accessLog) return;
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    this.d.logger.info({
+      reqId: ex.requestId, client: ex.clientIp, method: req.method, path: q < 0 ? url : url.slice(0, q),
+      backend: ex.backend?.id ?? null, status, durationMs: Math.round(durationMs * 100) / 100, attempts: ex.attempts,
+      ...(res.writableFinished ? {} : { aborted: true }),
+    }, 'request');
+  }
+}
+
+function retryReason(failure: AttemptError, method: string): string | undefined {
+  if (failure.error instanceof ConnectFailedError) return 'connect_failed';
+  if (failure.error instanceof UpstreamResetError && (failure.stale || IDEMPOTENT.has(method))) return 'upstream_reset';
+  return undefined;
+}

@@ -1,0 +1,18 @@
+/** Extracts the HASH_KEY value (a header or a cookie) from a request. */
+import type { IncomingMessage } from 'node:http';
+import type { HashKey } from '../config.js';
+
+export function hashKeyOf(req: IncomingMessage, key: HashKey): string | undefined {
+  if (key.kind === 'ip') return undefined;
+  if (key.kind === 'header') {
+    const value = req.headers[key.name];
+    return Array.isArray(value) ? value[0] : value;
+  }
+  const cookies = req.headers.cookie;
+  if (cookies === undefined) return undefined;
+  for (const part of cookies.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === key.name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}

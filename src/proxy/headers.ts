@@ -1,0 +1,112 @@
+/**
+ * Hop-by-hop handling (RFC 9110 §7.6.1) as pure functions over Node's flat
+ * raw header arrays ([name, value, name, value, …]), used for requests and
+ * responses alike. Names, values and order are kept for everything else.
+ */
+
+/** Always removed: they describe one connection, not the message. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+export interface StripOptions {
+  /** Keep `TE: trailers` (requests only). */
+  readonly keepTeTrailers?: boolean;
+  /** Keep `Connection: upgrade` and `Upgrade` (a valid upgrade request or 101 answer). */
+  readonly keepUpgrade?: boolean;
+}
+
+/** Lower-cased tokens of every Connection header. */
+export function connectionTokens(raw: readonly string[]): Set<string> {
+  const tokens = new Set<string>();
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') {
+      for (const token of raw[i + 1]!.split(',')) {
+        const t = token.trim().toLowerCase();
+        if (t !== '') tokens.add(t);
+      }
+    }
+  }
+  return tokens;
+}
+
+/** Returns a new flat array without hop-by-hop headers and without any header a Connection header names. */
+export function stripHopByHop(raw: readonly string[], options: StripOptions = {}): string[] {
+  const named = connectionTokens(raw);
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower)) {
+      if (lower === 'te' && options.keepTeTrailers === true && value.trim().toLowerCase() === 'trailers') {
+        out.push(name, value);
+      } else if (options.keepUpgrade === true && (lower === 'upgrade' || lower === 'connection')) {
+        out.push(name, lower === 'connection' ? 'Upgrade' : value);
+      }
+      continue;
+    }
+    if (named.has(lower) && !(options.keepUpgrade === true && lower === 'upgrade')) continue;
+    out.push(name, value);
+  }
+  return out;
+}
+
+/** The first value of `name` (lower-case), or undefined. */
+export function headerValue(raw: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === name) return raw[i + 1];
+  return undefined;
+}
+
+export interface ForwardedInfo {
+  readonly clientIp: string;
+  readonly proto: 'http' | 'https';
+  /** Generated when the request has none. */
+  readonly newRequestId: () => string;
+}
+
+/**
+ * Adds X-Forwarded-For (client appended to the last one), X-Forwarded-Proto
+ * and X-Forwarded-Host (if absent) and X-Request-Id (if absent), in place.
+ * Returns the request id the request carries.
+ */
+export function addForwarded(headers: string[], info: ForwardedInfo): string {
+  let xffIndex = -1;
+  let host: string | undefined;
+  let hasProto = false;
+  let hasXfHost = false;
+  let requestId: string | undefined;
+  for (let i = 0; i < headers.length; i += 2) {
+    switch (headers[i]!.toLowerCase()) {
+      case 'x-forwarded-for': xffIndex = i; break;
+      case 'x-forwarded-proto': hasProto = true; break;
+      case 'x-forwarded-host': hasXfHost = true; break;
+      case 'x-request-id': requestId ??= headers[i + 1]; break;
+      case 'host': host ??= headers[i + 1]; break;
+    }
+  }
+  if (xffIndex >= 0) {
+    const prior = headers[xffIndex + 1]!.trim();
+    headers[xffIndex + 1] = prior === '' ? info.clientIp : `${prior}, ${info.clientIp}`;
+  } else {
+    headers.push('X-Forwarded-For', info.clientIp);
+  }
+  if (!hasProto) headers.push('X-Forwarded-Proto', info.proto);
+  if (!hasXfHost && host !== undefined) headers.push('X-Forwarded-Host', host);
+  if (requestId === undefined) {
+    requestId = info.newRequestId();
+    headers.push('X-Request-Id', requestId);
+  }
+  return requestId;
+}
+
+/** Node's rawTrailers (flat) as the [name, value] pairs that addTrailers() takes. */
+export function trailerPairs(raw: readonly string[]): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
+  for (let i = 0; i < raw.length; i += 2) pairs.push([raw[i]!, raw[i + 1]!]);
+  return pairs;
+}
+
+/** IPv4-mapped IPv6 (`::ffff:1.2.3.4`) shown as plain IPv4. */
+export function clientAddress(remote: string | undefined): string {
+  if (remote === undefined) return 'unknown';
+  return remote.startsWith('::ffff:') && remote.includes('.') ? remote.slice(7) : remote;
+}

@@ -1,0 +1,72 @@
+/**
+ * Streams a client's request body to the current upstream attempt with
+ * backpressure, and holds a copy of it while it is at most RETRY_BODY_LIMIT
+ * bytes, so that a retry can replay it to another backend.
+ */
+import type { IncomingMessage, ClientRequest } from 'node:http';
+import { trailerPairs } from './headers.js';
+
+export const RETRY_BODY_LIMIT = 64 * 1024;
+
+export class RequestBody {
+  private held: Buffer[] | null = [];
+  private heldBytes = 0;
+  private ended = false;
+  private sink: ClientRequest | undefined;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly limit = RETRY_BODY_LIMIT,
+  ) {
+    req.on('data', (chunk: Buffer) => this.onData(chunk));
+    req.once('end', () => {
+      this.ended = true;
+      if (this.sink !== undefined) this.finish(this.sink);
+    });
+  }
+
+  /** True while every byte received so far is still held (a retry can replay it). */
+  get replayable(): boolean {
+    return this.held !== null;
+  }
+
+  get complete(): boolean {
+    return this.ended;
+  }
+
+  /** Sends what is held, then everything that follows, to `sink`. */
+  attach(sink: ClientRequest): void {
+    this.sink = sink;
+    if (this.held !== null) for (const chunk of this.held) sink.write(chunk);
+    if (this.ended) this.finish(sink);
+    else this.req.resume();
+  }
+
+  detach(): void {
+    this.sink = undefined;
+    // Keep reading into the hold (or discard) so that a paused client does not stall.
+    if (!this.ended) this.req.resume();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.held !== null) {
+      this.heldBytes += chunk.length;
+      if (this.heldBytes > this.limit) this.held = null;
+      else this.held.push(chunk);
+    }
+    const sink = this.sink;
+    if (sink === undefined || sink.destroyed) return;
+    if (!sink.write(chunk)) {
+      this.req.pause();
+      sink.once('drain', () => {
+        if (this.sink === sink) this.req.resume();
+      });
+    }
+  }
+
+  private finish(sink: ClientRequest): void {
+    if (sink.destroyed) return;
+    if (this.req.rawTrailers.length > 0) sink.addTrailers(trailerPairs(this.req.rawTrailers));
+    sink.end();
+  }
+}
