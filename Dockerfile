@@ -1,0 +1,52 @@
+# syntax=docker/dockerfile:1.7
+#
+# Outrigger container image.
+#
+#   docker build -t outrigger:dev --build-arg VERSION=$(node -p 'require("./package.json").version') \
+#     --build-arg REVISION=$(git rev-parse HEAD) .
+#
+# Two stages: `build` compiles TypeScript and prunes dev dependencies on the official Node LTS image;
+# `runtime` is distroless (glibc, libstdc++, CA certificates, no shell, no package manager) with the
+# node binary copied from the build stage, so both stages run the very same Node release.
+# Base images are pinned by tag; mirror them and add an @sha256 digest in your own registry.
+# test/image/run.sh builds this file unchanged against local stand-ins for both base images.
+
+ARG NODE_VERSION=24.21.0
+
+FROM docker.io/library/node:${NODE_VERSION}-bookworm-slim AS build
+WORKDIR /app
+ENV NPM_CONFIG_UPDATE_NOTIFIER=false \
+    NPM_CONFIG_FUND=false \
+    NPM_CONFIG_AUDIT=false
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm npm ci
+COPY tsconfig.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev
+
+FROM gcr.io/distroless/cc-debian12:nonroot AS runtime
+ARG NODE_VERSION
+ARG VERSION=0.0.0-dev
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="outrigger" \
+      org.opencontainers.image.description="HTTP and TCP load balancer for Kubernetes sidecars: health probes, Prometheus metrics, clean drain" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.base.name="gcr.io/distroless/cc-debian12:nonroot" \
+      io.outrigger.node-version="${NODE_VERSION}"
+# Everything below is owned by root and read-only for the runtime user: the container works with
+# readOnlyRootFilesystem and cannot rewrite its own code.
+COPY --from=build /usr/local/bin/node /usr/local/bin/node
+WORKDIR /app
+# package.json carries "type": "module", which dist/*.js need.
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+ENV NODE_ENV=production
+# distroless "nonroot"; numeric so that Kubernetes' runAsNonRoot can verify it.
+USER 65532:65532
+# 8080 traffic (PROXY_PORT), 9901 admin: /healthz, /readyz, /metrics (ADMIN_PORT).
+EXPOSE 8080 9901
+# Exec form: node is PID 1 and receives SIGTERM itself; Outrigger runs its drain sequence (SPEC §5).
+CMD ["node", "dist/main.js"]

