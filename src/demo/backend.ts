@@ -3,7 +3,7 @@
  *
  *   GET /ping                   → "pong from backend :PORT"
  *   GET /health                 → 200 (503 after POST /health/fail, 200 again after POST /health/ok)
- *   ANY /echo                   → JSON: method, url, raw headers, body size and sha256, trailers
+ *   ANY /echo, /echo/…          → JSON: method, url, raw headers, body size and sha256, trailers
  *   GET /delay?ms=N             → answers after N ms
  *   GET /status?code=N          → answers with status N
  *   GET /close                  → closes the socket without answering
@@ -32,6 +32,7 @@ export function createDemoBackend(configuredPort: number): http.Server {
       return Number.isFinite(v) && url.searchParams.has(name) ? v : def;
     };
     res.setHeader('x-backend', String(port));
+    if (url.pathname.startsWith('/echo/')) return echo(req, res, port);
     switch (url.pathname) {
       case '/ping':
         return text(res, 200, `pong from backend :${port}\n`);

@@ -1,0 +1,107 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startOutrigger } from '../helpers/outrigger.js';
+import { rawExchange, startBackend, startServer, request } from '../helpers/http.js';
+
+interface Echo { rawHeaders: string[]; url: string; method: string; bodyBytes: number }
+
+function pairs(raw: string[]): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i < raw.length; i += 2) out.push([raw[i]!, raw[i + 1]!]);
+  return out;
+}
+
+test('request: hop-by-hop and Connection-named headers removed, X-Forwarded-For appended, the rest byte-exact and in order', async (t) => {
+  const backend = await startBackend();
+  t.after(() => backend.close());
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${backend.port}`, HEALTH_CHECK_TYPE: 'none' });
+  t.after(() => lb.stop());
+  const raw = [
+    'GET /echo/%7Euser/a%2Fb?q=1&q=2&x=%20 HTTP/1.1',
+    'Host: app.example.test:8443',
+    'X-Custom-B: second',
+    'Connection: keep-alive, X-Secret-Hop',
+    'X-Secret-Hop: must-not-pass',
+    'Keep-Alive: timeout=5',
+    'Proxy-Connection: keep-alive',
+    'TE: trailers',
+    'X-Forwarded-For: 203.0.113.7',
+    'x-custom-a: First  Value ',
+    'X-Request-Id: req-123',
+    'Connection: close',
+    '', '',
+  ].join('\r\n');
+  const reply = await rawExchange(lb.proxyPort, raw);
+  const echo = JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4)) as Echo;
+  assert.equal(echo.url, '/echo/%7Euser/a%2Fb?q=1&q=2&x=%20', 'raw path and query untouched');
+  const got = pairs(echo.rawHeaders);
+  const names = got.map(([n]) => n.toLowerCase());
+  for (const hop of ['x-secret-hop', 'keep-alive', 'proxy-connection']) assert.ok(!names.includes(hop), `${hop} removed`);
+  // The only Connection header is the proxy's own, for its pooled upstream connection.
+  assert.deepEqual(got.filter(([n]) => n.toLowerCase() === 'connection'), [['Connection', 'keep-alive']]);
+  assert.deepEqual(got.slice(0, 2), [['Host', 'app.example.test:8443'], ['X-Custom-B', 'second']], 'Host preserved, order kept');
+  assert.deepEqual(got.find(([n]) => n === 'x-custom-a'), ['x-custom-a', 'First  Value'], 'case and inner spacing kept');
+  assert.deepEqual(got.find(([n]) => n === 'TE'), ['TE', 'trailers'], 'TE: trailers kept');
+  assert.deepEqual(got.find(([n]) => n === 'X-Forwarded-For'), ['X-Forwarded-For', '203.0.113.7, 127.0.0.1']);
+  assert.deepEqual(got.find(([n]) => n === 'X-Forwarded-Proto'), ['X-Forwarded-Proto', 'http']);
+  assert.deepEqual(got.find(([n]) => n === 'X-Forwarded-Host'), ['X-Forwarded-Host', 'app.example.test:8443']);
+  assert.deepEqual(got.filter(([n]) => n.toLowerCase() === 'x-request-id'), [['X-Request-Id', 'req-123']], 'existing request id kept');
+  const log = await lb.waitForLog((l) => l.msg === 'request');
+  assert.equal(log.reqId, 'req-123');
+  assert.equal(JSON.stringify(log).includes('First  Value'), false, 'header values are not logged');
+});
+
+test('a request id is generated when absent; FORWARDED_HEADERS=false adds nothing', async (t) => {
+  const backend = await startBackend();
+  t.after(() => backend.close());
+  const on = await startOutrigger({ BACKENDS: `127.0.0.1:${backend.port}`, HEALTH_CHECK_TYPE: 'none' });
+  t.after(() => on.stop());
+  const echo = JSON.parse((await request(on.proxyPort, '/echo')).text) as Echo;
+  const id = pairs(echo.rawHeaders).find(([n]) => n === 'X-Request-Id')?.[1];
+  assert.match(id ?? '', /^[0-9a-f-]{36}$/);
+  assert.equal((await on.waitForLog((l) => l.msg === 'request')).reqId, id);
+
+  const off = await startOutrigger({ BACKENDS: `127.0.0.1:${backend.port}`, HEALTH_CHECK_TYPE: 'none', FORWARDED_HEADERS: 'false' });
+  t.after(() => off.stop());
+  const plain = JSON.parse((await request(off.proxyPort, '/echo', { headers: { 'x-one': '1' } })).text) as Echo;
+  assert.deepEqual(pairs(plain.rawHeaders).map(([n]) => n.toLowerCase()).filter((n) => n.startsWith('x-')), ['x-one']);
+});
+
+test('response: hop-by-hop removed, several Set-Cookie and odd headers relayed, status and reason kept', async (t) => {
+  const origin = await startServer((_req, res) => {
+    res.writeHead(299, 'Custom Reason', [
+      'Set-Cookie', 'a=1', 'Connection', 'X-Hop-Resp', 'X-Hop-Resp', 'gone', 'Set-Cookie', 'b=2',
+      'Keep-Alive', 'timeout=1', 'X-Kept', 'yes', 'Set-Cookie', 'c=3',
+    ]);
+    res.end('ok');
+  });
+  t.after(() => origin.close());
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${origin.port}`, HEALTH_CHECK_TYPE: 'none' });
+  t.after(() => lb.stop());
+  const r = await request(lb.proxyPort, '/');
+  assert.equal(r.status, 299);
+  assert.deepEqual(r.headers['set-cookie'], ['a=1', 'b=2', 'c=3']);
+  assert.equal(r.headers['x-kept'], 'yes');
+  assert.equal(r.headers['x-hop-resp'], undefined);
+  assert.notEqual(r.headers['keep-alive'], 'timeout=1');
+  const line = await rawExchange(lb.proxyPort, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  assert.match(line, /^HTTP\/1\.1 299 Custom Reason\r\n/);
+});
+
+test('HEAD, 204 and 304 are relayed without a body; the connection stays usable', async (t) => {
+  const origin = await startServer((req, res) => {
+    if (req.url === '/204') { res.writeHead(204); return void res.end(); }
+    if (req.url === '/304') { res.writeHead(304, { etag: '"v1"' }); return void res.end(); }
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '11' });
+    res.end(req.method === 'HEAD' ? undefined : 'hello world');
+  });
+  t.after(() => origin.close());
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${origin.port}`, HEALTH_CHECK_TYPE: 'none' });
+  t.after(() => lb.stop());
+  const out = await rawExchange(lb.proxyPort,
+    'HEAD /h HTTP/1.1\r\nHost: x\r\n\r\nGET /204 HTTP/1.1\r\nHost: x\r\n\r\nGET /304 HTTP/1.1\r\nHost: x\r\n\r\nGET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  const statuses = [...out.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]);
+  assert.deepEqual(statuses, ['200', '204', '304', '200'], out);
+  assert.match(out, /^HTTP\/1\.1 200 OK\r\n[\s\S]*?content-length: 11\r\n[\s\S]*?\r\n\r\nHTTP\/1\.1 204/i, 'HEAD keeps Content-Length, sends no body');
+  assert.ok(out.endsWith('hello world'));
+});
