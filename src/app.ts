@@ -53,14 +53,21 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
   const readiness = new Readiness(set, config.readyMinHealthyBackends);
   const draining = () => readiness.draining;
 
-  let proxy: Server | NetServer;
+  let proxy: NetServer;
+  let stopListening: () => void;
+  let closeConnections: () => void;
   if (config.mode === 'tcp') {
     proxy = createTcpServer({ config, set, picker, outlier, splices, metrics, logger, rng });
+    stopListening = () => proxy.close();
+    closeConnections = () => undefined; // every TCP-mode connection is a splice
   } else {
     const budget = new RetryBudget(config.retryBudgetPercent);
     const forwarder = new Forwarder({ config, set, picker, pool, outlier, budget, metrics, logger, rng, draining });
     const tunnels = new Tunnels({ config, set, picker, splices, metrics, logger, rng });
-    proxy = createProxyServer({ config, forwarder, tunnels, inFlight, metrics, logger });
+    const listener = createProxyServer({ config, forwarder, tunnels, inFlight, metrics, logger });
+    proxy = listener.server;
+    stopListening = () => listener.stopListening();
+    closeConnections = () => listener.closeAll();
   }
   const admin = createAdminServer({ config, set, readiness, metrics, logger, version: VERSION, startedAt });
 
@@ -71,15 +78,12 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
       readiness.markDraining();
       metrics.draining.set(1);
     },
-    stopListening: () => {
-      proxy.close();
-      if ('closeIdleConnections' in proxy) proxy.closeIdleConnections();
-    },
+    stopListening: () => stopListening(),
     idle: () => inFlight.idle(),
     inFlight: () => inFlight.active,
     closeRemaining: () => {
       splices.closeAll();
-      if ('closeAllConnections' in proxy) proxy.closeAllConnections();
+      closeConnections();
     },
     finish: async () => {
       watcher?.close();

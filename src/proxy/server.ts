@@ -5,7 +5,7 @@
  * in-flight work counted for the drain.
  */
 import http from 'node:http';
-import type { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -32,7 +32,25 @@ export interface ProxyServerDeps {
   readonly logger: Logger;
 }
 
-export function createProxyServer(d: ProxyServerDeps): http.Server {
+/** The traffic listener plus the drain operations the shutdown sequence needs. */
+export interface ProxyListener {
+  readonly server: http.Server;
+  /**
+   * Stops accepting and closes keep-alive connections that sit idle after a
+   * response. A connection accepted but still waiting for its first request
+   * keeps its chance: that request is served (with Connection: close).
+   */
+  stopListening(): void;
+  /** Cuts every connection that is left. */
+  closeAll(): void;
+}
+
+interface ConnectionState {
+  requests: number;
+  active: number;
+}
+
+export function createProxyServer(d: ProxyServerDeps): ProxyListener {
   const { config, metrics } = d;
   const server = http.createServer({
     headersTimeout: config.clientHeadersTimeoutMs,
@@ -43,24 +61,47 @@ export function createProxyServer(d: ProxyServerDeps): http.Server {
     requireHostHeader: true,
   });
   server.maxConnections = config.maxConnections;
+  const connections = new Map<Socket, ConnectionState>();
+  const fresh = new WeakMap<Socket, () => void>();
 
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const end = d.inFlight.begin();
-    res.once('close', end);
+    const state = connections.get(req.socket);
+    fresh.get(req.socket)?.();
+    if (state !== undefined) {
+      state.requests += 1;
+      state.active += 1;
+    }
+    res.once('close', () => {
+      end();
+      if (state !== undefined) state.active -= 1;
+    });
     d.forwarder.handle(req, res);
   };
   server.on('request', onRequest);
   // With a listener here Node does not answer 100 itself: the backend decides, and we relay.
   server.on('checkContinue', onRequest);
-  server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => d.tunnels.open(req, socket, head));
+  server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+    fresh.get(socket)?.();
+    connections.delete(socket);
+    d.tunnels.open(req, socket, head);
+  });
   server.on('connect', (_req: http.IncomingMessage, socket: Socket) => {
+    fresh.get(socket)?.();
     socket.on('error', () => socket.destroy());
     socket.end(rawErrorResponse(405, 'Method Not Allowed', 'method_not_allowed'));
   });
   server.on('connection', (socket: Socket) => {
     metrics.downstreamConnectionsTotal.inc();
     metrics.downstreamConnections.inc();
-    socket.once('close', () => metrics.downstreamConnections.dec());
+    connections.set(socket, { requests: 0, active: 0 });
+    // Until its first request, an open connection is work the drain waits for.
+    fresh.set(socket, d.inFlight.begin());
+    socket.once('close', () => {
+      metrics.downstreamConnections.dec();
+      connections.delete(socket);
+      fresh.get(socket)?.();
+    });
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     const [status, reason, kind] = CLIENT_ERRORS[err.code ?? ''] ?? BAD_REQUEST;
@@ -74,5 +115,17 @@ export function createProxyServer(d: ProxyServerDeps): http.Server {
     socket.end(rawErrorResponse(status, reason, kind));
     socket.destroySoon();
   });
-  return server;
+  return {
+    server,
+    stopListening() {
+      // net.Server's close, not http.Server's: the latter also closes connections
+      // that were just accepted and have not sent their request yet.
+      net.Server.prototype.close.call(server);
+      for (const [socket, state] of connections) if (state.requests > 0 && state.active === 0) socket.destroy();
+    },
+    closeAll() {
+      server.closeAllConnections();
+      for (const socket of connections.keys()) socket.destroy();
+    },
+  };
 }
