@@ -203,7 +203,9 @@ export function loadConfig(env: Env, readFile?: ReadFile): Config {
     },
   }) as Record<string, unknown>;
 
-  const mode = (clean.MODE ?? 'http') as Mode;
+  // envalid's result throws on reading a variable that failed; read MODE raw for the backend grammar.
+  const rawMode = (merged.MODE ?? 'http').trim();
+  const mode: Mode = (MODES as readonly string[]).includes(rawMode) ? (rawMode as Mode) : 'http';
   let backends: BackendAddress[] = [];
   if (file !== undefined) {
     backends = file.backends;

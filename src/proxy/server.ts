@@ -111,6 +111,8 @@ export function createProxyServer(d: ProxyServerDeps): ProxyListener {
       return;
     }
     metrics.proxyErrors.inc({ kind });
+    // The method is unknown when the head did not parse.
+    metrics.httpRequests.inc({ method: 'OTHER', code: String(status) });
     d.logger.debug({ code: err.code, reason: err.message }, 'rejected malformed request');
     socket.end(rawErrorResponse(status, reason, kind));
     socket.destroySoon();
