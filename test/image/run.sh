@@ -50,7 +50,7 @@ uid=${user%%:*} gid=${user#*:}
 ctr=outrigger-image-test-$$
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null && { wait "$p"; } 2>/dev/null || true; done
   podman umount "$ctr" >/dev/null 2>&1 || true
   podman rm -f "$ctr" >/dev/null 2>&1 || true
 }
@@ -92,9 +92,14 @@ log "invalid config: exit 78, stderr names MODE"
 
 in_image node dist/demo/backend.js "$backend_port" >/dev/null 2>&1 &
 pids+=($!)
+end=$(deadline 10)
+until curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$backend_port/health"; do
+  [ "$(date +%s)" -lt "$end" ] || fail "the demo backend did not answer /health within 10 s"
+  sleep 0.1
+done
 in_image BACKENDS="http://127.0.0.1:$backend_port" PROXY_HOST=127.0.0.1 PROXY_PORT="$proxy_port" \
-  ADMIN_HOST=127.0.0.1 ADMIN_PORT="$admin_port" HEALTH_CHECK_INTERVAL_MS=200 \
-  SHUTDOWN_DELAY_MS=300 DRAIN_TIMEOUT_MS=1000 "${cmd[@]}" >"${TMPDIR:-/tmp}/outrigger-image.log" 2>&1 &
+  ADMIN_HOST=127.0.0.1 ADMIN_PORT="$admin_port" HEALTH_CHECK_INTERVAL_MS=200 READY_MIN_HEALTHY_BACKENDS=1 \
+  SHUTDOWN_DELAY_MS=2000 DRAIN_TIMEOUT_MS=1000 "${cmd[@]}" >"${TMPDIR:-/tmp}/outrigger-image.log" 2>&1 &
 ns=$!
 pids+=("$ns")
 end=$(deadline 20)
@@ -103,24 +108,35 @@ until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1
   [ "$(date +%s)" -lt "$end" ] || { cat "${TMPDIR:-/tmp}/outrigger-image.log"; fail "/readyz not 200 within 20 s"; }
   sleep 0.2
 done
-log "/readyz 200 (running as $user in $workdir, read-only root)"
+log "/readyz 200 with READY_MIN_HEALTHY_BACKENDS=1 (running as $user in $workdir, read-only root)"
 body=$(curl -sS --max-time 5 "http://127.0.0.1:$proxy_port/ping")
-[ "$body" = "pong from backend :$backend_port" ] || fail "GET /ping through the proxy answered '$body'"
+[ "$body" = "pong from backend :$backend_port" ] || { cat "${TMPDIR:-/tmp}/outrigger-image.log"; fail "GET /ping through the proxy answered '$body'"; }
 log "GET /ping through the proxy: '$body'"
 curl -sS --max-time 5 "http://127.0.0.1:$admin_port/healthz" | grep -q '"ok"' || fail "/healthz is not ok"
 curl -sS --max-time 5 "http://127.0.0.1:$admin_port/metrics" | grep -q '^outrigger_build_info{' || fail "/metrics has no outrigger_build_info"
 log "/healthz ok, /metrics has outrigger_build_info"
 
 # SIGTERM to PID 1 of the namespace (the kernel drops it unless node installed a handler).
-pid1=$(pgrep -P "$ns" | head -n 1)
-[ -n "$pid1" ] || fail "cannot find the image's PID 1"
+# $ns is this script's subshell; the command is the deepest descendant (after unshare --fork).
+pid1=$ns
+while child=$(pgrep -P "$pid1" | head -n 1) && [ -n "$child" ]; do pid1=$child; done
+[ "$(awk '/^NSpid:/ {print $NF}' "/proc/$pid1/status")" = 1 ] || fail "cannot find the image's PID 1 (got $pid1)"
+[ "$(tr '\0' ' ' <"/proc/$pid1/cmdline")" = "${cmd[*]} " ] || fail "PID 1 is not the image's CMD: $(tr '\0' ' ' <"/proc/$pid1/cmdline")"
+t_term=$(date +%s%N)
 kill -TERM "$pid1"
+# During SHUTDOWN_DELAY_MS (2 s): unready, but still serving, with Connection: close.
+sleep 0.3
+ready=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$admin_port/readyz")
+[ "$ready" = 503 ] || fail "/readyz answered $ready during the shutdown delay, expected 503"
+headers=$(curl -sS -D - -o /dev/null --max-time 1 "http://127.0.0.1:$proxy_port/ping")
+grep -q '^HTTP/1.1 200' <<<"$headers" || fail "the proxy stopped serving during the shutdown delay: $headers"
+grep -qi '^connection: close' <<<"$headers" || fail "no Connection: close during the shutdown delay"
 end=$(deadline 10)
 while kill -0 "$ns" 2>/dev/null; do
-  [ "$(date +%s)" -lt "$end" ] || fail "still running 10 s after SIGTERM (SHUTDOWN_DELAY_MS=300, DRAIN_TIMEOUT_MS=1000)"
-  sleep 0.1
+  [ "$(date +%s)" -lt "$end" ] || fail "still running 10 s after SIGTERM (SHUTDOWN_DELAY_MS=2000, DRAIN_TIMEOUT_MS=1000)"
+  sleep 0.05
 done
 set +e; wait "$ns"; code=$?; set -e
 [ "$code" -eq 0 ] || { cat "${TMPDIR:-/tmp}/outrigger-image.log"; fail "exit code after SIGTERM is $code, expected 0"; }
-log "SIGTERM as PID 1: exit 0"
+log "SIGTERM to PID 1: /readyz 503 and /ping 200 with Connection: close during the delay, exit 0 after $(( ($(date +%s%N) - t_term) / 1000000 )) ms"
 log "ok"
