@@ -1,5 +1,6 @@
 /**
  * MODE=tcp: each client connection is joined to one backend connection.
+ * Half-close is kept: a client that ends its side still gets the answer.
  * A failed connect is retried on another backend (up to RETRIES); nothing is
  * read from the client until a backend accepted, so nothing is lost.
  */
@@ -26,7 +27,7 @@ export interface TcpDeps {
 }
 
 export function createTcpServer(d: TcpDeps): net.Server {
-  const server = net.createServer({ pauseOnConnect: true, noDelay: true }, (client) => {
+  const server = net.createServer({ pauseOnConnect: true, noDelay: true, allowHalfOpen: true }, (client) => {
     d.metrics.downstreamConnectionsTotal.inc();
     d.metrics.downstreamConnections.inc();
     client.once('close', () => d.metrics.downstreamConnections.dec());
@@ -56,7 +57,7 @@ function connectWithRetries(d: TcpDeps, client: net.Socket, tried: Backend[], cl
     backend.inFlight -= 1;
     d.metrics.upstreamInFlight.dec({ backend: backend.id });
   };
-  const upstream = net.connect({ host: backend.host, port: backend.port, noDelay: true });
+  const upstream = net.connect({ host: backend.host, port: backend.port, noDelay: true, allowHalfOpen: true });
   const timer = setTimeout(() => upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), d.config.connectTimeoutMs);
   upstream.once('connect', () => {
     clearTimeout(timer);

@@ -44,6 +44,9 @@ export interface TestBackend {
 /** A demo backend on 127.0.0.1, port 0 (or a given port, to restart a killed one). */
 export async function startBackend(port = 0): Promise<TestBackend> {
   const server = createDemoBackend(port);
+  // Upgraded sockets leave the HTTP server's books; track them so close() ends them too.
+  const sockets = new Set<net.Socket>();
+  server.on('connection', (s: net.Socket) => { sockets.add(s); s.once('close', () => sockets.delete(s)); });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve());
@@ -53,6 +56,7 @@ export async function startBackend(port = 0): Promise<TestBackend> {
     server,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
+      for (const s of sockets) s.destroy();
       server.close(() => resolve());
     }),
   };
