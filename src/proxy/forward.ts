@@ -70,7 +70,6 @@ export class Forwarder {
 
   private upstreamHeaders(req: IncomingMessage, ex: Exchange): string[] {
     const headers = stripHopByHop(req.rawHeaders, { keepTeTrailers: true });
-    if (req.headers.host === undefined) headers.push('Host', 'localhost'); // HTTP/1.0 without Host
     if (this.d.config.forwardedHeaders) {
       ex.requestId = addForwarded(headers, { clientIp: ex.clientIp, proto: 'http', newRequestId: randomUUID });
     } else {
@@ -93,7 +92,8 @@ export class Forwarder {
       const sentAt = performance.now();
       try {
         result = await attempt(backend, this.d.pool, {
-          method: req.method ?? 'GET', path: req.url ?? '/', headers, body,
+          // An HTTP/1.0 request may lack Host; HTTP/1.1 to the backend needs one: the backend's own.
+          method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers.host === undefined ? [...headers, 'Host', backend.id] : headers, body,
           connectTimeoutMs: this.d.config.connectTimeoutMs, upstreamTimeoutMs: this.d.config.upstreamTimeoutMs,
           idleTimeoutMs: this.d.config.idleTimeoutMs, res, expectContinue: req.headers.expect?.toLowerCase() === '100-continue',
         }, (upReq) => (ex.upReq = upReq));

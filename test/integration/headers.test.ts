@@ -105,3 +105,14 @@ test('HEAD, 204 and 304 are relayed without a body; the connection stays usable'
   assert.match(out, /^HTTP\/1\.1 200 OK\r\n[\s\S]*?content-length: 11\r\n[\s\S]*?\r\n\r\nHTTP\/1\.1 204/i, 'HEAD keeps Content-Length, sends no body');
   assert.ok(out.endsWith('hello world'));
 });
+
+test('an HTTP/1.0 request without Host reaches the backend with Host set to the backend address', async (t) => {
+  const backend = await startBackend();
+  t.after(() => backend.close());
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${backend.port}`, HEALTH_CHECK_TYPE: 'none' });
+  t.after(() => lb.stop());
+  const reply = await rawExchange(lb.proxyPort, 'GET /echo HTTP/1.0\r\n\r\n');
+  assert.match(reply, /^HTTP\/1\.[01] 200 /);
+  const echo = JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4)) as Echo;
+  assert.deepEqual(pairs(echo.rawHeaders).find(([n]) => n === 'Host'), ['Host', `127.0.0.1:${backend.port}`]);
+});
