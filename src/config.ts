@@ -176,7 +176,7 @@ export function loadConfig(env: Env, readFile?: ReadFile): Config {
   const configFile = nonEmpty(env.CONFIG_FILE);
   if (configFile !== undefined) {
     try {
-      file = readConfigFile(configFile, readFile);
+      file = readConfigFile(configFile, readFile, (env.MODE ?? '').trim() === 'tcp' ? 'tcp' : 'http');
     } catch (err) {
       problems.push(`CONFIG_FILE: "${configFile}" ${(err as Error).message}`);
     }

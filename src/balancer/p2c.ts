@@ -32,7 +32,7 @@ export class P2cPicker extends TwoChoices {
 export class EwmaPicker extends TwoChoices {
   readonly name = 'ewma';
   protected cost(b: Backend, ctx: PickContext): number {
-    const latency = b.latencyMs > 0 ? b.latencyMs : DEFAULT_LATENCY_MS;
+    const latency = b.latencyMs > 0 ? b.latencyEstimate(ctx.now) : DEFAULT_LATENCY_MS;
     return (latency * (b.inFlight + 1)) / weightOf(b, ctx);
   }
 }

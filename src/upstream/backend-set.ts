@@ -57,7 +57,8 @@ export class BackendSet {
     const now = this.now();
     const wanted = new Map(addresses.map((a) => [a.id, a]));
     for (const [id, backend] of this.members) {
-      if (!wanted.has(id)) {
+      // A scheme change (http ⇄ https) makes it another backend: new connections, new health.
+      if (!wanted.has(id) || wanted.get(id)!.scheme !== backend.scheme) {
         this.members.delete(id);
         this.emit(backend, 'removed');
       }

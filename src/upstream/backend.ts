@@ -75,6 +75,16 @@ export class Backend {
     return this.weight * (SLOW_START_FLOOR + (1 - SLOW_START_FLOOR) * Math.max(0, age) / slowStartMs);
   }
 
+  /**
+   * The latency estimate as of `now`: it decays toward zero while no sample
+   * arrives (as Finagle's Peak-EWMA does on read), so a backend that once
+   * answered slowly is tried again instead of being starved for good.
+   */
+  latencyEstimate(now: number): number {
+    if (this.latencyAt === 0) return 0;
+    return this.latencyMs * Math.exp(-Math.max(0, now - this.latencyAt) / EWMA_DECAY_MS);
+  }
+
   /** Peak-EWMA: a slower sample takes over at once, faster ones decay in. */
   observeLatency(ms: number, now: number): void {
     if (this.latencyAt === 0 || ms > this.latencyMs) {

@@ -20,14 +20,14 @@ const SETTING_KEYS: Record<string, readonly [string, (value: number) => number]>
   healthCheckInterval: ['HEALTH_CHECK_INTERVAL_MS', (seconds) => Math.round(seconds * 1000)],
 };
 
-export function readConfigFile(path: string, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): FileSettings {
+export function readConfigFile(path: string, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8'), mode: 'http' | 'tcp' = 'http'): FileSettings {
   let raw: string;
   try {
     raw = readFile(path);
   } catch (err) {
     throw new Error(`cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  return parseConfigFile(raw);
+  return parseConfigFile(raw, mode);
 }
 
 export function parseConfigFile(raw: string, mode: 'http' | 'tcp' = 'http'): FileSettings {
