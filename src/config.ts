@@ -221,6 +221,9 @@ export function loadConfig(env: Env, readFile?: ReadFile): Config {
       }
     }
   }
+  if (problems.length === 0 && clean.PROXY_PORT !== 0 && clean.PROXY_PORT === clean.ADMIN_PORT) {
+    problems.push(`ADMIN_PORT: got "${String(clean.ADMIN_PORT)}", expected a port other than PROXY_PORT (the admin listener needs its own)`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return buildConfig(clean, backends, configFile, mode);
 }

@@ -31,6 +31,7 @@ const CASES: Array<[Record<string, string>, string, RegExp]> = [
   [{ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL', /fatal/],
   [{ MAX_CONNECTIONS: '0' }, 'MAX_CONNECTIONS', /integer from 1/],
   [{ CONFIG_FILE: '/nonexistent/outrigger.json', BACKENDS: '' }, 'CONFIG_FILE', /cannot be read: ENOENT/],
+  [{ PROXY_PORT: '9000', ADMIN_PORT: '9000' }, 'ADMIN_PORT', /other than PROXY_PORT/],
 ];
 
 for (const [env, variable, expected] of CASES) {
