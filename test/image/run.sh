@@ -8,6 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 here=test/image
 image=localhost/outrigger:image-test
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/outrigger-image.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
 deadline() { echo $(( $(date +%s) + $1 )); }
 log() { printf 'test:image: %s\n' "$*"; }
 fail() { printf 'test:image: FAIL %s\n' "$*" >&2; exit 1; }
@@ -38,9 +40,9 @@ podman build --isolation=chroot --pull=never --layers --quiet \
 log "podman build: $(( $(date +%s) - start ))s, $(podman image inspect --format '{{.Size}}' "$image" | awk '{printf "%.0f MB", $1/1e6}') (stand-in runtime base $(podman image inspect --format '{{.Size}}' "$runtime_image" | awk '{printf "%.0f MB", $1/1e6}'))"
 
 # ---- 3. image metadata --------------------------------------------------------------------------
-podman image inspect "$image" >"${TMPDIR:-/tmp}/outrigger-image.json"
-node "$here/check-config.mjs" "${TMPDIR:-/tmp}/outrigger-image.json" "$version"
-config() { node -e 'const c=require(process.argv[1])[0].Config; const v=c[process.argv[2]]; process.stdout.write(Array.isArray(v)?v.join("\n"):String(v??""))' "${TMPDIR:-/tmp}/outrigger-image.json" "$1"; }
+podman image inspect "$image" >"$tmp/inspect.json"
+node "$here/check-config.mjs" "$tmp/inspect.json" "$version"
+config() { node -e 'const c=require(process.argv[1])[0].Config; const v=c[process.argv[2]]; process.stdout.write(Array.isArray(v)?v.join("\n"):String(v??""))' "$tmp/inspect.json" "$1"; }
 user=$(config User) workdir=$(config WorkingDir)
 mapfile -t cmd < <(config Cmd)
 mapfile -t image_env < <(config Env)
@@ -53,6 +55,7 @@ cleanup() {
   for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null && { wait "$p"; } 2>/dev/null || true; done
   podman umount "$ctr" >/dev/null 2>&1 || true
   podman rm -f "$ctr" >/dev/null 2>&1 || true
+  rm -rf "$tmp"
 }
 trap cleanup EXIT
 podman create --name "$ctr" "$image" >/dev/null
@@ -99,18 +102,18 @@ until curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$backend_port/health"
 done
 in_image BACKENDS="http://127.0.0.1:$backend_port" PROXY_HOST=127.0.0.1 PROXY_PORT="$proxy_port" \
   ADMIN_HOST=127.0.0.1 ADMIN_PORT="$admin_port" HEALTH_CHECK_INTERVAL_MS=200 READY_MIN_HEALTHY_BACKENDS=1 \
-  SHUTDOWN_DELAY_MS=2000 DRAIN_TIMEOUT_MS=1000 "${cmd[@]}" >"${TMPDIR:-/tmp}/outrigger-image.log" 2>&1 &
+  SHUTDOWN_DELAY_MS=2000 DRAIN_TIMEOUT_MS=1000 "${cmd[@]}" >"$tmp/outrigger.log" 2>&1 &
 ns=$!
 pids+=("$ns")
 end=$(deadline 20)
 until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$admin_port/readyz")" = 200 ]; do
-  kill -0 "$ns" 2>/dev/null || { cat "${TMPDIR:-/tmp}/outrigger-image.log"; fail "outrigger exited before /readyz answered 200"; }
-  [ "$(date +%s)" -lt "$end" ] || { cat "${TMPDIR:-/tmp}/outrigger-image.log"; fail "/readyz not 200 within 20 s"; }
+  kill -0 "$ns" 2>/dev/null || { cat "$tmp/outrigger.log"; fail "outrigger exited before /readyz answered 200"; }
+  [ "$(date +%s)" -lt "$end" ] || { cat "$tmp/outrigger.log"; fail "/readyz not 200 within 20 s"; }
   sleep 0.2
 done
 log "/readyz 200 with READY_MIN_HEALTHY_BACKENDS=1 (running as $user in $workdir, read-only root)"
 body=$(curl -sS --max-time 5 "http://127.0.0.1:$proxy_port/ping")
-[ "$body" = "pong from backend :$backend_port" ] || { cat "${TMPDIR:-/tmp}/outrigger-image.log"; fail "GET /ping through the proxy answered '$body'"; }
+[ "$body" = "pong from backend :$backend_port" ] || { cat "$tmp/outrigger.log"; fail "GET /ping through the proxy answered '$body'"; }
 log "GET /ping through the proxy: '$body'"
 curl -sS --max-time 5 "http://127.0.0.1:$admin_port/healthz" | grep -q '"ok"' || fail "/healthz is not ok"
 curl -sS --max-time 5 "http://127.0.0.1:$admin_port/metrics" | grep -q '^outrigger_build_info{' || fail "/metrics has no outrigger_build_info"
@@ -137,6 +140,6 @@ while kill -0 "$ns" 2>/dev/null; do
   sleep 0.05
 done
 set +e; wait "$ns"; code=$?; set -e
-[ "$code" -eq 0 ] || { cat "${TMPDIR:-/tmp}/outrigger-image.log"; fail "exit code after SIGTERM is $code, expected 0"; }
+[ "$code" -eq 0 ] || { cat "$tmp/outrigger.log"; fail "exit code after SIGTERM is $code, expected 0"; }
 log "SIGTERM to PID 1: /readyz 503 and /ping 200 with Connection: close during the delay, exit 0 after $(( ($(date +%s%N) - t_term) / 1000000 )) ms"
 log "ok"
