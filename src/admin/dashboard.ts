@@ -58,7 +58,8 @@ async function refresh() {
   try {
     const s = await (await fetch('/api/status', { cache: 'no-store' })).json();
     const ready = $('ready'); ready.className = 'pill ' + (s.ready ? 'ready' : 'not-ready'); ready.textContent = s.ready ? 'ready' : 'not ready';
-    $('summary').textContent = 'v' + s.version + ' · ' + s.config.mode + ' mode · ' + s.config.algorithm + ' · listening on ' + s.config.proxyHost + ':' + s.config.proxyPort + ' · up ' + s.uptimeSeconds + ' s';
+    const eligible = s.backends.filter((b) => b.eligible).length;
+    $('summary').textContent = eligible + ' of ' + s.backends.length + ' backends eligible · v' + s.version + ' · ' + s.config.mode + ' mode · ' + s.config.algorithm + ' · listening on ' + s.config.proxyHost + ':' + s.config.proxyPort + ' · up ' + s.uptimeSeconds + ' s';
     $('reasons').textContent = s.readyReasons.join('; ');
     const rows = $('rows'); rows.textContent = '';
     for (const b of s.backends) {
