@@ -77,8 +77,7 @@ function backendAction(d: AdminDeps, req: http.IncomingMessage, res: http.Server
   }
   const backend = id === undefined ? undefined : d.set.get(id);
   if (backend === undefined) return json(res, 404, { error: `no backend ${JSON.stringify(id ?? '')}` });
-  d.set.setDrained(backend, action === 'drain');
-  d.logger.info({ backend: backend.id, action }, `operator ${action === 'drain' ? 'drained' : 'enabled'} backend`);
+  d.set.setDrained(backend, action === 'drain', { by: 'operator' });
   json(res, 200, backendSnapshot(backend, Date.now(), d.config.slowStartMs));
 }
 

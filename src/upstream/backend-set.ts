@@ -93,12 +93,12 @@ export class BackendSet {
     this.scheduleExpiry();
   }
 
-  setDrained(backend: Backend, drained: boolean): void {
+  setDrained(backend: Backend, drained: boolean, detail?: Record<string, unknown>): void {
     if (backend.drained === drained) return;
     backend.drained = drained;
     if (!drained) backend.healthySince = this.now();
     this.dirty = true;
-    this.emit(backend, drained ? 'drained' : 'enabled');
+    this.emit(backend, drained ? 'drained' : 'enabled', detail);
   }
 
   /** Count of backends per state, for the outrigger_backends gauge. */
