@@ -1,0 +1,378 @@
+/** loadConfig over an injected env object (and an injected readFile for CONFIG_FILE). */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CONFIG_VARIABLES, loadConfig, type Config, type Env } from '../../src/config.js';
+import { ConfigError } from '../../src/errors.js';
+
+const BACKENDS = '10.0.0.1:8080';
+
+/** Runs loadConfig and returns the ConfigError's problems; fails if it did not throw one. */
+function problemsOf(env: Env, readFile?: (path: string) => string): readonly string[] {
+  try {
+    loadConfig(env, readFile);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${(err as Error)?.constructor?.name}: ${(err as Error)?.message}`);
+    assert.equal(err.code, 'ERR_INVALID_CONFIG');
+    return err.problems;
+  }
+  assert.fail(`loadConfig(${JSON.stringify(env)}) did not throw`);
+}
+
+/** SPEC §2's defaults, written out independently of src/config.ts. */
+const SPEC_DEFAULTS: Record<string, string | undefined> = {
+  BACKENDS: undefined, CONFIG_FILE: undefined, MODE: 'http', PROXY_HOST: '0.0.0.0', PROXY_PORT: '8080',
+  ADMIN_HOST: '0.0.0.0', ADMIN_PORT: '9901', LB_ALGORITHM: 'round-robin', HASH_KEY: 'ip', HEALTH_CHECK_TYPE: 'tcp',
+  HEALTH_CHECK_PATH: '/health', HEALTH_CHECK_INTERVAL_MS: '5000', HEALTH_CHECK_TIMEOUT_MS: '1000', HEALTHY_THRESHOLD: '2',
+  UNHEALTHY_THRESHOLD: '3', OUTLIER_CONSECUTIVE_FAILURES: '5', OUTLIER_EJECTION_MS: '30000', OUTLIER_MAX_EJECTION_PERCENT: '50',
+  SLOW_START_MS: '0', MAX_REQUESTS_PER_BACKEND: '0', RETRIES: '2', RETRY_BUDGET_PERCENT: '20', CONNECT_TIMEOUT_MS: '2000',
+  UPSTREAM_TIMEOUT_MS: '30000', IDLE_TIMEOUT_MS: '60000', UPSTREAM_KEEPALIVE_MS: '4000', MAX_CONNECTIONS: '10000',
+  CLIENT_HEADERS_TIMEOUT_MS: '10000', CLIENT_KEEPALIVE_TIMEOUT_MS: '65000', SHUTDOWN_DELAY_MS: '5000', DRAIN_TIMEOUT_MS: '20000',
+  READY_MIN_HEALTHY_BACKENDS: '0', FORWARDED_HEADERS: 'true', ADMIN_TOKEN: undefined, DNS_REFRESH_MS: '5000', LOG_LEVEL: 'info',
+  ACCESS_LOG: 'true',
+};
+
+/** Where each variable lands in Config. */
+const FIELD: Record<string, (c: Config) => unknown> = {
+  CONFIG_FILE: (c) => c.configFile, MODE: (c) => c.mode, PROXY_HOST: (c) => c.proxyHost, PROXY_PORT: (c) => c.proxyPort,
+  ADMIN_HOST: (c) => c.adminHost, ADMIN_PORT: (c) => c.adminPort, LB_ALGORITHM: (c) => c.algorithm, HASH_KEY: (c) => c.hashKey,
+  HEALTH_CHECK_TYPE: (c) => c.healthCheck.type, HEALTH_CHECK_PATH: (c) => c.healthCheck.path,
+  HEALTH_CHECK_INTERVAL_MS: (c) => c.healthCheck.intervalMs, HEALTH_CHECK_TIMEOUT_MS: (c) => c.healthCheck.timeoutMs,
+  HEALTHY_THRESHOLD: (c) => c.healthCheck.healthyThreshold, UNHEALTHY_THRESHOLD: (c) => c.healthCheck.unhealthyThreshold,
+  OUTLIER_CONSECUTIVE_FAILURES: (c) => c.outlier.consecutiveFailures, OUTLIER_EJECTION_MS: (c) => c.outlier.ejectionMs,
+  OUTLIER_MAX_EJECTION_PERCENT: (c) => c.outlier.maxEjectionPercent, SLOW_START_MS: (c) => c.slowStartMs,
+  MAX_REQUESTS_PER_BACKEND: (c) => c.maxRequestsPerBackend, RETRIES: (c) => c.retries, RETRY_BUDGET_PERCENT: (c) => c.retryBudgetPercent,
+  CONNECT_TIMEOUT_MS: (c) => c.connectTimeoutMs, UPSTREAM_TIMEOUT_MS: (c) => c.upstreamTimeoutMs, IDLE_TIMEOUT_MS: (c) => c.idleTimeoutMs,
+  UPSTREAM_KEEPALIVE_MS: (c) => c.upstreamKeepaliveMs, MAX_CONNECTIONS: (c) => c.maxConnections,
+  CLIENT_HEADERS_TIMEOUT_MS: (c) => c.clientHeadersTimeoutMs, CLIENT_KEEPALIVE_TIMEOUT_MS: (c) => c.clientKeepaliveTimeoutMs,
+  SHUTDOWN_DELAY_MS: (c) => c.shutdownDelayMs, DRAIN_TIMEOUT_MS: (c) => c.drainTimeoutMs,
+  READY_MIN_HEALTHY_BACKENDS: (c) => c.readyMinHealthyBackends, FORWARDED_HEADERS: (c) => c.forwardedHeaders,
+  ADMIN_TOKEN: (c) => c.adminToken, DNS_REFRESH_MS: (c) => c.dnsRefreshMs, LOG_LEVEL: (c) => c.logLevel, ACCESS_LOG: (c) => c.accessLog,
+};
+
+/** The typed value an env string stands for. */
+function typed(name: string, value: string | undefined): unknown {
+  if (value === undefined) return undefined;
+  if (name === 'HASH_KEY') return { kind: 'ip' };
+  if (/^\d+$/.test(value)) return Number(value);
+  if (value === 'true' || value === 'false') return value === 'true';
+  return value;
+}
+
+describe('defaults', () => {
+  test('CONFIG_VARIABLES lists exactly the SPEC §2 variables with the SPEC defaults', () => {
+    assert.deepEqual(Object.fromEntries(CONFIG_VARIABLES.map((v) => [v.name, v.default])), SPEC_DEFAULTS);
+    for (const v of CONFIG_VARIABLES) assert.ok(v.description.length > 0, `${v.name} has no description`);
+  });
+
+  test('an env with only BACKENDS yields every default', () => {
+    const config = loadConfig({ BACKENDS });
+    for (const v of CONFIG_VARIABLES) {
+      if (v.name === 'BACKENDS') continue;
+      assert.ok(FIELD[v.name] !== undefined, `no Config field known for ${v.name}`);
+      assert.deepEqual(FIELD[v.name]!(config), typed(v.name, v.default), v.name);
+    }
+  });
+
+  test('spelling out every default changes nothing', () => {
+    const explicit: Record<string, string> = { BACKENDS };
+    for (const v of CONFIG_VARIABLES) if (v.default !== undefined) explicit[v.name] = v.default;
+    assert.deepEqual(loadConfig(explicit), loadConfig({ BACKENDS }));
+  });
+
+  test('empty strings count as unset; unrelated variables are ignored', () => {
+    assert.deepEqual(loadConfig({ BACKENDS, PROXY_PORT: '', LOG_LEVEL: '', PATH: '/usr/bin', HOME: '/root' }), loadConfig({ BACKENDS }));
+  });
+
+  test('given values are parsed into their types', () => {
+    const c = loadConfig({
+      BACKENDS, MODE: 'tcp', PROXY_HOST: '[::1]', PROXY_PORT: '0', LB_ALGORITHM: 'ewma', HASH_KEY: 'header:X-User',
+      HEALTH_CHECK_TYPE: 'http', HEALTH_CHECK_PATH: '/ready?full=1', FORWARDED_HEADERS: 'false', ACCESS_LOG: '0',
+      ADMIN_TOKEN: 's3cret', RETRIES: ' 4 ', LOG_LEVEL: 'silent',
+    });
+    assert.equal(c.mode, 'tcp');
+    assert.equal(c.proxyHost, '::1');
+    assert.equal(c.proxyPort, 0);
+    assert.equal(c.algorithm, 'ewma');
+    assert.deepEqual(c.hashKey, { kind: 'header', name: 'x-user' });
+    assert.deepEqual(loadConfig({ BACKENDS, HASH_KEY: 'cookie:SID' }).hashKey, { kind: 'cookie', name: 'SID' });
+    assert.equal(c.healthCheck.type, 'http');
+    assert.equal(c.healthCheck.path, '/ready?full=1');
+    assert.equal(c.forwardedHeaders, false);
+    assert.equal(c.accessLog, false);
+    assert.equal(c.adminToken, 's3cret');
+    assert.equal(c.retries, 4);
+    assert.equal(c.logLevel, 'silent');
+  });
+});
+
+describe('bad values: one problem line per bad variable, naming it and the value', () => {
+  /** [variable, bad value]. ADMIN_TOKEN takes any string, so it has no bad value. */
+  const BAD: ReadonlyArray<readonly [string, string]> = [
+    ['MODE', 'udp'],
+    ['PROXY_HOST', 'proxy host'],
+    ['PROXY_PORT', '70000'],
+    ['PROXY_PORT', 'http'],
+    ['ADMIN_HOST', 'a/b'],
+    ['ADMIN_PORT', '-1'],
+    ['LB_ALGORITHM', 'weighted-random'],
+    ['HASH_KEY', 'query:x'],
+    ['HASH_KEY', 'header:'],
+    ['HEALTH_CHECK_TYPE', 'grpc'],
+    ['HEALTH_CHECK_PATH', 'health'],
+    ['HEALTH_CHECK_INTERVAL_MS', '5s'],
+    ['HEALTH_CHECK_INTERVAL_MS', '0'],
+    ['HEALTH_CHECK_TIMEOUT_MS', '1.5'],
+    ['HEALTHY_THRESHOLD', '0'],
+    ['UNHEALTHY_THRESHOLD', 'three'],
+    ['OUTLIER_CONSECUTIVE_FAILURES', '-1'],
+    ['OUTLIER_EJECTION_MS', '30s'],
+    ['OUTLIER_MAX_EJECTION_PERCENT', '101'],
+    ['SLOW_START_MS', 'soon'],
+    ['MAX_REQUESTS_PER_BACKEND', 'many'],
+    ['RETRIES', '11'],
+    ['RETRY_BUDGET_PERCENT', '150'],
+    ['CONNECT_TIMEOUT_MS', '0'],
+    ['UPSTREAM_TIMEOUT_MS', '-5'],
+    ['IDLE_TIMEOUT_MS', '1e3'],
+    ['UPSTREAM_KEEPALIVE_MS', 'forever'],
+    ['MAX_CONNECTIONS', '0'],
+    ['CLIENT_HEADERS_TIMEOUT_MS', '10 s'],
+    ['CLIENT_KEEPALIVE_TIMEOUT_MS', '65000ms'],
+    ['SHUTDOWN_DELAY_MS', '5000.5'],
+    ['DRAIN_TIMEOUT_MS', 'NaN'],
+    ['READY_MIN_HEALTHY_BACKENDS', 'all'],
+    ['FORWARDED_HEADERS', 'yes'],
+    ['DNS_REFRESH_MS', '0'],
+    ['LOG_LEVEL', 'verbose'],
+    ['ACCESS_LOG', 'on'],
+    ['BACKENDS', '10.0.0.1'],
+  ];
+
+  test('the table covers every variable that can be given a bad value', () => {
+    const covered = new Set(BAD.map(([name]) => name));
+    for (const v of CONFIG_VARIABLES) {
+      if (v.name === 'ADMIN_TOKEN' || v.name === 'CONFIG_FILE') continue; // any string; CONFIG_FILE has its own tests
+      assert.ok(covered.has(v.name), `${v.name} has no bad-value row`);
+    }
+  });
+
+  for (const [name, value] of BAD) {
+    test(`${name}=${JSON.stringify(value)}`, () => {
+      const env = { BACKENDS, [name]: value };
+      const problems = problemsOf(env);
+      assert.equal(problems.length, 1, problems.join('\n'));
+      assert.ok(problems[0]!.startsWith(`${name}: `), problems[0]);
+      assert.ok(problems[0]!.includes(value), `the line does not show the bad value: ${problems[0]}`);
+      assert.ok(problems[0]!.includes('expected') || name === 'BACKENDS', `the line does not say what is expected: ${problems[0]}`);
+      assert.ok(!problems[0]!.includes('\n') && !/\bat .*\.js:\d+/.test(problems[0]!), 'no stack traces');
+    });
+  }
+
+  test('BACKENDS unset (and no CONFIG_FILE) is one problem naming BACKENDS', () => {
+    const problems = problemsOf({});
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, /^BACKENDS: is not set/);
+    assert.match(problems[0]!, /CONFIG_FILE/);
+  });
+
+  test('several bad variables at once give one line each, all reported together', () => {
+    const problems = problemsOf({ BACKENDS: 'ftp://x:1', MODE: 'udp', PROXY_PORT: '99999', LOG_LEVEL: 'loud', RETRIES: 'x', FORWARDED_HEADERS: 'maybe' });
+    assert.equal(problems.length, 6, problems.join('\n'));
+    for (const name of ['BACKENDS', 'MODE', 'PROXY_PORT', 'LOG_LEVEL', 'RETRIES', 'FORWARDED_HEADERS']) {
+      assert.equal(problems.filter((p) => p.startsWith(`${name}: `)).length, 1, `${name}: ${problems.join(' | ')}`);
+    }
+  });
+
+  test('the ConfigError message carries every problem line', () => {
+    try {
+      loadConfig({ BACKENDS, PROXY_PORT: 'x', ADMIN_PORT: 'y' });
+      assert.fail('no error');
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      for (const p of err.problems) assert.ok(err.message.includes(p));
+    }
+  });
+});
+
+describe('BACKENDS grammar', () => {
+  test('the SPEC example: weights, schemes and dns+ entries', () => {
+    const c = loadConfig({ BACKENDS: 'http://10.0.0.5:8081;weight=3,10.0.0.6:8081,dns+http://api-headless.default.svc:8080' });
+    assert.deepEqual(c.backends, [
+      { id: '10.0.0.5:8081', scheme: 'http', host: '10.0.0.5', port: 8081, weight: 3, dns: false },
+      { id: '10.0.0.6:8081', scheme: 'http', host: '10.0.0.6', port: 8081, weight: 1, dns: false },
+      { id: 'api-headless.default.svc:8080', scheme: 'http', host: 'api-headless.default.svc', port: 8080, weight: 1, dns: true },
+    ]);
+  });
+
+  const GOOD: ReadonlyArray<readonly [string, Partial<Config['backends'][number]>]> = [
+    ['https://api.example.com:8443', { id: 'api.example.com:8443', scheme: 'https', host: 'api.example.com', port: 8443, dns: false }],
+    ['HTTPS://api.example.com:443', { scheme: 'https', port: 443 }],
+    ['dns+https://svc.ns.svc.cluster.local:443;weight=7', { scheme: 'https', dns: true, weight: 7 }],
+    ['[::1]:8081', { id: '[::1]:8081', host: '::1', port: 8081, scheme: 'http' }],
+    ['http://[2001:db8::1]:80;weight=1000', { id: '[2001:db8::1]:80', host: '2001:db8::1', weight: 1000 }],
+    ['localhost:1;weight=1', { id: 'localhost:1', port: 1, weight: 1 }],
+    ['  10.0.0.9:65535  ', { id: '10.0.0.9:65535', port: 65535 }],
+  ];
+  for (const [entry, expected] of GOOD) {
+    test(`accepts ${JSON.stringify(entry)}`, () => {
+      const [b] = loadConfig({ BACKENDS: entry }).backends;
+      for (const [k, v] of Object.entries(expected)) assert.equal((b as unknown as Record<string, unknown>)[k], v, k);
+    });
+  }
+
+  const BAD: ReadonlyArray<readonly [string, RegExp]> = [
+    ['10.0.0.1', /missing :port/],
+    ['10.0.0.1:0', /port must be 1-65535/],
+    ['10.0.0.1:70000', /port must be 1-65535/],
+    ['10.0.0.1:http', /port must be 1-65535/],
+    ['10.0.0.1:8080;weight=0', /weight must be an integer from 1 to 1000/],
+    ['10.0.0.1:8080;weight=1001', /weight must be an integer from 1 to 1000/],
+    ['10.0.0.1:8080;weight=-2', /unknown option/],
+    ['10.0.0.1:8080;prio=1', /unknown option/],
+    ['ftp://10.0.0.1:21', /unknown scheme/],
+    ['tcp://10.0.0.1:21', /unknown scheme/],
+    ['::1:8081', /IPv6 addresses must be in brackets/],
+    ['[::1]8081', /expected \[ipv6\]:port/],
+    ['[10.0.0.1]:80', /not an IPv6 address/],
+    ['dns+http://10.0.0.1:80', /needs a DNS name/],
+    ['bad_host!:80', /not a valid host/],
+    ['10.0.0.1:8080,10.0.0.1:8080', /listed twice/],
+    ['http://10.0.0.1:8080,10.0.0.1:8080;weight=2', /listed twice/],
+    [' , ', /no backend entries/],
+  ];
+  for (const [list, message] of BAD) {
+    test(`rejects ${JSON.stringify(list)}`, () => {
+      const problems = problemsOf({ BACKENDS: list });
+      assert.equal(problems.length, 1, problems.join('\n'));
+      assert.ok(problems[0]!.startsWith('BACKENDS: '), problems[0]);
+      assert.match(problems[0]!, message);
+      assert.ok(problems[0]!.includes(JSON.stringify(list)), `the bad value is not shown: ${problems[0]}`);
+    });
+  }
+
+  test('every bad entry of one list is named in the single BACKENDS line', () => {
+    const problems = problemsOf({ BACKENDS: '10.0.0.1:8080,10.0.0.2,10.0.0.3:0,10.0.0.4:80;weight=5000' });
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, /"10\.0\.0\.2": missing :port/);
+    assert.match(problems[0]!, /"10\.0\.0\.3:0": port must be/);
+    assert.match(problems[0]!, /"10\.0\.0\.4:80;weight=5000": weight must be/);
+  });
+
+  test('the same host:port as a static entry and behind dns+ are different entries', () => {
+    assert.equal(loadConfig({ BACKENDS: 'api.local:80,dns+http://api.local:80' }).backends.length, 2);
+  });
+
+  test('tcp mode takes host:port[;weight=N] and rejects any scheme', () => {
+    const c = loadConfig({ MODE: 'tcp', BACKENDS: '10.0.0.1:5432;weight=2,[::1]:5432' });
+    assert.deepEqual(c.backends.map((b) => [b.id, b.weight]), [['10.0.0.1:5432', 2], ['[::1]:5432', 1]]);
+    for (const entry of ['http://10.0.0.1:5432', 'https://db:5432', 'dns+http://db:5432']) {
+      const problems = problemsOf({ MODE: 'tcp', BACKENDS: entry });
+      assert.equal(problems.length, 1);
+      assert.match(problems[0]!, /^BACKENDS: .*tcp mode entries take no scheme/);
+    }
+  });
+});
+
+describe('CONFIG_FILE', () => {
+  const SEED = '{"port":8080,"servers":[{"url":"http://localhost:8001"}],"healthCheckInterval":10}';
+  function files(map: Record<string, string>): (path: string) => string {
+    return (path) => {
+      const text = map[path];
+      if (text === undefined) throw Object.assign(new Error(`ENOENT: no such file, open '${path}'`), { code: 'ENOENT' });
+      return text;
+    };
+  }
+
+  test('the seed format: port, servers and healthCheckInterval in seconds', () => {
+    const c = loadConfig({ CONFIG_FILE: '/etc/outrigger/config.json' }, files({ '/etc/outrigger/config.json': SEED }));
+    assert.equal(c.configFile, '/etc/outrigger/config.json');
+    assert.equal(c.proxyPort, 8080);
+    assert.equal(c.healthCheck.intervalMs, 10_000);
+    assert.deepEqual(c.backends, [{ id: 'localhost:8001', scheme: 'http', host: 'localhost', port: 8001, weight: 1, dns: false }]);
+  });
+
+  test('per-server weight and a trailing slash in the url', () => {
+    const text = JSON.stringify({ servers: [{ url: 'http://a.local:8001/', weight: 3 }, { url: 'https://b.local:8443' }] });
+    const c = loadConfig({ CONFIG_FILE: 'f.json' }, files({ 'f.json': text }));
+    assert.deepEqual(c.backends.map((b) => [b.id, b.scheme, b.weight]), [['a.local:8001', 'http', 3], ['b.local:8443', 'https', 1]]);
+    assert.equal(c.proxyPort, 8080, 'settings the file leaves out keep their defaults');
+  });
+
+  test('env variables win over file settings; the server list comes from the file', () => {
+    const c = loadConfig(
+      { CONFIG_FILE: 'f.json', PROXY_PORT: '9000', HEALTH_CHECK_INTERVAL_MS: '2500', BACKENDS: '10.9.9.9:1' },
+      files({ 'f.json': SEED.replace('8080', '7000') }),
+    );
+    assert.equal(c.proxyPort, 9000);
+    assert.equal(c.healthCheck.intervalMs, 2500);
+    assert.deepEqual(c.backends.map((b) => b.id), ['localhost:8001']);
+  });
+
+  test('file settings go through the same validation as env values', () => {
+    const problems = problemsOf({ CONFIG_FILE: 'f.json' }, files({ 'f.json': '{"port":70000,"servers":[{"url":"http://a:1"}]}' }));
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, /^PROXY_PORT: got "70000"/);
+  });
+
+  const BAD_FILES: ReadonlyArray<readonly [string, string, RegExp]> = [
+    ['invalid JSON', '{"servers": [', /is not valid JSON/],
+    ['not an object', '[1,2]', /must hold a JSON object/],
+    ['no servers', '{"port":8080}', /non-empty "servers"/],
+    ['bad server url', '{"servers":[{"url":"http://a"}]}', /servers\[0\]: .*missing :port/],
+    ['bad weight', '{"servers":[{"url":"http://a:1","weight":1.5}]}', /"weight" must be an integer/],
+    ['duplicate server', '{"servers":[{"url":"http://a:1"},{"url":"a:1"}]}', /listed twice/],
+    ['bad interval', '{"servers":[{"url":"http://a:1"}],"healthCheckInterval":"10"}', /"healthCheckInterval" must be a non-negative number/],
+  ];
+  for (const [what, text, message] of BAD_FILES) {
+    test(`${what} → one CONFIG_FILE problem naming the file`, () => {
+      const problems = problemsOf({ CONFIG_FILE: '/cfg/lb.json' }, files({ '/cfg/lb.json': text }));
+      assert.equal(problems.length, 1, problems.join('\n'));
+      assert.ok(problems[0]!.startsWith('CONFIG_FILE: "/cfg/lb.json"'), problems[0]);
+      assert.match(problems[0]!, message);
+    });
+  }
+
+  test('an unreadable file → one CONFIG_FILE problem with the error code', () => {
+    const problems = problemsOf({ CONFIG_FILE: '/missing.json' }, files({}));
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, /^CONFIG_FILE: "\/missing\.json" cannot be read: ENOENT/);
+  });
+
+  test('a bad file and a bad env variable are both reported', () => {
+    const problems = problemsOf({ CONFIG_FILE: 'f.json', LOG_LEVEL: 'loud' }, files({ 'f.json': 'nope' }));
+    assert.equal(problems.length, 2, problems.join('\n'));
+  });
+
+  test('tcp mode: file servers are validated in tcp mode, as on reload (ConfigWatcher) and in BACKENDS', () => {
+    const problems = problemsOf({ MODE: 'tcp', CONFIG_FILE: 'f.json' }, files({ 'f.json': SEED }));
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, /^CONFIG_FILE: .*tcp mode entries take no scheme/);
+  });
+
+  test('tcp mode: scheme-less file servers are accepted', () => {
+    const c = loadConfig({ MODE: 'tcp', CONFIG_FILE: 'f.json' }, files({ 'f.json': '{"servers":[{"url":"db.local:5432","weight":2}]}' }));
+    assert.equal(c.mode, 'tcp');
+    assert.deepEqual(c.backends.map((b) => [b.id, b.weight]), [['db.local:5432', 2]]);
+  });
+});
+
+describe('the returned Config', () => {
+  test('is deeply frozen', () => {
+    const c = loadConfig({ BACKENDS: 'a.local:1,b.local:2;weight=2', HASH_KEY: 'cookie:sid' });
+    const nested: unknown[] = [c, c.healthCheck, c.outlier, c.hashKey, c.backends, ...c.backends];
+    for (const o of nested) assert.ok(Object.isFrozen(o), `not frozen: ${JSON.stringify(o)}`);
+    assert.throws(() => { (c as { proxyPort: number }).proxyPort = 1; }, TypeError);
+    assert.throws(() => { (c.healthCheck as { intervalMs: number }).intervalMs = 1; }, TypeError);
+    assert.throws(() => { (c.backends as unknown[]).push({}); }, TypeError);
+    assert.throws(() => { (c.backends[0] as { weight: number }).weight = 9; }, TypeError);
+  });
+
+  test('does not read process.env: the injected env alone decides', () => {
+    process.env.PROXY_PORT = '1234';
+    try {
+      assert.equal(loadConfig({ BACKENDS }).proxyPort, 8080);
+    } finally {
+      delete process.env.PROXY_PORT;
+    }
+  });
+});
