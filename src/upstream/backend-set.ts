@@ -52,7 +52,7 @@ export class BackendSet {
     return this.view;
   }
 
-  /** Makes the membership equal to `addresses`: adds, removes, updates weights. */
+  /** Makes the membership equal to `addresses` (in their order): adds, removes, updates weights. */
   replace(addresses: readonly BackendAddress[]): void {
     const now = this.now();
     const wanted = new Map(addresses.map((a) => [a.id, a]));
@@ -63,10 +63,13 @@ export class BackendSet {
         this.emit(backend, 'removed');
       }
     }
+    const previous = new Map(this.members);
+    this.members.clear();
     for (const address of addresses) {
-      const existing = this.members.get(address.id);
+      const existing = previous.get(address.id);
       if (existing !== undefined) {
         existing.weight = address.weight;
+        this.members.set(address.id, existing);
         continue;
       }
       const backend = new Backend(address, this.options.startHealthy ? true : undefined, now);
