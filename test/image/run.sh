@@ -74,11 +74,13 @@ done
 log "contents: dist/, production node_modules ($(du -sm "$root/app/node_modules" | cut -f1) MB), node, nothing dev-only"
 
 # ---- 5. run it ----------------------------------------------------------------------------------
-# in_image [VAR=value...] COMMAND...: the image's Env plus VARs, nothing from this shell.
+# in_image [--volume HOST_DIR:DIR] [VAR=value...] COMMAND...: the image's Env plus VARs, nothing
+# from this shell.
 in_image() {
-  local vars=()
+  local vars=() volume=()
+  if [ "$1" = --volume ]; then volume=(--volume "$2"); shift 2; fi
   while [[ $1 == [A-Z_]*=* ]]; do vars+=("$1"); shift; done
-  env -i "${image_env[@]}" "${vars[@]}" /bin/bash "$here/run-in-image.sh" "$root" "$workdir" "$uid" "$gid" "$@"
+  env -i "${image_env[@]}" "${vars[@]}" /bin/bash "$here/run-in-image.sh" "${volume[@]}" "$root" "$workdir" "$uid" "$gid" "$@"
 }
 free_ports() { node -e 'const n=require("net");const s=[];let k=+process.argv[1];const go=()=>{const v=n.createServer().listen(0,"127.0.0.1",()=>{s.push(v);if(--k)go();else{console.log(s.map(x=>x.address().port).join(" "));s.forEach(x=>x.close())}})};go()' "$1"; }
 read -r backend_port proxy_port admin_port <<<"$(free_ports 3)"
@@ -119,6 +121,17 @@ curl -sS --max-time 5 "http://127.0.0.1:$admin_port/healthz" | grep -q '"ok"' ||
 curl -sS --max-time 5 "http://127.0.0.1:$admin_port/metrics" | grep -q '^outrigger_build_info{' || fail "/metrics has no outrigger_build_info"
 log "/healthz ok, /metrics has outrigger_build_info"
 
+# The chart's `helm test` pod command, run in the image against this Outrigger.
+mapfile -d '' -t test_cmd < <("$PWD/node_modules/.bin/helm" template outrigger helm/outrigger --namespace edge \
+  --kube-version 1.30.0 --show-only templates/tests/readyz.yaml --set "service.adminPort=$admin_port" |
+  node --input-type=module -e '
+    import { parse } from "yaml";
+    let text = ""; for await (const chunk of process.stdin) text += chunk;
+    const cmd = parse(text).spec.containers[0].command;
+    process.stdout.write(cmd.map((a) => a.replace("outrigger.edge.svc", "127.0.0.1")).join("\0") + "\0");')
+out=$(in_image "${test_cmd[@]}" 2>&1) || fail "the helm test command failed: $out"
+log "helm test pod command in the image: $(head -c 60 <<<"$out")"
+
 # SIGTERM to PID 1 of the namespace (the kernel drops it unless node installed a handler).
 # $ns is this script's subshell; the command is the deepest descendant (after unshare --fork).
 pid1=$ns
@@ -142,4 +155,34 @@ done
 set +e; wait "$ns"; code=$?; set -e
 [ "$code" -eq 0 ] || { cat "$tmp/outrigger.log"; fail "exit code after SIGTERM is $code, expected 0"; }
 log "SIGTERM to PID 1: /readyz 503 and /ping 200 with Connection: close during the delay, exit 0 after $(( ($(date +%s%N) - t_term) / 1000000 )) ms"
+
+# TCP mode with CONFIG_FILE on a read-only volume (0644 file, as a ConfigMap mounts it), read by
+# the non-root user.
+mkdir -m 0755 "$tmp/config"
+printf '{"servers":[{"url":"127.0.0.1:%s","weight":2}],"healthCheckInterval":0.2}\n' "$backend_port" >"$tmp/config/config.json"
+chmod 0644 "$tmp/config/config.json"
+in_image --volume "$tmp/config:/tmp" MODE=tcp CONFIG_FILE=/tmp/config.json PROXY_HOST=127.0.0.1 \
+  PROXY_PORT="$proxy_port" ADMIN_HOST=127.0.0.1 ADMIN_PORT="$admin_port" READY_MIN_HEALTHY_BACKENDS=1 \
+  SHUTDOWN_DELAY_MS=0 DRAIN_TIMEOUT_MS=1000 "${cmd[@]}" >"$tmp/outrigger-tcp.log" 2>&1 &
+ns=$!
+pids+=("$ns")
+end=$(deadline 20)
+until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$admin_port/readyz")" = 200 ]; do
+  kill -0 "$ns" 2>/dev/null || { cat "$tmp/outrigger-tcp.log"; fail "tcp mode: outrigger exited before /readyz answered 200"; }
+  [ "$(date +%s)" -lt "$end" ] || { cat "$tmp/outrigger-tcp.log"; fail "tcp mode: /readyz not 200 within 20 s"; }
+  sleep 0.2
+done
+body=$(curl -sS --max-time 5 "http://127.0.0.1:$proxy_port/ping")
+[ "$body" = "pong from backend :$backend_port" ] || { cat "$tmp/outrigger-tcp.log"; fail "tcp mode: GET /ping answered '$body'"; }
+pid1=$ns
+while child=$(pgrep -P "$pid1" | head -n 1) && [ -n "$child" ]; do pid1=$child; done
+kill -TERM "$pid1"
+end=$(deadline 10)
+while kill -0 "$ns" 2>/dev/null; do
+  [ "$(date +%s)" -lt "$end" ] || fail "tcp mode: still running 10 s after SIGTERM"
+  sleep 0.05
+done
+set +e; wait "$ns"; code=$?; set -e
+[ "$code" -eq 0 ] || { cat "$tmp/outrigger-tcp.log"; fail "tcp mode: exit code after SIGTERM is $code"; }
+log "MODE=tcp with CONFIG_FILE on a read-only volume: /readyz 200, /ping through the TCP proxy, SIGTERM exit 0"
 log "ok"
