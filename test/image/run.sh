@@ -102,21 +102,49 @@ until curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$backend_port/health"
   [ "$(date +%s)" -lt "$end" ] || fail "the demo backend did not answer /health within 10 s"
   sleep 0.1
 done
-in_image BACKENDS="http://127.0.0.1:$backend_port" PROXY_HOST=127.0.0.1 PROXY_PORT="$proxy_port" \
-  ADMIN_HOST=127.0.0.1 ADMIN_PORT="$admin_port" HEALTH_CHECK_INTERVAL_MS=200 READY_MIN_HEALTHY_BACKENDS=1 \
-  SHUTDOWN_DELAY_MS=2000 DRAIN_TIMEOUT_MS=1000 "${cmd[@]}" >"$tmp/outrigger.log" 2>&1 &
-ns=$!
-pids+=("$ns")
-end=$(deadline 20)
-until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$admin_port/readyz")" = 200 ]; do
-  kill -0 "$ns" 2>/dev/null || { cat "$tmp/outrigger.log"; fail "outrigger exited before /readyz answered 200"; }
-  [ "$(date +%s)" -lt "$end" ] || { cat "$tmp/outrigger.log"; fail "/readyz not 200 within 20 s"; }
-  sleep 0.2
-done
+# start_outrigger LOG [--volume ...] [VAR=value...]: runs the image's CMD in the background with
+# the test's ports; sets $ns (this script's subshell) and waits for /readyz 200.
+start_outrigger() {
+  local log_file=$1; shift
+  in_image "$@" PROXY_HOST=127.0.0.1 PROXY_PORT="$proxy_port" ADMIN_HOST=127.0.0.1 ADMIN_PORT="$admin_port" \
+    READY_MIN_HEALTHY_BACKENDS=1 "${cmd[@]}" >"$log_file" 2>&1 &
+  ns=$!
+  pids+=("$ns")
+  local end; end=$(deadline 20)
+  until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$admin_port/readyz")" = 200 ]; do
+    kill -0 "$ns" 2>/dev/null || { cat "$log_file"; fail "outrigger exited before /readyz answered 200"; }
+    [ "$(date +%s)" -lt "$end" ] || { cat "$log_file"; fail "/readyz not 200 within 20 s"; }
+    sleep 0.2
+  done
+}
+# pid1_of NS: the command is the deepest descendant of $ns (after unshare --fork), PID 1 inside.
+pid1_of() {
+  local pid=$1 child
+  while child=$(pgrep -P "$pid" | head -n 1) && [ -n "$child" ]; do pid=$child; done
+  [ "$(awk '/^NSpid:/ {print $NF}' "/proc/$pid/status")" = 1 ] || fail "cannot find the image's PID 1 (got $pid)"
+  [ "$(tr '\0' ' ' <"/proc/$pid/cmdline")" = "${cmd[*]} " ] || fail "PID 1 is not the image's CMD: $(tr '\0' ' ' <"/proc/$pid/cmdline")"
+  echo "$pid"
+}
+# wait_exit0 LOG: waits (10 s at most) for $ns to end and checks exit code 0.
+wait_exit0() {
+  local end code; end=$(deadline 10)
+  while kill -0 "$ns" 2>/dev/null; do
+    [ "$(date +%s)" -lt "$end" ] || { cat "$1"; fail "still running 10 s after SIGTERM"; }
+    sleep 0.05
+  done
+  set +e; wait "$ns"; code=$?; set -e
+  [ "$code" -eq 0 ] || { cat "$1"; fail "exit code after SIGTERM is $code, expected 0"; }
+}
+ping_through_proxy() {
+  local body; body=$(curl -sS --max-time 5 "http://127.0.0.1:$proxy_port/ping")
+  [ "$body" = "pong from backend :$backend_port" ] || { cat "$1"; fail "GET /ping through the proxy answered '$body'"; }
+  echo "$body"
+}
+
+start_outrigger "$tmp/outrigger.log" BACKENDS="http://127.0.0.1:$backend_port" HEALTH_CHECK_INTERVAL_MS=200 \
+  SHUTDOWN_DELAY_MS=2000 DRAIN_TIMEOUT_MS=1000
 log "/readyz 200 with READY_MIN_HEALTHY_BACKENDS=1 (running as $user in $workdir, read-only root)"
-body=$(curl -sS --max-time 5 "http://127.0.0.1:$proxy_port/ping")
-[ "$body" = "pong from backend :$backend_port" ] || { cat "$tmp/outrigger.log"; fail "GET /ping through the proxy answered '$body'"; }
-log "GET /ping through the proxy: '$body'"
+log "GET /ping through the proxy: '$(ping_through_proxy "$tmp/outrigger.log")'"
 curl -sS --max-time 5 "http://127.0.0.1:$admin_port/healthz" | grep -q '"ok"' || fail "/healthz is not ok"
 curl -sS --max-time 5 "http://127.0.0.1:$admin_port/metrics" | grep -q '^outrigger_build_info{' || fail "/metrics has no outrigger_build_info"
 log "/healthz ok, /metrics has outrigger_build_info"
@@ -133,11 +161,7 @@ out=$(in_image "${test_cmd[@]}" 2>&1) || fail "the helm test command failed: $ou
 log "helm test pod command in the image: $(head -c 60 <<<"$out")"
 
 # SIGTERM to PID 1 of the namespace (the kernel drops it unless node installed a handler).
-# $ns is this script's subshell; the command is the deepest descendant (after unshare --fork).
-pid1=$ns
-while child=$(pgrep -P "$pid1" | head -n 1) && [ -n "$child" ]; do pid1=$child; done
-[ "$(awk '/^NSpid:/ {print $NF}' "/proc/$pid1/status")" = 1 ] || fail "cannot find the image's PID 1 (got $pid1)"
-[ "$(tr '\0' ' ' <"/proc/$pid1/cmdline")" = "${cmd[*]} " ] || fail "PID 1 is not the image's CMD: $(tr '\0' ' ' <"/proc/$pid1/cmdline")"
+pid1=$(pid1_of "$ns")
 t_term=$(date +%s%N)
 kill -TERM "$pid1"
 # During SHUTDOWN_DELAY_MS (2 s): unready, but still serving, with Connection: close.
@@ -147,13 +171,7 @@ ready=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$a
 headers=$(curl -sS -D - -o /dev/null --max-time 1 "http://127.0.0.1:$proxy_port/ping")
 grep -q '^HTTP/1.1 200' <<<"$headers" || fail "the proxy stopped serving during the shutdown delay: $headers"
 grep -qi '^connection: close' <<<"$headers" || fail "no Connection: close during the shutdown delay"
-end=$(deadline 10)
-while kill -0 "$ns" 2>/dev/null; do
-  [ "$(date +%s)" -lt "$end" ] || fail "still running 10 s after SIGTERM (SHUTDOWN_DELAY_MS=2000, DRAIN_TIMEOUT_MS=1000)"
-  sleep 0.05
-done
-set +e; wait "$ns"; code=$?; set -e
-[ "$code" -eq 0 ] || { cat "$tmp/outrigger.log"; fail "exit code after SIGTERM is $code, expected 0"; }
+wait_exit0 "$tmp/outrigger.log"
 log "SIGTERM to PID 1: /readyz 503 and /ping 200 with Connection: close during the delay, exit 0 after $(( ($(date +%s%N) - t_term) / 1000000 )) ms"
 
 # TCP mode with CONFIG_FILE on a read-only volume (0644 file, as a ConfigMap mounts it), read by
@@ -161,28 +179,11 @@ log "SIGTERM to PID 1: /readyz 503 and /ping 200 with Connection: close during t
 mkdir -m 0755 "$tmp/config"
 printf '{"servers":[{"url":"127.0.0.1:%s","weight":2}],"healthCheckInterval":0.2}\n' "$backend_port" >"$tmp/config/config.json"
 chmod 0644 "$tmp/config/config.json"
-in_image --volume "$tmp/config:/tmp" MODE=tcp CONFIG_FILE=/tmp/config.json PROXY_HOST=127.0.0.1 \
-  PROXY_PORT="$proxy_port" ADMIN_HOST=127.0.0.1 ADMIN_PORT="$admin_port" READY_MIN_HEALTHY_BACKENDS=1 \
-  SHUTDOWN_DELAY_MS=0 DRAIN_TIMEOUT_MS=1000 "${cmd[@]}" >"$tmp/outrigger-tcp.log" 2>&1 &
-ns=$!
-pids+=("$ns")
-end=$(deadline 20)
-until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$admin_port/readyz")" = 200 ]; do
-  kill -0 "$ns" 2>/dev/null || { cat "$tmp/outrigger-tcp.log"; fail "tcp mode: outrigger exited before /readyz answered 200"; }
-  [ "$(date +%s)" -lt "$end" ] || { cat "$tmp/outrigger-tcp.log"; fail "tcp mode: /readyz not 200 within 20 s"; }
-  sleep 0.2
-done
-body=$(curl -sS --max-time 5 "http://127.0.0.1:$proxy_port/ping")
-[ "$body" = "pong from backend :$backend_port" ] || { cat "$tmp/outrigger-tcp.log"; fail "tcp mode: GET /ping answered '$body'"; }
-pid1=$ns
-while child=$(pgrep -P "$pid1" | head -n 1) && [ -n "$child" ]; do pid1=$child; done
+start_outrigger "$tmp/outrigger-tcp.log" --volume "$tmp/config:/tmp" MODE=tcp CONFIG_FILE=/tmp/config.json \
+  SHUTDOWN_DELAY_MS=0 DRAIN_TIMEOUT_MS=1000
+ping_through_proxy "$tmp/outrigger-tcp.log" >/dev/null
+pid1=$(pid1_of "$ns")
 kill -TERM "$pid1"
-end=$(deadline 10)
-while kill -0 "$ns" 2>/dev/null; do
-  [ "$(date +%s)" -lt "$end" ] || fail "tcp mode: still running 10 s after SIGTERM"
-  sleep 0.05
-done
-set +e; wait "$ns"; code=$?; set -e
-[ "$code" -eq 0 ] || { cat "$tmp/outrigger-tcp.log"; fail "tcp mode: exit code after SIGTERM is $code"; }
+wait_exit0 "$tmp/outrigger-tcp.log"
 log "MODE=tcp with CONFIG_FILE on a read-only volume: /readyz 200, /ping through the TCP proxy, SIGTERM exit 0"
 log "ok"
