@@ -50,6 +50,7 @@ for (const file of workloadFiles) {
       assert.equal(spec.securityContext?.runAsNonRoot, true, `${where} pod runAsNonRoot`);
       assert.equal(spec.securityContext?.seccompProfile?.type, 'RuntimeDefault', `${where} pod seccomp`);
       assert.equal(spec.automountServiceAccountToken, false, `${where} automountServiceAccountToken`);
+      assert.equal(spec.enableServiceLinks, false, `${where} enableServiceLinks (Service env vars could shadow ADMIN_PORT/PROXY_PORT)`);
       for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
         const sc = c.securityContext ?? {};
         assert.equal(sc.allowPrivilegeEscalation, false, `${where} ${c.name} allowPrivilegeEscalation`);
