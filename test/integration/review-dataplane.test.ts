@@ -1,0 +1,219 @@
+/**
+ * Review findings (data plane). Each test states the behaviour SPEC asks for
+ * and fails on the current code; they are marked `todo` so the suite stays
+ * green until the defect is fixed. Remove the `todo` with the fix.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { startOutrigger } from '../helpers/outrigger.js';
+import { request, startBackend, startServer, sleep } from '../helpers/http.js';
+
+const metricsOf = async (adminPort: number) => (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+/** The value of one sample line (`name{labels}`), or undefined; keeps assertion messages short. */
+const sample = (text: string, series: string): number | undefined => {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+};
+
+/** A raw TCP backend on 127.0.0.1:0 whose every accepted socket goes to `onSocket`. */
+async function rawBackend(onSocket: (s: net.Socket) => void): Promise<{ port: number; sockets: Set<net.Socket>; close(): void }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((s) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+    s.on('error', () => undefined);
+    onSocket(s);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    sockets,
+    close() {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+test('review: a backend 103 whose Link header lists two links (RFC 8288 comma list) does not crash the proxy', {
+  todo: 'attempt.ts relayInformational → res.writeEarlyHints() throws ERR_INVALID_ARG_VALUE for a comma-separated Link; thrown in the upstream parser callback it reaches uncaughtException and the process exits 1',
+}, async (t) => {
+  const origin = await rawBackend((s) => s.once('data', () => {
+    s.write('HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload, </b.js>; rel=preload\r\n\r\n');
+    setTimeout(() => s.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok'), 20);
+  }));
+  t.after(() => origin.close());
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${origin.port}`, HEALTH_CHECK_TYPE: 'none' });
+  t.after(() => lb.stop('SIGKILL'));
+  const r = await request(lb.proxyPort, '/').catch((err: Error) => err);
+  await sleep(100);
+  assert.equal(lb.child.exitCode, null, `outrigger exited with ${lb.child.exitCode}: ${lb.logs.find((l) => l.level === 60)?.msg ?? ''}`);
+  assert.ok(!(r instanceof Error), `request failed: ${String(r)}`);
+  assert.equal(r.status, 200);
+});
+
+test('review: IDLE_TIMEOUT_MS=0 (none) does not cut a slow backend at UPSTREAM_KEEPALIVE_MS', {
+  todo: 'attempt.ts passes no `timeout` when IDLE_TIMEOUT_MS=0, so the socket keeps the pool Agent timeout (UPSTREAM_KEEPALIVE_MS); ClientRequest re-emits it as "timeout" and the handler answers 504 upstream_timeout',
+}, async (t) => {
+  const backend = await startBackend();
+  t.after(() => backend.close());
+  const lb = await startOutrigger({
+    BACKENDS: `127.0.0.1:${backend.port}`, HEALTH_CHECK_TYPE: 'none', IDLE_TIMEOUT_MS: '0', UPSTREAM_KEEPALIVE_MS: '300', UPSTREAM_TIMEOUT_MS: '5000',
+  });
+  t.after(() => lb.stop());
+  const r = await request(lb.proxyPort, '/delay?ms=1000');
+  assert.equal(r.status, 200, `got ${r.status} ${r.headers['x-outrigger-error'] ?? ''} for a backend within UPSTREAM_TIMEOUT_MS`);
+});
+
+test('review: an upgrade to a backend that never answers is bounded (504) and the backend connection is not leaked', {
+  todo: 'upgrade.ts has no UPSTREAM_TIMEOUT_MS / IDLE_TIMEOUT_MS before the 101: the client waits forever; and once connected a client that leaves never destroys upReq (only `if (!connected)`), so the backend socket stays open for good',
+}, async (t) => {
+  const origin = await rawBackend(() => undefined); // accepts, reads, never answers
+  t.after(() => origin.close());
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${origin.port}`, HEALTH_CHECK_TYPE: 'none', UPSTREAM_TIMEOUT_MS: '300', IDLE_TIMEOUT_MS: '500' });
+  t.after(() => lb.stop());
+  const client = net.connect(lb.proxyPort, '127.0.0.1');
+  client.on('error', () => undefined);
+  let answer = '';
+  client.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+  client.write('GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+  await sleep(1500);
+  const hung = answer === '';
+  client.destroy();
+  await sleep(700);
+  const leaked = origin.sockets.size;
+  const metrics = await metricsOf(lb.adminPort);
+  assert.ok(!hung, 'no answer after 1.5 s with UPSTREAM_TIMEOUT_MS=300 and IDLE_TIMEOUT_MS=500');
+  assert.equal(leaked, 0, `${leaked} backend connection(s) still open 0.7 s after the client left`);
+  assert.equal(sample(metrics, 'outrigger_downstream_connections'), 0);
+});
+
+test('review: a pending upgrade (backend slow to answer 101) is in-flight work the drain waits for', {
+  todo: 'upgrade.ts: between the upgrade request and the 101 the exchange is in neither InFlight nor the splice registry (server.ts removes the socket from its books), so SIGTERM exits at once and cuts the handshake instead of letting it finish within DRAIN_TIMEOUT_MS',
+}, async (t) => {
+  const origin = await rawBackend((s) => s.once('data', () => setTimeout(() => {
+    s.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n');
+    s.pipe(s);
+  }, 600)));
+  t.after(() => origin.close());
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${origin.port}`, HEALTH_CHECK_TYPE: 'none', SHUTDOWN_DELAY_MS: '0', DRAIN_TIMEOUT_MS: '3000' });
+  t.after(() => lb.stop('SIGKILL'));
+  const client = net.connect(lb.proxyPort, '127.0.0.1');
+  client.on('error', () => undefined);
+  let answer = '';
+  client.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+  const closed = new Promise<void>((r) => client.once('close', () => r()));
+  client.write('GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+  await sleep(150);
+  lb.child.kill('SIGTERM');
+  await Promise.race([closed, sleep(5000)]);
+  assert.match(answer, /^HTTP\/1\.1 101 /, `the handshake was cut by the shutdown; client got ${JSON.stringify(answer)}`);
+});
+
+test('review: a POST whose reused backend connection is reset after the backend read it is not replayed on another backend', {
+  todo: 'forward.ts retryReason: `failure.stale` (reusedSocket && reset before the response head) retries every method, but a reset after the request was sent can follow a backend that already acted on it; SPEC §3 allows reset retries only for idempotent methods. The POST reaches both backends',
+}, async (t) => {
+  let seenByA = 0;
+  // Backend A: first request on a connection answered normally (keep-alive); the next one is read in full, then the connection is reset.
+  const a = await rawBackend((s) => {
+    let n = 0;
+    let buf = '';
+    s.on('data', (d: Buffer) => {
+      buf += d.toString('latin1');
+      while (buf.includes('\r\n\r\n')) {
+        const end = buf.indexOf('\r\n\r\n') + 4;
+        const head = buf.slice(0, end);
+        const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+        if (buf.length < end + length) return;
+        buf = buf.slice(end + length);
+        n += 1;
+        if (head.startsWith('POST')) seenByA += 1;
+        if (n === 1) s.write('HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na');
+        else return void setTimeout(() => s.resetAndDestroy(), 50); // "processed", then crashed
+      }
+    });
+  });
+  let seenByB = 0;
+  const b = await startServer((req, res) => {
+    if (req.method === 'POST') seenByB += 1;
+    req.resume();
+    req.on('end', () => res.end('b'));
+  });
+  t.after(() => { a.close(); return b.close(); });
+  const lb = await startOutrigger({
+    BACKENDS: `127.0.0.1:${a.port},127.0.0.1:${b.port}`, HEALTH_CHECK_TYPE: 'none', OUTLIER_CONSECUTIVE_FAILURES: '0', LB_ALGORITHM: 'round-robin',
+  });
+  t.after(() => lb.stop());
+  await request(lb.proxyPort, '/warm'); // A, leaves a pooled connection
+  await request(lb.proxyPort, '/warm'); // B
+  const r = await request(lb.proxyPort, '/order', { method: 'POST', body: 'buy 1' }); // A again, on the reused socket
+  assert.equal(seenByA, 1, 'A read the POST');
+  assert.equal(seenByB, 0, `the POST was replayed to B (answer ${r.status})`);
+  assert.equal(r.status, 502);
+});
+
+test('review: a client that aborts is not counted as a backend reset or a proxy error', {
+  todo: 'forward.ts: the client abort destroys upReq; the relay\'s upRes "error" handler counts outrigger_upstream_errors_total{kind="reset"}, and before the head run() rethrows into sendError which counts outrigger_proxy_errors_total{kind="upstream_reset"}: alerts on backend resets fire for impatient clients',
+}, async (t) => {
+  const origin = await startServer((req, res) => {
+    if (req.url === '/stream') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('partial');
+    } // '/hang': never answers
+  });
+  t.after(() => origin.close());
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${origin.port}`, HEALTH_CHECK_TYPE: 'none' });
+  t.after(() => lb.stop());
+  for (const path of ['/stream', '/hang']) {
+    const socket = net.connect(lb.proxyPort, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    if (path === '/stream') await new Promise<void>((r) => socket.once('data', () => r()));
+    else await sleep(200);
+    socket.destroy();
+    await lb.waitForLog((l) => l.msg === 'request' && l.path === path);
+  }
+  const metrics = await metricsOf(lb.adminPort);
+  const backend = `127.0.0.1:${origin.port}`;
+  assert.equal(sample(metrics, `outrigger_upstream_errors_total{backend="${backend}",kind="reset"}`), undefined, 'client aborts counted as backend resets');
+  assert.equal(sample(metrics, 'outrigger_proxy_errors_total{kind="upstream_reset"}'), undefined, 'client aborts counted as proxy errors');
+});
+
+test('review: a 503 that is retried releases its backend in-flight slot even if its body never ends', {
+  todo: 'forward.ts run(): the discarded 502/503 response is resume()d and the slot released only on its "end"/"error"; a body that keeps trickling (SSE, slow stream) holds upstream_in_flight and the backend connection for good (IDLE_TIMEOUT_MS never fires while bytes flow)',
+}, async (t) => {
+  const a = await startServer((_req, res) => {
+    res.writeHead(503, { 'content-type': 'text/event-stream' });
+    const timer = setInterval(() => res.write(': still here\n'), 100);
+    res.once('close', () => clearInterval(timer));
+  });
+  const b = await startBackend();
+  t.after(() => Promise.all([a.close(), b.close()]));
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${a.port},127.0.0.1:${b.port}`, HEALTH_CHECK_TYPE: 'none', OUTLIER_CONSECUTIVE_FAILURES: '0', IDLE_TIMEOUT_MS: '1000' });
+  t.after(() => lb.stop());
+  const r = await request(lb.proxyPort, '/ping');
+  assert.equal(r.status, 200);
+  await sleep(1500);
+  const metrics = await metricsOf(lb.adminPort);
+  assert.equal(sample(metrics, `outrigger_upstream_in_flight{backend="127.0.0.1:${a.port}"}`), 0, 'the 503 backend still counts the retried request in flight');
+});
+
+test('review: a connection whose TLS handshake stalls fails within CONNECT_TIMEOUT_MS as connect_failed', {
+  todo: 'attempt.ts clears the connect timer on the TCP "connect" event and starts the head timer on "finish", which a stalled TLS handshake never reaches; the request waits ~2 × IDLE_TIMEOUT_MS (2 min by default) and is answered 504 upstream_timeout (never retried) instead of 502 connect_failed within CONNECT_TIMEOUT_MS (retried)',
+}, async (t) => {
+  const stall = await rawBackend(() => undefined); // accepts TCP, never answers the ClientHello
+  t.after(() => stall.close());
+  const lb = await startOutrigger({
+    BACKENDS: `https://127.0.0.1:${stall.port}`, HEALTH_CHECK_TYPE: 'none', CONNECT_TIMEOUT_MS: '200', UPSTREAM_TIMEOUT_MS: '300', IDLE_TIMEOUT_MS: '1500',
+  });
+  t.after(() => lb.stop());
+  const started = performance.now();
+  // Observed: no answer for ~2 × IDLE_TIMEOUT_MS (with the default 60 s: two minutes), then 504 upstream_timeout.
+  const r = await request(lb.proxyPort, '/ping', { timeoutMs: 5000 }).catch((err: Error) => err);
+  if (r instanceof Error) assert.fail(`no answer within 5 s: ${r.message}`);
+  const ms = performance.now() - started;
+  assert.equal(r.headers['x-outrigger-error'], 'connect_failed', `got ${r.status} ${r.headers['x-outrigger-error']} after ${ms.toFixed(0)} ms`);
+  assert.ok(ms < 1500, `took ${ms.toFixed(0)} ms`);
+});
+
