@@ -8,11 +8,12 @@ import http from 'node:http';
 import net, { type Socket } from 'node:net';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
+import { methodLabel, type Metrics } from '../metrics.js';
 import type { InFlight } from '../lifecycle/in-flight.js';
 import { rawErrorResponse } from './error-response.js';
 import type { Forwarder } from './forward.js';
 import type { Tunnels } from './upgrade.js';
+import { checkRequest, checkUpgrade, type Rejection, type RejectionKind, type RequestHead } from './request-guard.js';
 
 /** Node checks header timeouts on this period; keep it well below CLIENT_HEADERS_TIMEOUT_MS. */
 const MAX_CHECK_INTERVAL_MS = 1000;
@@ -22,6 +23,12 @@ const CLIENT_ERRORS: Record<string, readonly [number, string, string]> = {
   ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'request_timeout'],
 };
 const BAD_REQUEST = [400, 'Bad Request', 'bad_request'] as const;
+/** Requests that parsed but request-guard refuses: never forwarded, answered and closed. */
+const REFUSALS: Record<RejectionKind, readonly [number, string]> = {
+  bad_request: [400, 'Bad Request'],
+  unsupported_transfer_coding: [501, 'Not Implemented'],
+  http_version_not_supported: [505, 'HTTP Version Not Supported'],
+};
 
 export interface ProxyServerDeps {
   readonly config: Config;
@@ -63,8 +70,30 @@ export function createProxyServer(d: ProxyServerDeps): ProxyListener {
   server.maxConnections = config.maxConnections;
   const connections = new Map<Socket, ConnectionState>();
   const fresh = new WeakMap<Socket, () => void>();
+  /** Connections answered with a refusal: whatever was pipelined after it is dropped with them. */
+  const refused = new WeakSet<Socket>();
+  const refuse = (req: http.IncomingMessage, res: http.ServerResponse): boolean => {
+    const problem = checkRequest(headOf(req));
+    if (problem === undefined) return false;
+    refused.add(req.socket);
+    const [status, reason] = countRefusal(problem, methodLabel(req.method));
+    const body = `${problem.kind}\n`;
+    res.writeHead(status, reason, {
+      'content-type': 'text/plain; charset=utf-8', 'x-outrigger-error': problem.kind, 'content-length': body.length, connection: 'close',
+    });
+    res.end(body);
+    return true;
+  };
+  const countRefusal = (problem: Rejection, method: string): readonly [number, string] => {
+    const refusal = REFUSALS[problem.kind];
+    metrics.proxyErrors.inc({ kind: problem.kind });
+    metrics.httpRequests.inc({ method, code: String(refusal[0]) });
+    d.logger.debug({ reason: problem.reason }, 'refused ambiguous request');
+    return refusal;
+  };
 
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (refused.has(req.socket)) return; // pipelined behind a refusal: dropped with the closing connection
     const end = d.inFlight.begin();
     const state = connections.get(req.socket);
     fresh.get(req.socket)?.();
@@ -76,6 +105,7 @@ export function createProxyServer(d: ProxyServerDeps): ProxyListener {
       end();
       if (state !== undefined) state.active -= 1;
     });
+    if (refuse(req, res)) return;
     d.forwarder.handle(req, res);
   };
   server.on('request', onRequest);
@@ -84,6 +114,14 @@ export function createProxyServer(d: ProxyServerDeps): ProxyListener {
   server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
     fresh.get(socket)?.();
     connections.delete(socket);
+    const problem = checkUpgrade(headOf(req), head.length);
+    if (problem !== undefined) {
+      const [status, reason] = countRefusal(problem, methodLabel(req.method));
+      socket.on('error', () => socket.destroy());
+      socket.end(rawErrorResponse(status, reason, problem.kind));
+      socket.destroySoon();
+      return;
+    }
     d.tunnels.open(req, socket, head);
   });
   server.on('connect', (_req: http.IncomingMessage, socket: Socket) => {
@@ -130,4 +168,8 @@ export function createProxyServer(d: ProxyServerDeps): ProxyListener {
       for (const socket of connections.keys()) socket.destroy();
     },
   };
+}
+
+function headOf(req: http.IncomingMessage): RequestHead {
+  return { method: req.method ?? '', url: req.url ?? '', httpVersion: req.httpVersion, rawHeaders: req.rawHeaders };
 }

@@ -1,0 +1,110 @@
+/**
+ * The checks a proxy needs on top of Node's strict parser (llhttp): request
+ * heads llhttp accepts but that the next hop may read differently (framing,
+ * Host, target, field values), and upgrades that cannot be tunnelled without
+ * ambiguity. Pure: a parsed head in, a verdict out, before anything is sent.
+ */
+import { isUtf8 } from 'node:buffer';
+
+export interface RequestHead {
+  readonly method: string;
+  readonly url: string;
+  readonly httpVersion: string;
+  /** Node's flat raw header array, [name, value, …]; values are Latin-1 strings of the received bytes. */
+  readonly rawHeaders: readonly string[];
+}
+
+/** `bad_request` → 400, `unsupported_transfer_coding` → 501, `http_version_not_supported` → 505 (proxy/server maps them). */
+export type RejectionKind = 'bad_request' | 'unsupported_transfer_coding' | 'http_version_not_supported';
+
+export interface Rejection {
+  readonly kind: RejectionKind;
+  /** For the debug log; never contains request bytes. */
+  readonly reason: string;
+}
+
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(?::[0-9]*)?$/;
+const ABSOLUTE = /^https?:\/\/([^/?#]*)/i;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Bytes or characters that some servers strip from field values as whitespace. */
+const LATIN1_SPACE_EDGE = /^[\x85\xa0]|[\x85\xa0]$/;
+const UNICODE_SPACE_EDGE = /^[\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]|[\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]$/;
+const FRAMING_LOOKALIKES = new Set(['contentlength', 'transferencoding']);
+
+const reject = (kind: RejectionKind, reason: string): Rejection => ({ kind, reason });
+
+/** Returns why `head` must not be forwarded, or undefined when it may be. */
+export function checkRequest(head: RequestHead): Rejection | undefined {
+  if (head.httpVersion !== '1.1' && head.httpVersion !== '1.0') return reject('http_version_not_supported', 'HTTP version other than 1.0 or 1.1');
+  const hosts: string[] = [];
+  const transferEncodings: string[] = [];
+  const contentLengths: string[] = [];
+  const raw = head.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    const value = raw[i + 1]!;
+    if (name === 'host') hosts.push(value);
+    else if (name === 'transfer-encoding') transferEncodings.push(value);
+    else if (name === 'content-length') contentLengths.push(value);
+    else if (FRAMING_LOOKALIKES.has(name.replace(/[-_]/g, ''))) return reject('bad_request', 'field name resembling Content-Length or Transfer-Encoding');
+    if (hasAmbiguousEdges(value)) return reject('bad_request', 'field value beginning or ending with non-ASCII whitespace');
+  }
+  if (hosts.length > 1) return reject('bad_request', 'more than one Host');
+  if (hosts.length === 1 && !HOST.test(hosts[0]!)) return reject('bad_request', 'invalid Host');
+  return checkFraming(head.httpVersion, transferEncodings, contentLengths) ?? checkTarget(head, hosts[0]);
+}
+
+/** checkRequest, plus what a tunnel needs: GET over HTTP/1.1, no body, nothing sent before the backend's 101. */
+export function checkUpgrade(head: RequestHead, earlyBytes: number): Rejection | undefined {
+  const problem = checkRequest(head);
+  if (problem !== undefined) return problem;
+  if (head.method !== 'GET' || head.httpVersion !== '1.1') return reject('bad_request', 'Upgrade other than on an HTTP/1.1 GET');
+  for (let i = 0; i < head.rawHeaders.length; i += 2) {
+    const name = head.rawHeaders[i]!.toLowerCase();
+    if (name === 'transfer-encoding' || (name === 'content-length' && trimOws(head.rawHeaders[i + 1]!) !== '0')) return reject('bad_request', 'Upgrade request with a body');
+  }
+  if (earlyBytes > 0) return reject('bad_request', 'bytes sent before the upgrade was accepted');
+  return undefined;
+}
+
+/**
+ * Outrigger re-frames bodies: only `chunked` alone (once) or one plain
+ * decimal Content-Length keeps its meaning. Other transfer codings would
+ * be dropped by the re-framing, so they are refused rather than altered.
+ */
+function checkFraming(version: string, transferEncodings: readonly string[], contentLengths: readonly string[]): Rejection | undefined {
+  if (contentLengths.length > 1) return reject('bad_request', 'more than one Content-Length');
+  if (contentLengths.length === 1 && !/^(?:0|[1-9][0-9]*)$/.test(trimOws(contentLengths[0]!))) return reject('bad_request', 'Content-Length not a plain decimal');
+  if (transferEncodings.length === 0) return undefined;
+  if (contentLengths.length > 0) return reject('bad_request', 'both Content-Length and Transfer-Encoding');
+  if (version !== '1.1') return reject('bad_request', 'Transfer-Encoding in HTTP/1.0');
+  const codings = transferEncodings.join(',').split(',').map((c) => trimOws(c).toLowerCase());
+  if (codings.length === 1 && codings[0] === 'chunked') return undefined;
+  const wellFormed = codings.every((c) => TOKEN.test(c)) && codings.indexOf('chunked') === codings.length - 1;
+  return wellFormed ? reject('unsupported_transfer_coding', 'transfer coding other than chunked') : reject('bad_request', 'malformed Transfer-Encoding');
+}
+
+/** Origin-form, `*` for OPTIONS, or absolute-form naming the same authority as Host. */
+function checkTarget(head: RequestHead, host: string | undefined): Rejection | undefined {
+  if (head.url.startsWith('/')) return undefined;
+  if (head.url === '*') return head.method === 'OPTIONS' ? undefined : reject('bad_request', 'asterisk-form target other than OPTIONS');
+  const authority = ABSOLUTE.exec(head.url)?.[1];
+  if (authority === undefined) return reject('bad_request', 'request-target form not accepted');
+  if (host === undefined || authority.toLowerCase() !== host.toLowerCase()) return reject('bad_request', 'absolute-form target naming another authority than Host');
+  return undefined;
+}
+
+/**
+ * Field values are opaque, but one that begins or ends with NEL or NBSP
+ * (as Latin-1 bytes or, for valid UTF-8, as Unicode space characters) reads
+ * differently at a server that strips Unicode whitespace.
+ */
+function hasAmbiguousEdges(value: string): boolean {
+  if (!/[\x80-\xff]/.test(value)) return false;
+  const bytes = Buffer.from(value, 'latin1');
+  return isUtf8(bytes) ? UNICODE_SPACE_EDGE.test(bytes.toString('utf8')) : LATIN1_SPACE_EDGE.test(value);
+}
+
+function trimOws(s: string): string {
+  return s.replace(/^[ \t]+|[ \t]+$/g, '');
+}
