@@ -57,9 +57,12 @@ export class Forwarder {
     const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
     const body = hasBody ? new RequestBody(req) : undefined;
     if (req.headers['transfer-encoding'] !== undefined) headers.push('Transfer-Encoding', 'chunked');
+    // A body on GET/HEAD is legal but read differently by some servers: its connection is not reused.
+    if (hasBody && (req.method === 'GET' || req.method === 'HEAD')) headers.push('Connection', 'close');
     this.d.budget.onRequest();
     res.once('close', () => {
-      if (!res.writableFinished) ex.upReq?.destroy();
+      // The client left before the exchange completed (either way): the backend request goes too.
+      if (!res.writableFinished || !req.complete) ex.upReq?.destroy();
       this.logAndCount(req, res, ex);
     });
     this.run(req, res, ex, headers, body).catch((err: unknown) => {
