@@ -217,3 +217,69 @@ test('review: a connection whose TLS handshake stalls fails within CONNECT_TIMEO
   assert.ok(ms < 1500, `took ${ms.toFixed(0)} ms`);
 });
 
+
+const WS_HANDSHAKE = 'GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+
+/** Sends `data` and resolves with what arrives until `until` matches, the peer closes, or `ms` pass. */
+function exchange(port: number, data: string, ms: number, until?: RegExp): Promise<{ text: string; socket: net.Socket }> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let text = '';
+    const done = () => { clearTimeout(timer); resolve({ text, socket }); };
+    const timer = setTimeout(done, ms);
+    socket.on('error', () => undefined);
+    socket.on('data', (d: Buffer) => { text += d.toString('latin1'); if (until?.test(text)) done(); });
+    socket.on('close', done);
+    socket.write(data);
+  });
+}
+
+test('review: an upgrade whose connect fails is retried on another backend, like any request (SPEC §3)', {
+  todo: 'upgrade.ts Tunnels.open picks once and answers 502 connect_failed on the first refused connect; HTTP requests and TCP mode retry connect failures on another backend, WebSocket handshakes do not',
+}, async (t) => {
+  const dead = net.createServer();
+  await new Promise<void>((r) => dead.listen(0, '127.0.0.1', () => r()));
+  const deadPort = (dead.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => dead.close(() => r()));
+  const good = await startBackend();
+  t.after(() => good.close());
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${deadPort},127.0.0.1:${good.port}`, HEALTH_CHECK_TYPE: 'none', OUTLIER_CONSECUTIVE_FAILURES: '0' });
+  t.after(() => lb.stop());
+  const statuses: string[] = [];
+  for (let i = 0; i < 2; i++) { // round robin: one of the two goes to the dead backend first
+    const { text, socket } = await exchange(lb.proxyPort, WS_HANDSHAKE, 2000, /\r\n\r\n/);
+    socket.destroy();
+    statuses.push(text.split('\r\n')[0] ?? '');
+  }
+  assert.deepEqual(statuses, ['HTTP/1.1 101 Switching Protocols', 'HTTP/1.1 101 Switching Protocols']);
+});
+
+test('review: an open tunnel counts as in flight on its backend (least-connections, MAX_REQUESTS_PER_BACKEND, upstream_in_flight)', {
+  todo: 'upgrade.ts never touches backend.inFlight/requests nor outrigger_upstream_in_flight (tcp.ts does for TCP-mode connections): least-connections, p2c and ewma ignore WebSocket load, MAX_REQUESTS_PER_BACKEND does not cap it, /api/status shows 0',
+}, async (t) => {
+  const backend = await startBackend();
+  t.after(() => backend.close());
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${backend.port}`, HEALTH_CHECK_TYPE: 'none', LB_ALGORITHM: 'least-connections' });
+  t.after(() => lb.stop());
+  const { text, socket } = await exchange(lb.proxyPort, WS_HANDSHAKE, 2000, /\r\n\r\n/);
+  t.after(() => socket.destroy());
+  assert.match(text, /^HTTP\/1\.1 101 /);
+  const status = await (await fetch(`http://127.0.0.1:${lb.adminPort}/api/status`)).json() as { backends: Array<{ inFlight: number; requests: number }> };
+  assert.equal(status.backends[0]!.inFlight, 1, 'the open tunnel is not counted on its backend');
+});
+
+test('review: a malformed pipelined request does not replace the answer to the valid request before it', {
+  todo: 'server.ts clientError: with a response still pending (`_httpMessage` set, headers not sent) it writes a raw 400 on the socket and closes: the client reads it as the answer to its first, valid request, which is aborted at the backend; the request is also counted twice (OTHER/400 and POST/0). Same path for a client that half-closes mid-body',
+}, async (t) => {
+  const origin = await startServer((req, res) => {
+    req.resume();
+    req.on('end', () => setTimeout(() => res.end(`done ${req.url}`), 200));
+  });
+  t.after(() => origin.close());
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${origin.port}`, HEALTH_CHECK_TYPE: 'none' });
+  t.after(() => lb.stop());
+  const { text } = await exchange(lb.proxyPort,
+    'POST /order HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc' +
+    'GET /bad HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n', 2000);
+  assert.match(text, /^HTTP\/1\.1 200 OK\r\n[\s\S]*done \/order/, `the valid request got: ${JSON.stringify(text.slice(0, 80))}`);
+});
