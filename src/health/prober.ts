@@ -22,6 +22,7 @@ interface Track {
 export class Prober {
   private readonly tracks = new Map<Backend, Track>();
   private closed = false;
+  private started = false;
   private firstRoundResolve: (() => void) | undefined;
   /** Resolves once every backend present at start() has had its first verdict. */
   readonly firstRound: Promise<void>;
@@ -34,12 +35,14 @@ export class Prober {
   ) {
     this.firstRound = new Promise((resolve) => (this.firstRoundResolve = resolve));
     set.onChange((backend, event) => {
-      if (event === 'added' && !this.closed && this.tracks.size > 0) this.track(backend);
+      // Every backend added after start() is probed, even when all of them were swapped at once.
+      if (event === 'added' && this.started && !this.closed) this.track(backend);
       if (event === 'removed') this.untrack(backend);
     });
   }
 
   start(): void {
+    this.started = true;
     if (this.config.type === 'none' || this.set.size === 0) {
       this.firstRoundResolve?.();
       return;

@@ -23,6 +23,8 @@ export interface AttemptOptions {
   /** The client's response, for 1xx relays. */
   readonly res: ServerResponse;
   readonly expectContinue: boolean;
+  /** Called when a 1xx went to the client: from then on the exchange may not be retried. */
+  readonly onInformational: () => void;
 }
 
 export interface AttemptResult {
@@ -30,7 +32,12 @@ export interface AttemptResult {
   readonly upRes: IncomingMessage;
 }
 
-/** An attempt failure; `stale` marks a reset of a reused pooled socket before any response byte. */
+/**
+ * An attempt failure. `stale` marks a reset of a reused pooled socket before
+ * any response byte: most likely the backend closed an idle connection as we
+ * sent, so it does not count against the backend's health (retries still
+ * follow the method rules: the backend may have read the request).
+ */
 export class AttemptError extends Error {
   constructor(
     readonly error: UpstreamError,
@@ -51,7 +58,8 @@ export function attempt(backend: Backend, pool: UpstreamPool, o: AttemptOptions,
       headers: o.headers,
       agent: pool.agentFor(backend),
       setHost: false,
-      ...(o.idleTimeoutMs > 0 ? { timeout: o.idleTimeoutMs } : {}),
+      // Always set, 0 included: otherwise a reused socket keeps the pool's idle timeout while active.
+      timeout: o.idleTimeoutMs,
     });
     onRequest(upReq);
     let connected = false;
@@ -68,8 +76,9 @@ export function attempt(backend: Backend, pool: UpstreamPool, o: AttemptOptions,
         connected = true;
         return;
       }
+      // For https the TLS handshake is part of connecting: CONNECT_TIMEOUT_MS covers it too.
       connectTimer = setTimeout(() => upReq.destroy(new ConnectFailedError(backend.id, true)), o.connectTimeoutMs);
-      socket.once('connect', () => {
+      socket.once(backend.scheme === 'https' ? 'secureConnect' : 'connect', () => {
         connected = true;
         clearTimeout(connectTimer);
       });
@@ -80,7 +89,9 @@ export function attempt(backend: Backend, pool: UpstreamPool, o: AttemptOptions,
       }
     });
     upReq.on('timeout', () => upReq.destroy(new UpstreamTimeoutError(backend.id, 'idle')));
-    upReq.on('information', (info) => relayInformational(o, info.statusCode, info.rawHeaders));
+    upReq.on('information', (info) => {
+      if (relayInformational(o, info.statusCode, info.rawHeaders)) o.onInformational();
+    });
     upReq.once('response', (upRes) => {
       settled = true;
       clearTimers();
@@ -106,19 +117,33 @@ function classify(err: NodeJS.ErrnoException, backend: string, connected: boolea
   return new UpstreamResetError(backend, typeof err.code === 'string' && err.code.startsWith('HPE_'), err);
 }
 
-/** 100 Continue goes only to a client that asked for it; 103 Early Hints goes through. */
-function relayInformational(o: AttemptOptions, status: number, rawHeaders: string[]): void {
+/**
+ * 100 Continue goes only to a client that asked for it; 103 Early Hints goes
+ * through. A hint Node cannot re-encode is dropped (a 103 is advisory) rather
+ * than allowed to throw. Returns true when something was sent to the client.
+ */
+function relayInformational(o: AttemptOptions, status: number, rawHeaders: string[]): boolean {
   const res = o.res;
-  if (res.headersSent || res.destroyed) return;
-  if (status === 100) {
-    if (o.expectContinue) res.writeContinue();
-  } else if (status === 103) {
+  if (res.headersSent || res.destroyed) return false;
+  try {
+    if (status === 100) {
+      if (!o.expectContinue) return false;
+      res.writeContinue();
+      return true;
+    }
+    if (status !== 103) return false;
     const hints: Record<string, string | string[]> = {};
     for (let i = 0; i < rawHeaders.length; i += 2) {
       const name = rawHeaders[i]!.toLowerCase();
+      // Node wants one link per array entry; a backend may send a comma-separated list.
+      const values = name === 'link' ? rawHeaders[i + 1]!.split(/,\s*(?=<)/) : [rawHeaders[i + 1]!];
       const prior = hints[name];
-      hints[name] = prior === undefined ? rawHeaders[i + 1]! : [...[prior].flat(), rawHeaders[i + 1]!];
+      hints[name] = prior === undefined && values.length === 1 ? values[0]! : [...(prior === undefined ? [] : [prior].flat()), ...values];
     }
-    if (hints.link !== undefined) res.writeEarlyHints(hints);
+    if (hints.link === undefined) return false;
+    res.writeEarlyHints(hints);
+    return true;
+  } catch {
+    return false;
   }
 }

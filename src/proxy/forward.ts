@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse, ClientRequest } from 'node:http';
 import type { Config } from '../config.js';
-import { NoHealthyBackendError, OverloadedError, UpstreamResetError, ConnectFailedError } from '../errors.js';
+import { NoHealthyBackendError, OverloadedError, UpstreamResetError, ConnectFailedError, UpstreamTimeoutError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { codeClass, methodLabel, type Metrics } from '../metrics.js';
 import type { Picker, PickContext } from '../balancer/picker.js';
@@ -46,13 +46,20 @@ interface Exchange {
   backend: Backend | undefined;
   attempts: number;
   upReq: ClientRequest | undefined;
+  /** A 1xx already went to the client: no retry may follow. */
+  informational: boolean;
+  /** The client closed its connection before the exchange completed. */
+  clientGone: boolean;
 }
 
 export class Forwarder {
   constructor(private readonly d: ForwardDeps) {}
 
   handle(req: IncomingMessage, res: ServerResponse): void {
-    const ex: Exchange = { started: performance.now(), clientIp: clientAddress(req.socket.remoteAddress), requestId: '', backend: undefined, attempts: 0, upReq: undefined };
+    const ex: Exchange = {
+      started: performance.now(), clientIp: clientAddress(req.socket.remoteAddress), requestId: '',
+      backend: undefined, attempts: 0, upReq: undefined, informational: false, clientGone: false,
+    };
     const headers = this.upstreamHeaders(req, ex);
     const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
     const body = hasBody ? new RequestBody(req) : undefined;
@@ -62,10 +69,14 @@ export class Forwarder {
     this.d.budget.onRequest();
     res.once('close', () => {
       // The client left before the exchange completed (either way): the backend request goes too.
-      if (!res.writableFinished || !req.complete) ex.upReq?.destroy();
+      if (!res.writableFinished || !req.complete) {
+        ex.clientGone = !res.writableFinished;
+        ex.upReq?.destroy();
+      }
       this.logAndCount(req, res, ex);
     });
     this.run(req, res, ex, headers, body).catch((err: unknown) => {
+      if (ex.clientGone || res.destroyed) return; // nobody to answer, and not a proxy error
       const kind = sendError(res, err, this.d.draining() || (body !== undefined && !body.complete), this.d.logger);
       this.d.metrics.proxyErrors.inc({ kind });
     });
@@ -99,31 +110,32 @@ export class Forwarder {
           method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers.host === undefined ? [...headers, 'Host', backend.id] : headers, body,
           connectTimeoutMs: this.d.config.connectTimeoutMs, upstreamTimeoutMs: this.d.config.upstreamTimeoutMs,
           idleTimeoutMs: this.d.config.idleTimeoutMs, res, expectContinue: req.headers.expect?.toLowerCase() === '100-continue',
+          onInformational: () => (ex.informational = true),
         }, (upReq) => (ex.upReq = upReq));
       } catch (err) {
         release();
         const failure = err as AttemptError;
         body?.detach();
-        if (res.destroyed) throw failure.error; // the client left; not the backend's fault
+        if (ex.clientGone || res.destroyed) throw failure.error; // the client left; not the backend's fault
         this.d.metrics.upstreamErrors.inc({ backend: backend.id, kind: failure.error.upstreamKind });
         if (!failure.stale) this.d.outlier.onFailure(backend);
         backend.failures += 1;
         const reason = retryReason(failure, req.method ?? 'GET');
-        if (reason === undefined || !this.mayRetry(tried, ctx, body, res)) throw failure.error;
+        if (reason === undefined || !this.mayRetry(tried, ctx, body, res, ex)) throw failure.error;
         this.d.metrics.retries.inc({ reason });
         continue;
       }
       const status = result.upRes.statusCode ?? 502;
       this.observeResponse(backend, status, sentAt);
-      if ((status === 502 || status === 503) && IDEMPOTENT.has(req.method ?? '') && this.mayRetry(tried, ctx, body, res)) {
-        result.upRes.resume();
-        result.upRes.once('end', release);
-        result.upRes.once('error', release);
+      if ((status === 502 || status === 503) && IDEMPOTENT.has(req.method ?? '') && this.mayRetry(tried, ctx, body, res, ex)) {
+        // Discard this answer now: its connection is not reused, its slot is free at once.
+        release();
         body?.detach();
+        result.upReq.destroy();
         this.d.metrics.retries.inc({ reason: `status_${status}` });
         continue;
       }
-      this.relay(res, result, backend, release);
+      this.relay(res, result, backend, release, ex);
       return;
     }
   }
@@ -152,8 +164,8 @@ export class Forwarder {
     return list;
   }
 
-  private mayRetry(tried: readonly Backend[], ctx: PickContext, body: RequestBody | undefined, res: ServerResponse): boolean {
-    if (tried.length > this.d.config.retries || res.headersSent || res.destroyed) return false;
+  private mayRetry(tried: readonly Backend[], ctx: PickContext, body: RequestBody | undefined, res: ServerResponse, ex: Exchange): boolean {
+    if (tried.length > this.d.config.retries || res.headersSent || res.destroyed || ex.informational) return false;
     if (body !== undefined && !body.replayable) return false;
     if (this.candidates(tried, ctx).length === 0) return false;
     if (!this.d.budget.tryRetry()) {
@@ -190,7 +202,7 @@ export class Forwarder {
   }
 
   /** Streams the backend's answer to the client; trailers follow the body. */
-  private relay(res: ServerResponse, { upRes }: AttemptResult, backend: Backend, release: () => void): void {
+  private relay(res: ServerResponse, { upReq, upRes }: AttemptResult, backend: Backend, release: () => void, ex: Exchange): void {
     const headers = stripHopByHop(upRes.rawHeaders);
     if (this.d.draining()) headers.push('Connection', 'close');
     res.sendDate = false;
@@ -201,10 +213,13 @@ export class Forwarder {
       if (upRes.rawTrailers.length > 0) res.addTrailers(trailerPairs(upRes.rawTrailers));
       res.end();
     });
-    upRes.once('error', () => {
-      // The backend broke off mid-body: cut the client too, so the truncation shows.
+    upRes.once('error', (err: unknown) => {
+      // The backend broke off mid-body (or went silent): cut the client too, so the truncation shows.
       release();
-      this.d.metrics.upstreamErrors.inc({ backend: backend.id, kind: 'reset' });
+      if (!ex.clientGone) {
+        const kind = err instanceof UpstreamTimeoutError || upReq.errored instanceof UpstreamTimeoutError ? 'timeout' : 'reset';
+        this.d.metrics.upstreamErrors.inc({ backend: backend.id, kind });
+      }
       res.destroy();
     });
     res.once('close', release);
@@ -229,6 +244,6 @@ export class Forwarder {
 
 function retryReason(failure: AttemptError, method: string): string | undefined {
   if (failure.error instanceof ConnectFailedError) return 'connect_failed';
-  if (failure.error instanceof UpstreamResetError && (failure.stale || IDEMPOTENT.has(method))) return 'upstream_reset';
+  if (failure.error instanceof UpstreamResetError && IDEMPOTENT.has(method)) return 'upstream_reset';
   return undefined;
 }
