@@ -55,7 +55,12 @@ export interface ProxyListener {
 interface ConnectionState {
   requests: number;
   active: number;
+  /** Pipelined requests waiting for the one before them to be answered. */
+  queue: Array<() => void>;
 }
+
+/** Pipelined requests held per connection before it is closed (each waits for the previous answer). */
+const MAX_PIPELINED = 32;
 
 export function createProxyServer(d: ProxyServerDeps): ProxyListener {
   const { config, metrics } = d;
@@ -92,21 +97,39 @@ export function createProxyServer(d: ProxyServerDeps): ProxyListener {
     return refusal;
   };
 
+  /**
+   * Pipelined requests are forwarded one at a time, in order: one client
+   * connection never holds more than one backend request (no fan-out, and
+   * POSTs cannot overtake each other on different backends).
+   */
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (refused.has(req.socket)) return; // pipelined behind a refusal: dropped with the closing connection
     const end = d.inFlight.begin();
-    const state = connections.get(req.socket);
-    fresh.get(req.socket)?.();
-    if (state !== undefined) {
-      state.requests += 1;
-      state.active += 1;
-    }
+    const socket = req.socket;
+    const state = connections.get(socket);
+    fresh.get(socket)?.();
+    let started = false;
+    const start = () => {
+      if (res.destroyed) return;
+      started = true;
+      if (state !== undefined) {
+        state.requests += 1;
+        state.active += 1;
+      }
+      if (!refuse(req, res)) d.forwarder.handle(req, res);
+    };
     res.once('close', () => {
       end();
-      if (state !== undefined) state.active -= 1;
+      if (!started || state === undefined) return;
+      state.active -= 1;
+      const next = state.queue.shift();
+      if (state.queue.length === 0 && !socket.destroyed) socket.resume();
+      next?.();
     });
-    if (refuse(req, res)) return;
-    d.forwarder.handle(req, res);
+    if (state === undefined || state.active === 0) return start();
+    if (state.queue.length >= MAX_PIPELINED) return void socket.destroy();
+    state.queue.push(start);
+    socket.pause(); // stop parsing further pipelined requests until this one is served
   };
   server.on('request', onRequest);
   // With a listener here Node does not answer 100 itself: the backend decides, and we relay.
@@ -126,13 +149,15 @@ export function createProxyServer(d: ProxyServerDeps): ProxyListener {
   });
   server.on('connect', (_req: http.IncomingMessage, socket: Socket) => {
     fresh.get(socket)?.();
+    metrics.httpRequests.inc({ method: 'CONNECT', code: '405' });
+    metrics.proxyErrors.inc({ kind: 'method_not_allowed' });
     socket.on('error', () => socket.destroy());
     socket.end(rawErrorResponse(405, 'Method Not Allowed', 'method_not_allowed'));
   });
   server.on('connection', (socket: Socket) => {
     metrics.downstreamConnectionsTotal.inc();
     metrics.downstreamConnections.inc();
-    connections.set(socket, { requests: 0, active: 0 });
+    connections.set(socket, { requests: 0, active: 0, queue: [] });
     // Until its first request, an open connection is work the drain waits for.
     fresh.set(socket, d.inFlight.begin());
     socket.once('close', () => {
@@ -142,12 +167,21 @@ export function createProxyServer(d: ProxyServerDeps): ProxyListener {
     });
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    const [status, reason, kind] = CLIENT_ERRORS[err.code ?? ''] ?? BAD_REQUEST;
-    const inProgress = (socket as Socket & { _httpMessage?: http.ServerResponse | null })._httpMessage;
-    if (err.code === 'ECONNRESET' || !socket.writable || (inProgress != null && inProgress.headersSent)) {
-      socket.destroy();
+    // A client that went away, or half-closed in the middle of a message: nothing to answer.
+    if (err.code === 'ECONNRESET' || err.code === 'HPE_INVALID_EOF_STATE' || !socket.writable) return void socket.destroy();
+    const pending = (socket as Socket & { _httpMessage?: http.ServerResponse | null })._httpMessage;
+    if (pending != null && pending.headersSent) {
+      // An answer is already on its way. If its request was complete, the bad bytes came after it:
+      // let it finish, then close. If its own body broke, cut it so the truncation shows.
+      metrics.proxyErrors.inc({ kind: 'bad_request' });
+      if (!pending.req.complete || pending.writableFinished) socket.destroy();
+      else pending.once('close', () => socket.destroySoon());
       return;
     }
+    // Otherwise the connection's byte stream turned invalid before any answer started (pipelined
+    // garbage after a request is how smuggling is tried): 400 and close at once; a request still
+    // waiting for its answer on this connection is aborted with it.
+    const [status, reason, kind] = CLIENT_ERRORS[err.code ?? ''] ?? BAD_REQUEST;
     metrics.proxyErrors.inc({ kind });
     // The method is unknown when the head did not parse.
     metrics.httpRequests.inc({ method: 'OTHER', code: String(status) });
