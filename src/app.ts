@@ -53,21 +53,24 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
   const readiness = new Readiness(set, config.readyMinHealthyBackends);
   const draining = () => readiness.draining;
 
+  const budget = new RetryBudget(config.retryBudgetPercent);
   let proxy: NetServer;
   let stopListening: () => void;
   let closeConnections: () => void;
   if (config.mode === 'tcp') {
-    proxy = createTcpServer({ config, set, picker, outlier, splices, metrics, logger, rng });
+    proxy = createTcpServer({ config, set, picker, budget, outlier, splices, metrics, logger, rng });
     stopListening = () => proxy.close();
     closeConnections = () => undefined; // every TCP-mode connection is a splice
   } else {
-    const budget = new RetryBudget(config.retryBudgetPercent);
     const forwarder = new Forwarder({ config, set, picker, pool, outlier, budget, metrics, logger, rng, draining });
-    const tunnels = new Tunnels({ config, set, picker, splices, metrics, logger, rng });
+    const tunnels = new Tunnels({ config, set, picker, budget, outlier, splices, inFlight, metrics, logger, rng });
     const listener = createProxyServer({ config, forwarder, tunnels, inFlight, metrics, logger });
     proxy = listener.server;
     stopListening = () => listener.stopListening();
-    closeConnections = () => listener.closeAll();
+    closeConnections = () => {
+      tunnels.closePending();
+      listener.closeAll();
+    };
   }
   const admin = createAdminServer({ config, set, readiness, metrics, logger, version: VERSION, startedAt });
 

@@ -8,7 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse, ClientRequest } from 'node:http';
 import type { Config } from '../config.js';
-import { NoHealthyBackendError, OverloadedError, UpstreamResetError, ConnectFailedError, UpstreamTimeoutError } from '../errors.js';
+import { UpstreamResetError, ConnectFailedError, UpstreamTimeoutError } from '../errors.js';
+import { acquire, choose, mayRetry } from './choose.js';
 import type { Logger } from '../log.js';
 import { codeClass, methodLabel, type Metrics } from '../metrics.js';
 import type { Picker, PickContext } from '../balancer/picker.js';
@@ -97,12 +98,12 @@ export class Forwarder {
     const tried: Backend[] = [];
     const ctx = this.pickContext(req, ex);
     for (;;) {
-      const backend = this.choose(tried, ctx);
+      const backend = choose(this.d, tried, ctx);
       tried.push(backend);
       ex.backend = backend;
       ex.attempts += 1;
       let result: AttemptResult;
-      const release = this.acquire(backend);
+      const release = acquire(backend, this.d.metrics);
       const sentAt = performance.now();
       try {
         result = await attempt(backend, this.d.pool, {
@@ -148,44 +149,10 @@ export class Forwarder {
     };
   }
 
-  /** Picks among eligible backends not tried yet and not at their in-flight cap. */
-  private choose(tried: readonly Backend[], ctx: PickContext): Backend {
-    const candidates = this.candidates(tried, ctx);
-    if (candidates.length === 0) {
-      throw this.d.set.eligible(ctx.now).length > tried.length ? new OverloadedError() : new NoHealthyBackendError();
-    }
-    return this.d.picker.pick(candidates, ctx)!;
-  }
-
-  private candidates(tried: readonly Backend[], ctx: PickContext): readonly Backend[] {
-    let list = this.d.set.eligible(ctx.now);
-    const cap = this.d.config.maxRequestsPerBackend;
-    if (tried.length > 0 || cap > 0) list = list.filter((b) => !tried.includes(b) && (cap === 0 || b.inFlight < cap));
-    return list;
-  }
-
   private mayRetry(tried: readonly Backend[], ctx: PickContext, body: RequestBody | undefined, res: ServerResponse, ex: Exchange): boolean {
-    if (tried.length > this.d.config.retries || res.headersSent || res.destroyed || ex.informational) return false;
+    if (res.headersSent || res.destroyed || ex.informational) return false;
     if (body !== undefined && !body.replayable) return false;
-    if (this.candidates(tried, ctx).length === 0) return false;
-    if (!this.d.budget.tryRetry()) {
-      this.d.metrics.retryBudgetExhausted.inc();
-      return false;
-    }
-    return true;
-  }
-
-  private acquire(backend: Backend): () => void {
-    backend.inFlight += 1;
-    backend.requests += 1;
-    this.d.metrics.upstreamInFlight.inc({ backend: backend.id });
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      backend.inFlight -= 1;
-      this.d.metrics.upstreamInFlight.dec({ backend: backend.id });
-    };
+    return mayRetry(this.d, tried, ctx.now);
   }
 
   private observeResponse(backend: Backend, status: number, sentAt: number): void {

@@ -14,6 +14,8 @@ export interface Splice {
   readonly client: Socket;
   readonly upstream: Socket;
   readonly websocket: boolean;
+  /** Set by closeAll: the client is being sent a close frame; let it flush. */
+  goingAway: boolean;
 }
 
 export class SpliceRegistry {
@@ -31,7 +33,7 @@ export class SpliceRegistry {
 
   /** Pipes client ⇄ upstream until either closes. */
   join(client: Socket, upstream: Socket, websocket: boolean, onClose?: () => void): void {
-    const splice: Splice = { client, upstream, websocket };
+    const splice: Splice = { client, upstream, websocket, goingAway: false };
     this.open.add(splice);
     this.metrics.tunnels.inc();
     const end = this.inFlight.begin();
@@ -41,7 +43,7 @@ export class SpliceRegistry {
       closed = true;
       this.open.delete(splice);
       this.metrics.tunnels.dec();
-      client.destroy();
+      if (!splice.goingAway) client.destroy(); // else destroySoon() is already under way
       upstream.destroy();
       end();
       onClose?.();
@@ -60,9 +62,17 @@ export class SpliceRegistry {
 
   /** Ends every open splice; WebSocket clients get a 1001 close frame first. */
   closeAll(): void {
-    for (const { client, upstream, websocket } of [...this.open]) {
-      if (websocket && client.writable) client.end(WS_GOING_AWAY);
-      else client.destroy();
+    for (const splice of [...this.open]) {
+      const { client, upstream, websocket } = splice;
+      client.unpipe();
+      upstream.unpipe();
+      if (websocket && client.writable) {
+        splice.goingAway = true;
+        client.write(WS_GOING_AWAY);
+        client.destroySoon(); // ends and destroys once the frame is flushed
+      } else {
+        client.destroy();
+      }
       upstream.destroy();
     }
   }

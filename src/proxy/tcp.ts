@@ -1,6 +1,8 @@
 /**
  * MODE=tcp: each client connection is joined to one backend connection.
  * Half-close is kept: a client that ends its side still gets the answer.
+ * Backend choice, MAX_REQUESTS_PER_BACKEND and the retry budget are shared
+ * with HTTP (proxy/choose).
  * A failed connect is retried on another backend (up to RETRIES); nothing is
  * read from the client until a backend accepted, so nothing is lost.
  */
@@ -8,7 +10,10 @@ import net from 'node:net';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { Picker } from '../balancer/picker.js';
+import type { Picker, PickContext } from '../balancer/picker.js';
+import { OverloadedError } from '../errors.js';
+import type { RetryBudget } from './retry-budget.js';
+import { acquire, choose, mayRetry } from './choose.js';
 import type { Backend } from '../upstream/backend.js';
 import type { BackendSet } from '../upstream/backend-set.js';
 import type { OutlierDetector } from '../health/outlier.js';
@@ -19,6 +24,7 @@ export interface TcpDeps {
   readonly config: Config;
   readonly set: BackendSet;
   readonly picker: Picker;
+  readonly budget: RetryBudget;
   readonly outlier: OutlierDetector;
   readonly splices: SpliceRegistry;
   readonly metrics: Metrics;
@@ -32,35 +38,34 @@ export function createTcpServer(d: TcpDeps): net.Server {
     d.metrics.downstreamConnections.inc();
     client.once('close', () => d.metrics.downstreamConnections.dec());
     client.on('error', () => client.destroy());
-    connectWithRetries(d, client, [], clientAddress(client.remoteAddress));
+    const clientIp = clientAddress(client.remoteAddress);
+    connectWithRetries(d, client, [], { now: Date.now(), rng: d.rng, slowStartMs: d.config.slowStartMs, clientIp });
   });
   server.maxConnections = d.config.maxConnections;
   return server;
 }
 
-function connectWithRetries(d: TcpDeps, client: net.Socket, tried: Backend[], clientIp: string): void {
+function connectWithRetries(d: TcpDeps, client: net.Socket, tried: Backend[], ctx: PickContext): void {
   if (client.destroyed) return;
-  const now = Date.now();
-  const candidates = d.set.eligible(now).filter((b) => !tried.includes(b));
-  const backend = d.picker.pick(candidates, { now, rng: d.rng, slowStartMs: d.config.slowStartMs, clientIp });
-  if (backend === undefined) {
-    d.metrics.proxyErrors.inc({ kind: tried.length === 0 ? 'no_healthy_backend' : 'connect_failed' });
-    d.logger.warn({ client: clientIp, attempts: tried.length }, 'tcp connection refused: no backend could take it');
+  let backend: Backend;
+  try {
+    backend = choose(d, tried, ctx);
+  } catch (err) {
+    const kind = tried.length > 0 ? 'connect_failed' : err instanceof OverloadedError ? 'overloaded' : 'no_healthy_backend';
+    d.metrics.proxyErrors.inc({ kind });
+    d.logger.warn({ client: ctx.clientIp, attempts: tried.length, kind }, 'tcp connection closed: no backend could take it');
     client.destroy();
     return;
   }
   tried.push(backend);
-  backend.inFlight += 1;
-  backend.requests += 1;
-  d.metrics.upstreamInFlight.inc({ backend: backend.id });
-  const release = () => {
-    backend.inFlight -= 1;
-    d.metrics.upstreamInFlight.dec({ backend: backend.id });
-  };
+  const release = acquire(backend, d.metrics);
   const upstream = net.connect({ host: backend.host, port: backend.port, noDelay: true, allowHalfOpen: true });
   const timer = setTimeout(() => upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), d.config.connectTimeoutMs);
+  const onClientGone = () => upstream.destroy();
+  client.once('close', onClientGone);
   upstream.once('connect', () => {
     clearTimeout(timer);
+    client.off('close', onClientGone);
     upstream.removeAllListeners('error');
     d.outlier.onSuccess(backend);
     d.splices.join(client, upstream, false, release);
@@ -68,14 +73,16 @@ function connectWithRetries(d: TcpDeps, client: net.Socket, tried: Backend[], cl
   });
   upstream.once('error', (err: NodeJS.ErrnoException) => {
     clearTimeout(timer);
+    client.off('close', onClientGone);
     release();
     upstream.destroy();
+    if (client.destroyed) return;
     backend.failures += 1;
     d.outlier.onFailure(backend);
     d.metrics.upstreamErrors.inc({ backend: backend.id, kind: err.code === 'ETIMEDOUT' ? 'connect_timeout' : 'connect_refused' });
-    if (tried.length <= d.config.retries) {
+    if (mayRetry(d, tried, Date.now())) {
       d.metrics.retries.inc({ reason: 'connect_failed' });
-      connectWithRetries(d, client, tried, clientIp);
+      connectWithRetries(d, client, tried, { ...ctx, now: Date.now() });
     } else {
       d.metrics.proxyErrors.inc({ kind: 'connect_failed' });
       client.destroy();

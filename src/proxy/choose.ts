@@ -1,0 +1,61 @@
+/**
+ * Backend choice and in-flight accounting shared by every way traffic
+ * enters (HTTP requests, upgrades, TCP connections): candidates are the
+ * eligible backends not tried yet and below MAX_REQUESTS_PER_BACKEND; a
+ * retry spends the retry budget.
+ */
+import type { Config } from '../config.js';
+import { NoHealthyBackendError, OverloadedError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
+import type { Picker, PickContext } from '../balancer/picker.js';
+import type { Backend } from '../upstream/backend.js';
+import type { BackendSet } from '../upstream/backend-set.js';
+import type { RetryBudget } from './retry-budget.js';
+
+export interface ChooseDeps {
+  readonly config: Config;
+  readonly set: BackendSet;
+  readonly picker: Picker;
+  readonly budget: RetryBudget;
+  readonly metrics: Metrics;
+}
+
+export function candidates(d: ChooseDeps, tried: readonly Backend[], now: number): readonly Backend[] {
+  const list = d.set.eligible(now);
+  const cap = d.config.maxRequestsPerBackend;
+  if (tried.length === 0 && cap === 0) return list;
+  return list.filter((b) => !tried.includes(b) && (cap === 0 || b.inFlight < cap));
+}
+
+/** Picks a backend, or throws NoHealthyBackendError / OverloadedError. */
+export function choose(d: ChooseDeps, tried: readonly Backend[], ctx: PickContext): Backend {
+  const list = candidates(d, tried, ctx.now);
+  if (list.length === 0) {
+    throw d.set.eligible(ctx.now).length > tried.length ? new OverloadedError() : new NoHealthyBackendError();
+  }
+  return d.picker.pick(list, ctx)!;
+}
+
+/** True (and one retry spent) when another attempt may go to another backend. */
+export function mayRetry(d: ChooseDeps, tried: readonly Backend[], now: number): boolean {
+  if (tried.length > d.config.retries || candidates(d, tried, now).length === 0) return false;
+  if (!d.budget.tryRetry()) {
+    d.metrics.retryBudgetExhausted.inc();
+    return false;
+  }
+  return true;
+}
+
+/** Counts one unit of work on `backend`; the returned function releases it (once). */
+export function acquire(backend: Backend, metrics: Metrics): () => void {
+  backend.inFlight += 1;
+  backend.requests += 1;
+  metrics.upstreamInFlight.inc({ backend: backend.id });
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    backend.inFlight -= 1;
+    metrics.upstreamInFlight.dec({ backend: backend.id });
+  };
+}
