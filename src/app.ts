@@ -58,7 +58,7 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
   let stopListening: () => void;
   let closeConnections: () => void;
   if (config.mode === 'tcp') {
-    proxy = createTcpServer({ config, set, picker, budget, outlier, splices, metrics, logger, rng });
+    proxy = createTcpServer({ config, set, picker, budget, outlier, splices, inFlight, metrics, logger, rng });
     stopListening = () => proxy.close();
     closeConnections = () => undefined; // every TCP-mode connection is a splice
   } else {

@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import { methodLabel, type Metrics } from '../metrics.js';
 import type { InFlight } from '../lifecycle/in-flight.js';
 import { rawErrorResponse } from './error-response.js';
+import { clientAddress } from './headers.js';
 import type { Forwarder } from './forward.js';
 import type { Tunnels } from './upgrade.js';
 import { checkRequest, checkUpgrade, type Rejection, type RejectionKind, type RequestHead } from './request-guard.js';
@@ -82,6 +83,9 @@ export function createProxyServer(d: ProxyServerDeps): ProxyListener {
     if (problem === undefined) return false;
     refused.add(req.socket);
     const [status, reason] = countRefusal(problem, methodLabel(req.method));
+    if (config.accessLog) {
+      d.logger.info({ client: clientAddress(req.socket.remoteAddress), method: req.method, path: (req.url ?? '').split('?')[0], backend: null, status, durationMs: 0, attempts: 0, refused: problem.kind }, 'request');
+    }
     const body = `${problem.kind}\n`;
     res.writeHead(status, reason, {
       'content-type': 'text/plain; charset=utf-8', 'x-outrigger-error': problem.kind, 'content-length': body.length, connection: 'close',

@@ -14,6 +14,7 @@ import type { Picker, PickContext } from '../balancer/picker.js';
 import { OverloadedError } from '../errors.js';
 import type { RetryBudget } from './retry-budget.js';
 import { acquire, choose, mayRetry } from './choose.js';
+import type { InFlight } from '../lifecycle/in-flight.js';
 import type { Backend } from '../upstream/backend.js';
 import type { BackendSet } from '../upstream/backend-set.js';
 import type { OutlierDetector } from '../health/outlier.js';
@@ -27,6 +28,7 @@ export interface TcpDeps {
   readonly budget: RetryBudget;
   readonly outlier: OutlierDetector;
   readonly splices: SpliceRegistry;
+  readonly inFlight: InFlight;
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly rng: () => number;
@@ -39,14 +41,17 @@ export function createTcpServer(d: TcpDeps): net.Server {
     client.once('close', () => d.metrics.downstreamConnections.dec());
     client.on('error', () => client.destroy());
     const clientIp = clientAddress(client.remoteAddress);
-    connectWithRetries(d, client, [], { now: Date.now(), rng: d.rng, slowStartMs: d.config.slowStartMs, clientIp });
+    // A connection still connecting to a backend is work the drain waits for (the splice then takes over).
+    const end = d.inFlight.begin();
+    client.once('close', end);
+    connectWithRetries(d, client, [], { now: Date.now(), rng: d.rng, slowStartMs: d.config.slowStartMs, clientIp }, end);
   });
   server.maxConnections = d.config.maxConnections;
   return server;
 }
 
-function connectWithRetries(d: TcpDeps, client: net.Socket, tried: Backend[], ctx: PickContext): void {
-  if (client.destroyed) return;
+function connectWithRetries(d: TcpDeps, client: net.Socket, tried: Backend[], ctx: PickContext, end: () => void): void {
+  if (client.destroyed) return end();
   let backend: Backend;
   try {
     backend = choose(d, tried, ctx);
@@ -69,6 +74,7 @@ function connectWithRetries(d: TcpDeps, client: net.Socket, tried: Backend[], ct
     upstream.removeAllListeners('error');
     d.outlier.onSuccess(backend);
     d.splices.join(client, upstream, false, release);
+    end();
     client.resume();
   });
   upstream.once('error', (err: NodeJS.ErrnoException) => {
@@ -82,7 +88,7 @@ function connectWithRetries(d: TcpDeps, client: net.Socket, tried: Backend[], ct
     d.metrics.upstreamErrors.inc({ backend: backend.id, kind: err.code === 'ETIMEDOUT' ? 'connect_timeout' : 'connect_refused' });
     if (mayRetry(d, tried, Date.now())) {
       d.metrics.retries.inc({ reason: 'connect_failed' });
-      connectWithRetries(d, client, tried, { ...ctx, now: Date.now() });
+      connectWithRetries(d, client, tried, { ...ctx, now: Date.now() }, end);
     } else {
       d.metrics.proxyErrors.inc({ kind: 'connect_failed' });
       client.destroy();

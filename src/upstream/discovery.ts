@@ -18,6 +18,8 @@ export class Discovery {
   private readonly lastGood = new Map<string, string[]>();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Refreshes run one after another, so a slow DNS refresh cannot undo a newer config reload. */
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly set: BackendSet,
@@ -29,7 +31,7 @@ export class Discovery {
   /** Sets the configured entries (from env or a config file reload) and applies them. */
   async setEntries(entries: readonly BackendAddress[]): Promise<void> {
     this.entries = entries;
-    await this.refresh();
+    await this.enqueue();
     this.schedule();
   }
 
@@ -42,14 +44,20 @@ export class Discovery {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.closed || !this.entries.some((e) => e.dns)) return;
-    this.timer = setTimeout(() => void this.refresh().finally(() => this.schedule()), this.refreshMs);
+    this.timer = setTimeout(() => void this.enqueue().finally(() => this.schedule()), this.refreshMs);
     this.timer.unref();
   }
 
+  private enqueue(): Promise<void> {
+    this.queue = this.queue.then(() => this.refresh(), () => this.refresh());
+    return this.queue;
+  }
+
   private async refresh(): Promise<void> {
+    const entries = this.entries;
     const out: BackendAddress[] = [];
     const seen = new Set<string>();
-    for (const entry of this.entries) {
+    for (const entry of entries) {
       const expanded = entry.dns ? await this.expand(entry) : [entry];
       for (const address of expanded) {
         if (seen.has(address.id)) continue;
@@ -57,7 +65,8 @@ export class Discovery {
         out.push(address);
       }
     }
-    if (!this.closed) this.set.replace(out);
+    // Entries replaced while this refresh resolved names: the queued refresh after it applies them.
+    if (!this.closed && entries === this.entries) this.set.replace(out);
   }
 
   private async expand(entry: BackendAddress): Promise<BackendAddress[]> {
