@@ -1,0 +1,58 @@
+/**
+ * One bounded load run against one URL with the chosen tool, in a child
+ * process pinned to the load CPU. A watchdog kills the child if it overruns.
+ */
+import { fileURLToPath } from 'node:url';
+
+const AUTOCANNON_WORKER = fileURLToPath(new URL('../load-autocannon.js', import.meta.url));
+const WRK_SCRIPT = fileURLToPath(new URL('../wrk-report.lua', import.meta.url));
+const GRACE_S = 30;
+
+/**
+ * @param {import('./processes.js').ProcessGroup} group
+ * @param {{ tool: 'autocannon'|'wrk', url: string, connections: number, durationS: number, warmupS: number, cpu?: string }} o
+ * @returns {Promise<{ rps: number, p50Ms: number, p99Ms: number, non2xx: number, errors: number, timeouts: number }>}
+ */
+export async function runLoad(group, o) {
+  if (o.tool === 'wrk') {
+    if (o.warmupS > 0) await runChild(group, 'wrk', wrkArgs(o, o.warmupS), o.cpu, o.warmupS);
+    return parseWrk(await runChild(group, 'wrk', wrkArgs(o, o.durationS), o.cpu, o.durationS));
+  }
+  const spec = JSON.stringify({ url: o.url, connections: o.connections, durationS: o.durationS, warmupS: o.warmupS });
+  const out = await runChild(group, process.execPath, [AUTOCANNON_WORKER, spec], o.cpu, o.durationS + o.warmupS);
+  return JSON.parse(out.trim().split('\n').pop());
+}
+
+function wrkArgs(o, seconds) {
+  return ['-t1', `-c${o.connections}`, `-d${seconds}s`, '--timeout', '10s', '-s', WRK_SCRIPT, o.url];
+}
+
+function parseWrk(out) {
+  const line = out.split('\n').find((l) => l.startsWith('BENCH-JSON '));
+  if (line === undefined) throw new Error(`wrk printed no result:\n${out}`);
+  const r = JSON.parse(line.slice('BENCH-JSON '.length));
+  const ok = r.requests - r.non2xx;
+  return {
+    tool: 'wrk', ok, rps: ok / (r.durationUs / 1e6), p50Ms: r.p50Us / 1000, p99Ms: r.p99Us / 1000,
+    non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts, seconds: r.durationUs / 1e6,
+  };
+}
+
+function runChild(group, cmd, args, cpu, expectedS) {
+  return new Promise((resolve, reject) => {
+    const child = group.start(`load:${cmd}`, cmd, args, { cpu, stdout: 'pipe' });
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d) => { out += d; });
+    const watchdog = setTimeout(() => child.kill('SIGKILL'), (expectedS + GRACE_S) * 1000);
+    child.once('error', (err) => {
+      clearTimeout(watchdog);
+      reject(err);
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(watchdog);
+      if (code === 0) resolve(out);
+      else reject(new Error(`${cmd} ${signal ? `killed by ${signal}` : `exited ${code}`}: ${child.stderrTail || out}`));
+    });
+  });
+}
