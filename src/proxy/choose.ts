@@ -11,6 +11,10 @@ import type { Picker, PickContext } from '../balancer/picker.js';
 import type { Backend } from '../upstream/backend.js';
 import type { BackendSet } from '../upstream/backend-set.js';
 import type { RetryBudget } from './retry-budget.js';
+import type { OutlierDetector } from '../health/outlier.js';
+import type { InFlight } from '../lifecycle/in-flight.js';
+import type { Logger } from '../log.js';
+import type { SpliceRegistry } from './splice.js';
 
 export interface ChooseDeps {
   readonly config: Config;
@@ -25,6 +29,15 @@ export function candidates(d: ChooseDeps, tried: readonly Backend[], now: number
   const cap = d.config.maxRequestsPerBackend;
   if (tried.length === 0 && cap === 0) return list;
   return list.filter((b) => !tried.includes(b) && (cap === 0 || b.inFlight < cap));
+}
+
+/** What the connection-level paths (upgrade tunnels, TCP mode) need besides choosing. */
+export interface TunnelPathDeps extends ChooseDeps {
+  readonly outlier: OutlierDetector;
+  readonly splices: SpliceRegistry;
+  readonly inFlight: InFlight;
+  readonly logger: Logger;
+  readonly rng: () => number;
 }
 
 /** Picks a backend, or throws NoHealthyBackendError / OverloadedError. */

@@ -7,32 +7,13 @@
  * read from the client until a backend accepted, so nothing is lost.
  */
 import net from 'node:net';
-import type { Config } from '../config.js';
-import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
-import type { Picker, PickContext } from '../balancer/picker.js';
+import type { PickContext } from '../balancer/picker.js';
 import { OverloadedError } from '../errors.js';
-import type { RetryBudget } from './retry-budget.js';
-import { acquire, choose, mayRetry } from './choose.js';
-import type { InFlight } from '../lifecycle/in-flight.js';
+import { acquire, choose, mayRetry, type TunnelPathDeps } from './choose.js';
 import type { Backend } from '../upstream/backend.js';
-import type { BackendSet } from '../upstream/backend-set.js';
-import type { OutlierDetector } from '../health/outlier.js';
-import type { SpliceRegistry } from './splice.js';
 import { clientAddress } from './headers.js';
 
-export interface TcpDeps {
-  readonly config: Config;
-  readonly set: BackendSet;
-  readonly picker: Picker;
-  readonly budget: RetryBudget;
-  readonly outlier: OutlierDetector;
-  readonly splices: SpliceRegistry;
-  readonly inFlight: InFlight;
-  readonly metrics: Metrics;
-  readonly logger: Logger;
-  readonly rng: () => number;
-}
+export type TcpDeps = TunnelPathDeps;
 
 export function createTcpServer(d: TcpDeps): net.Server {
   const server = net.createServer({ pauseOnConnect: true, noDelay: true, allowHalfOpen: true }, (client) => {

@@ -10,36 +10,18 @@ import http from 'node:http';
 import https from 'node:https';
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
-import type { Config } from '../config.js';
-import type { Logger } from '../log.js';
-import { methodLabel, type Metrics } from '../metrics.js';
-import type { Picker, PickContext } from '../balancer/picker.js';
+import { methodLabel } from '../metrics.js';
+import type { PickContext } from '../balancer/picker.js';
 import type { Backend } from '../upstream/backend.js';
-import type { BackendSet } from '../upstream/backend-set.js';
-import type { OutlierDetector } from '../health/outlier.js';
-import type { InFlight } from '../lifecycle/in-flight.js';
 import { addForwarded, clientAddress, stripHopByHop } from './headers.js';
 import { errorStatus, rawErrorResponse } from './error-response.js';
 import { ConnectFailedError, UpstreamError, UpstreamResetError, UpstreamTimeoutError } from '../errors.js';
-import type { SpliceRegistry } from './splice.js';
-import type { RetryBudget } from './retry-budget.js';
-import { acquire, choose, mayRetry } from './choose.js';
+import { acquire, choose, mayRetry, type TunnelPathDeps } from './choose.js';
 import { hashKeyOf } from './hash-key.js';
 
 const REASONS: Record<number, string> = { 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
 
-export interface TunnelDeps {
-  readonly config: Config;
-  readonly set: BackendSet;
-  readonly picker: Picker;
-  readonly budget: RetryBudget;
-  readonly outlier: OutlierDetector;
-  readonly splices: SpliceRegistry;
-  readonly inFlight: InFlight;
-  readonly metrics: Metrics;
-  readonly logger: Logger;
-  readonly rng: () => number;
-}
+export type TunnelDeps = TunnelPathDeps;
 
 /** One upgrade request on its way to a 101. */
 interface Handshake {
