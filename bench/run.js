@@ -8,6 +8,9 @@
  *   node bench/run.js [--tool autocannon|wrk] [--connections 50] [--duration 10]
  *                     [--warmup 3] [--rounds 3] [--only a,b] [--no-rivals]
  *                     [--variant LABEL=path/to/main.js[,NAME=VALUE…]]… [--check]
+ *
+ * In --variant, NAME=VALUE pairs are environment for that Outrigger, except
+ * BENCH_STDOUT=PATH, which sends its stdout (the access log) to PATH instead of a file.
  */
 import { parseArgs } from 'node:util';
 import { existsSync, mkdtempSync, rmSync, mkdirSync, writeFileSync, statSync, truncateSync } from 'node:fs';

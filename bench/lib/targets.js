@@ -33,14 +33,16 @@ export function outriggerTarget({ name, label, mainJs, accessLog, env = {} }) {
     name, label, kind: 'outrigger',
     async start(ctx) {
       const [port, adminPort] = [await freePort(), await freePort()];
-      this.logFile = join(ctx.dir, `${name}.log`);
-      const fd = openSync(this.logFile, 'a'); // O_APPEND: the runner may truncate it between runs
+      // Access lines go to a file (what a node's log collector reads), or where BENCH_STDOUT says (e.g. /dev/null).
+      const { BENCH_STDOUT: stdoutPath, ...outriggerEnv } = env;
+      if (stdoutPath === undefined) this.logFile = join(ctx.dir, `${name}.log`);
+      const fd = openSync(stdoutPath ?? this.logFile, 'a'); // O_APPEND: the runner may truncate it between runs
       const child = ctx.group.start(name, process.execPath, [mainJs], {
         cpu: ctx.proxyCpu, stdout: fd, cleanEnv: true,
         env: {
           BACKENDS: ctx.backendUrl, PROXY_HOST: '127.0.0.1', PROXY_PORT: String(port),
           ADMIN_HOST: '127.0.0.1', ADMIN_PORT: String(adminPort), HEALTH_CHECK_TYPE: 'tcp',
-          ACCESS_LOG: String(accessLog), LOG_LEVEL: 'info', ...env,
+          ACCESS_LOG: String(accessLog), LOG_LEVEL: 'info', ...outriggerEnv,
         },
       });
       closeSync(fd);
