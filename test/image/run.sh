@@ -51,8 +51,15 @@ uid=${user%%:*} gid=${user#*:}
 # ---- 4. contents, through a container's root file system (podman create needs no runtime) -------
 ctr=outrigger-image-test-$$
 pids=()
+# A background `in_image … &` is a subshell whose children (env → bash → unshare) outlive it if only
+# the subshell is killed: kill the whole tree, children first (unshare --kill-child ends the rest).
+kill_tree() {
+  local child
+  for child in $(pgrep -P "$1" 2>/dev/null); do kill_tree "$child"; done
+  kill -KILL "$1" 2>/dev/null || true
+}
 cleanup() {
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null && { wait "$p"; } 2>/dev/null || true; done
+  for p in "${pids[@]}"; do kill_tree "$p"; { wait "$p"; } 2>/dev/null || true; done
   podman umount "$ctr" >/dev/null 2>&1 || true
   podman rm -f "$ctr" >/dev/null 2>&1 || true
   rm -rf "$tmp"
