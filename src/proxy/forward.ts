@@ -18,7 +18,7 @@ import type { BackendSet } from '../upstream/backend-set.js';
 import type { OutlierDetector } from '../health/outlier.js';
 import { addForwarded, clientAddress, stripHopByHop, trailerPairs } from './headers.js';
 import { attempt, AttemptError, type AttemptResult } from './attempt.js';
-import { RequestBody } from './request-body.js';
+import { RequestBody, RETRY_BODY_LIMIT } from './request-body.js';
 import type { RetryBudget } from './retry-budget.js';
 import type { UpstreamPool } from './upstream-pool.js';
 import { sendError } from './error-response.js';
@@ -63,7 +63,8 @@ export class Forwarder {
     };
     const headers = this.upstreamHeaders(req, ex);
     const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
-    const body = hasBody ? new RequestBody(req) : undefined;
+    // The copy kept for replay is only worth its memory when a retry can happen.
+    const body = hasBody ? new RequestBody(req, this.d.config.retries > 0 ? RETRY_BODY_LIMIT : 0) : undefined;
     if (req.headers['transfer-encoding'] !== undefined) headers.push('Transfer-Encoding', 'chunked');
     // A body on GET/HEAD is legal but read differently by some servers: its connection is not reused.
     if (hasBody && (req.method === 'GET' || req.method === 'HEAD')) headers.push('Connection', 'close');
@@ -136,6 +137,7 @@ export class Forwarder {
         this.d.metrics.retries.inc({ reason: `status_${status}` });
         continue;
       }
+      body?.stopHolding();
       this.relay(res, result, backend, release, ex);
       return;
     }

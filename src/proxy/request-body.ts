@@ -34,6 +34,11 @@ export class RequestBody {
     return this.ended;
   }
 
+  /** No retry can follow any more (an answer is being relayed): stop holding a copy. */
+  stopHolding(): void {
+    this.held = null;
+  }
+
   /** Sends what is held, then everything that follows, to `sink`. */
   attach(sink: ClientRequest): void {
     this.sink = sink;
