@@ -40,7 +40,7 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
   const startedAt = Date.now();
   const metrics = createMetrics(VERSION);
   const set = new BackendSet({ startHealthy: config.healthCheck.type === 'none' });
-  const pool = new UpstreamPool(config.upstreamKeepaliveMs);
+  const pool = new UpstreamPool({ keepaliveMs: config.upstreamKeepaliveMs, connectTimeoutMs: config.connectTimeoutMs });
   logBackendEvents(set, logger, (id) => pool.forget(id));
   const discovery = new Discovery(set, config.dnsRefreshMs, logger);
   const watcher = config.configFile === undefined ? undefined

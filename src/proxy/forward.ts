@@ -6,9 +6,9 @@
  * proxy/error-response turns into answers.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse, ClientRequest } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config.js';
-import { UpstreamResetError, ConnectFailedError, UpstreamTimeoutError } from '../errors.js';
+import { UpstreamResetError, ConnectFailedError } from '../errors.js';
 import { acquire, choose, mayRetry } from './choose.js';
 import type { Logger } from '../log.js';
 import { codeClass, methodLabel, type Metrics } from '../metrics.js';
@@ -17,7 +17,7 @@ import type { Backend } from '../upstream/backend.js';
 import type { BackendSet } from '../upstream/backend-set.js';
 import type { OutlierDetector } from '../health/outlier.js';
 import { addForwarded, clientAddress, stripHopByHop, trailerPairs } from './headers.js';
-import { attempt, AttemptError, type AttemptResult } from './attempt.js';
+import { attempt, AttemptError, type UpstreamCall, type UpstreamResponse } from './attempt.js';
 import { RequestBody, RETRY_BODY_LIMIT } from './request-body.js';
 import type { RetryBudget } from './retry-budget.js';
 import type { UpstreamPool } from './upstream-pool.js';
@@ -46,7 +46,7 @@ interface Exchange {
   requestId: string;
   backend: Backend | undefined;
   attempts: number;
-  upReq: ClientRequest | undefined;
+  call: UpstreamCall | undefined;
   /** A 1xx already went to the client: no retry may follow. */
   informational: boolean;
   /** The client closed its connection before the exchange completed. */
@@ -59,7 +59,7 @@ export class Forwarder {
   handle(req: IncomingMessage, res: ServerResponse): void {
     const ex: Exchange = {
       started: performance.now(), clientIp: clientAddress(req.socket.remoteAddress), requestId: '',
-      backend: undefined, attempts: 0, upReq: undefined, informational: false, clientGone: false,
+      backend: undefined, attempts: 0, call: undefined, informational: false, clientGone: false,
     };
     const headers = this.upstreamHeaders(req, ex);
     const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
@@ -73,7 +73,7 @@ export class Forwarder {
       // The client left before the exchange completed (either way): the backend request goes too.
       if (!res.writableFinished || !req.complete) {
         ex.clientGone = !res.writableFinished;
-        ex.upReq?.destroy();
+        ex.call?.abort();
       }
       this.logAndCount(req, res, ex);
     });
@@ -103,7 +103,7 @@ export class Forwarder {
       tried.push(backend);
       ex.backend = backend;
       ex.attempts += 1;
-      let result: AttemptResult;
+      let result: UpstreamResponse;
       const release = acquire(backend, this.d.metrics);
       const sentAt = performance.now();
       try {
@@ -113,7 +113,7 @@ export class Forwarder {
           connectTimeoutMs: this.d.config.connectTimeoutMs, upstreamTimeoutMs: this.d.config.upstreamTimeoutMs,
           idleTimeoutMs: this.d.config.idleTimeoutMs, res, expectContinue: req.headers.expect?.toLowerCase() === '100-continue',
           onInformational: () => (ex.informational = true),
-        }, (upReq) => (ex.upReq = upReq));
+        }, (call) => (ex.call = call));
       } catch (err) {
         release();
         const failure = err as AttemptError;
@@ -127,13 +127,13 @@ export class Forwarder {
         this.d.metrics.retries.inc({ reason });
         continue;
       }
-      const status = result.upRes.statusCode ?? 502;
+      const status = result.statusCode;
       this.observeResponse(backend, status, sentAt);
       if ((status === 502 || status === 503) && IDEMPOTENT.has(req.method ?? '') && this.mayRetry(tried, ctx, body, res, ex)) {
         // Discard this answer now: its connection is not reused, its slot is free at once.
         release();
         body?.detach();
-        result.upReq.destroy();
+        result.abort();
         this.d.metrics.retries.inc({ reason: `status_${status}` });
         continue;
       }
@@ -171,24 +171,20 @@ export class Forwarder {
   }
 
   /** Streams the backend's answer to the client; trailers follow the body. */
-  private relay(res: ServerResponse, { upReq, upRes }: AttemptResult, backend: Backend, release: () => void, ex: Exchange): void {
-    const headers = stripHopByHop(upRes.rawHeaders);
+  private relay(res: ServerResponse, up: UpstreamResponse, backend: Backend, release: () => void, ex: Exchange): void {
+    const headers = stripHopByHop(up.rawHeaders);
     if (this.d.draining()) headers.push('Connection', 'close');
     res.sendDate = false;
-    res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, headers);
-    upRes.pipe(res, { end: false });
-    upRes.once('end', () => {
+    res.writeHead(up.statusCode, up.statusMessage, headers);
+    up.relayBody(res, (err, rawTrailers) => {
       release();
-      if (upRes.rawTrailers.length > 0) res.addTrailers(trailerPairs(upRes.rawTrailers));
-      res.end();
-    });
-    upRes.once('error', (err: unknown) => {
-      // The backend broke off mid-body (or went silent): cut the client too, so the truncation shows.
-      release();
-      if (!ex.clientGone) {
-        const kind = err instanceof UpstreamTimeoutError || upReq.errored instanceof UpstreamTimeoutError ? 'timeout' : 'reset';
-        this.d.metrics.upstreamErrors.inc({ backend: backend.id, kind });
+      if (err === undefined) {
+        if (rawTrailers.length > 0) res.addTrailers(trailerPairs(rawTrailers));
+        res.end();
+        return;
       }
+      // The backend broke off mid-body (or went silent): cut the client too, so the truncation shows.
+      if (!ex.clientGone) this.d.metrics.upstreamErrors.inc({ backend: backend.id, kind: err.upstreamKind });
       res.destroy();
     });
     res.once('close', release);

@@ -1,25 +1,34 @@
 /**
- * Pooled keep-alive connections to backends: one Agent per backend, idle
- * sockets closed after UPSTREAM_KEEPALIVE_MS (kept below the usual backend
- * keep-alive so that we close first), LIFO so the pool shrinks when load drops.
+ * Pooled keep-alive connections to backends, for both clients of
+ * proxy/attempt: per backend one undici Pool (requests without a body) and
+ * one `node:http` Agent (requests with one). Idle connections close after
+ * UPSTREAM_KEEPALIVE_MS (kept below the usual backend keep-alive so that we
+ * close first); connections are not limited in number and never pipelined.
  * TLS to https backends verifies certificates (extra CAs: NODE_EXTRA_CA_CERTS).
  */
 import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
+import { Pool } from 'undici';
 import type { Backend } from '../upstream/backend.js';
+
+export interface PoolOptions {
+  readonly keepaliveMs: number;
+  readonly connectTimeoutMs: number;
+}
 
 export class UpstreamPool {
   private readonly agents = new Map<string, http.Agent>();
+  private readonly pools = new Map<string, Pool>();
 
-  constructor(private readonly keepaliveMs: number) {}
+  constructor(private readonly o: PoolOptions) {}
 
   agentFor(backend: Backend): http.Agent {
     let agent = this.agents.get(backend.id);
     if (agent === undefined) {
       const options: https.AgentOptions = {
         keepAlive: true,
-        timeout: this.keepaliveMs,
+        timeout: this.o.keepaliveMs,
         scheduling: 'lifo',
         maxSockets: Infinity,
         maxFreeSockets: 1024,
@@ -34,17 +43,43 @@ export class UpstreamPool {
     return agent;
   }
 
+  dispatcherFor(backend: Backend): Pool {
+    let pool = this.pools.get(backend.id);
+    if (pool === undefined) {
+      const host = isIP(backend.host) === 6 ? `[${backend.host}]` : backend.host;
+      pool = new Pool(`${backend.scheme}://${host}:${backend.port}`, {
+        connections: null,
+        pipelining: 1,
+        keepAliveTimeout: this.o.keepaliveMs,
+        keepAliveMaxTimeout: this.o.keepaliveMs,
+        connectTimeout: this.o.connectTimeoutMs,
+        strictContentLength: true,
+      });
+      // A connection that fails is reported per request (onError); the event needs no listener.
+      this.pools.set(backend.id, pool);
+    }
+    return pool;
+  }
+
   /** Closes the idle connections of a removed backend; in-flight ones finish. */
   forget(id: string): void {
     const agent = this.agents.get(id);
-    if (agent === undefined) return;
-    this.agents.delete(id);
-    closeIdle(agent);
+    if (agent !== undefined) {
+      this.agents.delete(id);
+      closeIdle(agent);
+    }
+    const pool = this.pools.get(id);
+    if (pool !== undefined) {
+      this.pools.delete(id);
+      pool.close().catch(() => undefined);
+    }
   }
 
   close(): void {
     for (const agent of this.agents.values()) agent.destroy();
     this.agents.clear();
+    for (const pool of this.pools.values()) pool.destroy().catch(() => undefined);
+    this.pools.clear();
   }
 }
 

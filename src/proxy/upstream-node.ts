@@ -1,0 +1,117 @@
+/**
+ * The `node:http` client behind proxy/attempt: requests with a body (the
+ * client's body streamed with backpressure, request trailers, 100-continue)
+ * and request targets undici does not take.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ConnectFailedError, UpstreamError, UpstreamResetError, UpstreamTimeoutError } from '../errors.js';
+import type { Backend } from '../upstream/backend.js';
+import type { UpstreamPool } from './upstream-pool.js';
+import { AttemptError, relayInformational, type AttemptOptions, type UpstreamCall, type UpstreamResponse } from './attempt.js';
+
+export function attemptWithNodeHttp(backend: Backend, pool: UpstreamPool, o: AttemptOptions, onCall: (call: UpstreamCall) => void): Promise<UpstreamResponse> {
+  return new Promise((resolve, reject) => {
+    const client = backend.scheme === 'https' ? https : http;
+    const upReq = client.request({
+      host: backend.host,
+      port: backend.port,
+      method: o.method,
+      path: o.path,
+      headers: o.headers,
+      agent: pool.agentFor(backend),
+      setHost: false,
+      // Always set, 0 included: otherwise a reused socket keeps the pool's idle timeout while active.
+      timeout: o.idleTimeoutMs,
+    });
+    onCall({ abort: () => upReq.destroy() });
+    let connected = false;
+    let settled = false;
+    let connectTimer: NodeJS.Timeout | undefined;
+    let headTimer: NodeJS.Timeout | undefined;
+    const clearTimers = () => {
+      clearTimeout(connectTimer);
+      clearTimeout(headTimer);
+    };
+
+    upReq.once('socket', (socket) => {
+      if (!socket.connecting) {
+        connected = true;
+        return;
+      }
+      // For https the TLS handshake is part of connecting: CONNECT_TIMEOUT_MS covers it too.
+      connectTimer = setTimeout(() => upReq.destroy(new ConnectFailedError(backend.id, true)), o.connectTimeoutMs);
+      socket.once(backend.scheme === 'https' ? 'secureConnect' : 'connect', () => {
+        connected = true;
+        clearTimeout(connectTimer);
+      });
+    });
+    upReq.once('finish', () => {
+      if (o.upstreamTimeoutMs > 0 && !settled) {
+        headTimer = setTimeout(() => upReq.destroy(new UpstreamTimeoutError(backend.id, 'headers')), o.upstreamTimeoutMs);
+      }
+    });
+    let idle = false;
+    upReq.on('timeout', () => {
+      idle = true;
+      upReq.destroy(new UpstreamTimeoutError(backend.id, 'idle'));
+    });
+    upReq.on('information', (info) => {
+      if (relayInformational(o, info.statusCode, info.rawHeaders)) o.onInformational();
+    });
+    upReq.once('response', (upRes) => {
+      settled = true;
+      clearTimers();
+      resolve(new NodeResponse(upReq, upRes, backend.id, () => idle));
+    });
+    upReq.on('error', (err: NodeJS.ErrnoException) => {
+      clearTimers();
+      if (settled) return; // after the head, the relay owns errors
+      settled = true;
+      const error = classify(err, backend.id, connected);
+      const stale = upReq.reusedSocket && error instanceof UpstreamResetError && error.upstreamKind === 'reset';
+      reject(new AttemptError(error, stale));
+    });
+
+    if (o.body === undefined) upReq.end();
+    else o.body.attach(upReq);
+  });
+}
+
+class NodeResponse implements UpstreamResponse {
+  readonly statusCode: number;
+  readonly statusMessage: string;
+  readonly rawHeaders: readonly string[];
+
+  constructor(
+    private readonly upReq: http.ClientRequest,
+    private readonly upRes: IncomingMessage,
+    private readonly backendId: string,
+    /** True once IDLE_TIMEOUT_MS of silence cut the exchange. */
+    private readonly timedOut: () => boolean,
+  ) {
+    this.statusCode = upRes.statusCode ?? 502;
+    this.statusMessage = upRes.statusMessage ?? '';
+    this.rawHeaders = upRes.rawHeaders;
+  }
+
+  abort(): void {
+    this.upReq.destroy();
+  }
+
+  relayBody(res: ServerResponse, done: (err: UpstreamError | undefined, rawTrailers: readonly string[]) => void): void {
+    const upRes = this.upRes;
+    upRes.pipe(res, { end: false });
+    upRes.once('end', () => done(undefined, upRes.rawTrailers));
+    upRes.once('error', (err: unknown) => {
+      done(this.timedOut() ? new UpstreamTimeoutError(this.backendId, 'idle') : new UpstreamResetError(this.backendId, false, err), []);
+    });
+  }
+}
+
+function classify(err: NodeJS.ErrnoException, backend: string, connected: boolean): UpstreamError {
+  if (err instanceof UpstreamError) return err;
+  if (!connected) return new ConnectFailedError(backend, err.code === 'ETIMEDOUT', err);
+  return new UpstreamResetError(backend, typeof err.code === 'string' && err.code.startsWith('HPE_'), err);
+}
