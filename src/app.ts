@@ -62,7 +62,10 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
     stopListening = () => proxy.close();
     closeConnections = () => undefined; // every TCP-mode connection is a splice
   } else {
-    const forwarder = new Forwarder({ config, set, picker, pool, outlier, budget, metrics, logger, rng, draining });
+    const forwarder = new Forwarder({
+      config, set, picker, pool, outlier, budget, metrics, logger, rng, draining,
+      accessLog: config.accessLog && logger.isLevelEnabled('info') ? log.writeLine : undefined,
+    });
     const tunnels = new Tunnels({ config, set, picker, budget, outlier, splices, inFlight, metrics, logger, rng });
     const listener = createProxyServer({ config, forwarder, tunnels, inFlight, metrics, logger });
     proxy = listener.server;

@@ -23,6 +23,7 @@ import type { RetryBudget } from './retry-budget.js';
 import type { UpstreamPool } from './upstream-pool.js';
 import { sendError } from './error-response.js';
 import { hashKeyOf } from './hash-key.js';
+import { accessLine } from './access-log.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
@@ -35,6 +36,8 @@ export interface ForwardDeps {
   readonly budget: RetryBudget;
   readonly metrics: Metrics;
   readonly logger: Logger;
+  /** Where access lines go; undefined when ACCESS_LOG=false or LOG_LEVEL is above info. */
+  readonly accessLog: ((line: string) => void) | undefined;
   readonly rng: () => number;
   readonly draining: () => boolean;
 }
@@ -196,14 +199,14 @@ export class Forwarder {
     const status = res.headersSent ? res.statusCode : 0;
     this.d.metrics.httpRequests.inc({ method, code: String(status) });
     this.d.metrics.httpDuration.observe({ method, code_class: codeClass(status) }, durationMs / 1000);
-    if (!this.d.config.accessLog) return;
+    const write = this.d.accessLog;
+    if (write === undefined) return;
     const url = req.url ?? '';
     const q = url.indexOf('?');
-    this.d.logger.info({
-      reqId: ex.requestId, client: ex.clientIp, method: req.method, path: q < 0 ? url : url.slice(0, q),
-      backend: ex.backend?.id ?? null, status, durationMs: Math.round(durationMs * 100) / 100, attempts: ex.attempts,
-      ...(res.writableFinished ? {} : { aborted: true }),
-    }, 'request');
+    write(accessLine({
+      reqId: ex.requestId, client: ex.clientIp, method: req.method ?? '', path: q < 0 ? url : url.slice(0, q),
+      backend: ex.backend?.id ?? null, status, durationMs, attempts: ex.attempts, aborted: !res.writableFinished,
+    }, Date.now()));
   }
 }
 
