@@ -40,6 +40,7 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
   const startedAt = Date.now();
   const metrics = createMetrics(VERSION);
   const set = new BackendSet({ startHealthy: config.healthCheck.type === 'none' });
+  metrics.setInFlightSource(() => set.all());
   const pool = new UpstreamPool({ keepaliveMs: config.upstreamKeepaliveMs, connectTimeoutMs: config.connectTimeoutMs });
   logBackendEvents(set, logger, (id) => pool.forget(id));
   const discovery = new Discovery(set, config.dnsRefreshMs, logger);

@@ -3,7 +3,8 @@
  * typed handles. Labels are bounded: `backend` comes from the backend set and
  * `method` is mapped to a standard method or OTHER.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { SeriesCounter, SeriesHistogram } from './metric-series.js';
 
 const STANDARD_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
 export function methodLabel(method: string | undefined): string {
@@ -19,14 +20,23 @@ export function createMetrics(version: string) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const r = [registry];
+  let inFlightSource: () => Iterable<{ readonly id: string; readonly inFlight: number }> = () => [];
   const m = {
     registry,
-    httpRequests: new Counter({ name: 'outrigger_http_requests_total', help: 'Requests answered to clients.', labelNames: ['method', 'code'] as const, registers: r }),
-    httpDuration: new Histogram({ name: 'outrigger_http_request_duration_seconds', help: 'Time from request head to response end, as seen by the proxy.', labelNames: ['method', 'code_class'] as const, buckets: LATENCY_BUCKETS, registers: r }),
-    upstreamRequests: new Counter({ name: 'outrigger_upstream_requests_total', help: 'Responses received from backends.', labelNames: ['backend', 'code_class'] as const, registers: r }),
-    upstreamResponse: new Histogram({ name: 'outrigger_upstream_response_seconds', help: 'Time from request sent to backend response headers.', labelNames: ['backend'] as const, buckets: LATENCY_BUCKETS, registers: r }),
+    // The four metrics every request touches: label sets resolved once (metric-series.ts).
+    httpRequests: new SeriesCounter('outrigger_http_requests_total', 'Requests answered to clients.', ['method', 'code'] as const, registry),
+    httpDuration: new SeriesHistogram('outrigger_http_request_duration_seconds', 'Time from request head to response end, as seen by the proxy.', ['method', 'code_class'] as const, LATENCY_BUCKETS, registry),
+    upstreamRequests: new SeriesCounter('outrigger_upstream_requests_total', 'Responses received from backends.', ['backend', 'code_class'] as const, registry),
+    upstreamResponse: new SeriesHistogram('outrigger_upstream_response_seconds', 'Time from request sent to backend response headers.', ['backend'] as const, LATENCY_BUCKETS, registry),
     upstreamErrors: new Counter({ name: 'outrigger_upstream_errors_total', help: 'Failed backend attempts.', labelNames: ['backend', 'kind'] as const, registers: r }),
-    upstreamInFlight: new Gauge({ name: 'outrigger_upstream_in_flight', help: 'Requests in flight to each backend.', labelNames: ['backend'] as const, registers: r }),
+    // Read from the backends when scraped (their in-flight count is kept for the pickers anyway).
+    upstreamInFlight: new Gauge({
+      name: 'outrigger_upstream_in_flight', help: 'Requests in flight to each backend.', labelNames: ['backend'] as const, registers: r,
+      collect() {
+        this.reset();
+        for (const b of inFlightSource()) this.set({ backend: b.id }, b.inFlight);
+      },
+    }),
     backendUp: new Gauge({ name: 'outrigger_backend_up', help: '1 when the backend is eligible for traffic.', labelNames: ['backend'] as const, registers: r }),
     backends: new Gauge({ name: 'outrigger_backends', help: 'Backends per state.', labelNames: ['state'] as const, registers: r }),
     healthChecks: new Counter({ name: 'outrigger_health_checks_total', help: 'Active health probes.', labelNames: ['backend', 'result'] as const, registers: r }),
@@ -39,6 +49,10 @@ export function createMetrics(version: string) {
     tunnels: new Gauge({ name: 'outrigger_tunnels', help: 'Open WebSocket/Upgrade tunnels and TCP-mode connections.', registers: r }),
     draining: new Gauge({ name: 'outrigger_draining', help: '1 after SIGTERM while the process drains.', registers: r }),
     configReloads: new Counter({ name: 'outrigger_config_reloads_total', help: 'CONFIG_FILE reloads.', labelNames: ['result'] as const, registers: r }),
+    /** Where outrigger_upstream_in_flight reads from: the current backends. */
+    setInFlightSource(source: () => Iterable<{ readonly id: string; readonly inFlight: number }>): void {
+      inFlightSource = source;
+    },
     buildInfo: new Gauge({ name: 'outrigger_build_info', help: 'Always 1; labels carry the build.', labelNames: ['version', 'node_version'] as const, registers: r }),
   };
   m.buildInfo.set({ version, node_version: process.version }, 1);

@@ -59,16 +59,14 @@ export function mayRetry(d: ChooseDeps, tried: readonly Backend[], now: number):
   return true;
 }
 
-/** Counts one unit of work on `backend`; the returned function releases it (once). */
-export function acquire(backend: Backend, metrics: Metrics): () => void {
+/** Counts one unit of work on `backend` (also what outrigger_upstream_in_flight reads); the returned function releases it (once). */
+export function acquire(backend: Backend): () => void {
   backend.inFlight += 1;
   backend.requests += 1;
-  metrics.upstreamInFlight.inc({ backend: backend.id });
   let done = false;
   return () => {
     if (done) return;
     done = true;
     backend.inFlight -= 1;
-    metrics.upstreamInFlight.dec({ backend: backend.id });
   };
 }

@@ -107,7 +107,7 @@ export class Forwarder {
       ex.backend = backend;
       ex.attempts += 1;
       let result: UpstreamResponse;
-      const release = acquire(backend, this.d.metrics);
+      const release = acquire(backend);
       const sentAt = performance.now();
       try {
         result = await attempt(backend, this.d.pool, {
@@ -163,8 +163,8 @@ export class Forwarder {
   private observeResponse(backend: Backend, status: number, sentAt: number): void {
     const ms = performance.now() - sentAt;
     backend.observeLatency(ms, Date.now());
-    this.d.metrics.upstreamResponse.observe({ backend: backend.id }, ms / 1000);
-    this.d.metrics.upstreamRequests.inc({ backend: backend.id, code_class: codeClass(status) });
+    this.d.metrics.upstreamResponse.observe([backend.id], ms / 1000);
+    this.d.metrics.upstreamRequests.inc([backend.id, codeClass(status)]);
     if (status >= 500) {
       backend.failures += 1;
       this.d.outlier.onFailure(backend);
@@ -197,8 +197,8 @@ export class Forwarder {
     const durationMs = performance.now() - ex.started;
     const method = methodLabel(req.method);
     const status = res.headersSent ? res.statusCode : 0;
-    this.d.metrics.httpRequests.inc({ method, code: String(status) });
-    this.d.metrics.httpDuration.observe({ method, code_class: codeClass(status) }, durationMs / 1000);
+    this.d.metrics.httpRequests.inc([method, String(status)]);
+    this.d.metrics.httpDuration.observe([method, codeClass(status)], durationMs / 1000);
     const write = this.d.accessLog;
     if (write === undefined) return;
     const url = req.url ?? '';

@@ -28,9 +28,16 @@ export function connectionTokens(raw: readonly string[]): Set<string> {
   return tokens;
 }
 
+const NO_TOKENS: ReadonlySet<string> = new Set();
+
+function hasConnectionHeader(raw: readonly string[]): boolean {
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') return true;
+  return false;
+}
+
 /** Returns a new flat array without hop-by-hop headers and without any header a Connection header names. */
 export function stripHopByHop(raw: readonly string[], options: StripOptions = {}): string[] {
-  const named = connectionTokens(raw);
+  const named = hasConnectionHeader(raw) ? connectionTokens(raw) : NO_TOKENS;
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;

@@ -96,7 +96,7 @@ export function createProxyServer(d: ProxyServerDeps): ProxyListener {
   const countRefusal = (problem: Rejection, method: string): readonly [number, string] => {
     const refusal = REFUSALS[problem.kind];
     metrics.proxyErrors.inc({ kind: problem.kind });
-    metrics.httpRequests.inc({ method, code: String(refusal[0]) });
+    metrics.httpRequests.inc([method, String(refusal[0])]);
     d.logger.debug({ reason: problem.reason }, 'refused ambiguous request');
     return refusal;
   };
@@ -153,7 +153,7 @@ export function createProxyServer(d: ProxyServerDeps): ProxyListener {
   });
   server.on('connect', (_req: http.IncomingMessage, socket: Socket) => {
     fresh.get(socket)?.();
-    metrics.httpRequests.inc({ method: 'CONNECT', code: '405' });
+    metrics.httpRequests.inc(['CONNECT', '405']);
     metrics.proxyErrors.inc({ kind: 'method_not_allowed' });
     socket.on('error', () => socket.destroy());
     socket.end(rawErrorResponse(405, 'Method Not Allowed', 'method_not_allowed'));
@@ -188,7 +188,7 @@ export function createProxyServer(d: ProxyServerDeps): ProxyListener {
     const [status, reason, kind] = CLIENT_ERRORS[err.code ?? ''] ?? BAD_REQUEST;
     metrics.proxyErrors.inc({ kind });
     // The method is unknown when the head did not parse.
-    metrics.httpRequests.inc({ method: 'OTHER', code: String(status) });
+    metrics.httpRequests.inc(['OTHER', String(status)]);
     d.logger.debug({ code: err.code, reason: err.message }, 'rejected malformed request');
     socket.end(rawErrorResponse(status, reason, kind));
     socket.destroySoon();

@@ -44,7 +44,7 @@ function connectWithRetries(d: TcpDeps, client: net.Socket, tried: Backend[], ct
     return;
   }
   tried.push(backend);
-  const release = acquire(backend, d.metrics);
+  const release = acquire(backend);
   const upstream = net.connect({ host: backend.host, port: backend.port, noDelay: true, allowHalfOpen: true });
   const timer = setTimeout(() => upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), d.config.connectTimeoutMs);
   const onClientGone = () => upstream.destroy();

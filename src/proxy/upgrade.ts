@@ -82,7 +82,7 @@ export class Tunnels {
       return this.fail(h, err);
     }
     h.tried.push(backend);
-    const release = acquire(backend, this.d.metrics);
+    const release = acquire(backend);
     const upReq = (backend.scheme === 'https' ? https : http).request({
       host: backend.host, port: backend.port, method: h.req.method, path: h.req.url, headers: h.headers, agent: false, setHost: false,
       timeout: this.d.config.idleTimeoutMs,
@@ -162,7 +162,7 @@ export class Tunnels {
 
   /** The access-log line and request count for an upgrade request. */
   private log(h: Handshake, backend: Backend | undefined, status: number): void {
-    this.d.metrics.httpRequests.inc({ method: methodLabel(h.req.method), code: String(status) });
+    this.d.metrics.httpRequests.inc([methodLabel(h.req.method), String(status)]);
     if (!this.d.config.accessLog) return;
     const durationMs = Math.round((performance.now() - h.started) * 100) / 100;
     this.d.logger.info({

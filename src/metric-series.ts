@@ -1,0 +1,110 @@
+/**
+ * Counters and histograms for the per-request metrics. prom-client checks
+ * and hashes the label object on every inc()/observe() (about 0.3 and 0.6 µs;
+ * four of them per request were 4 % of the proxy's CPU under load, see
+ * docs/benchmarks.md). Here a label set is resolved once to a series object
+ * and a request only adds to numbers; the registry reads them when scraped,
+ * so the exposition is prom-client's own.
+ */
+import { Counter, type Histogram, type Registry } from 'prom-client';
+
+type Labels<L extends string> = Record<L, string>;
+
+/** A counter whose series are cached per label values; counts reach prom-client at scrape time. */
+export class SeriesCounter<L extends string> {
+  private readonly series = new Map<string, { labels: Labels<L>; pending: number }>();
+  readonly counter: Counter<L>;
+
+  constructor(name: string, help: string, private readonly labelNames: readonly L[], registry: Registry) {
+    const series = this.series;
+    this.counter = new Counter<L>({
+      name, help, labelNames, registers: [registry],
+      collect() {
+        for (const s of series.values()) {
+          if (s.pending === 0) continue;
+          this.inc(s.labels, s.pending);
+          s.pending = 0;
+        }
+      },
+    });
+  }
+
+  /** Adds `n` to the series of these label values (in labelNames order). */
+  inc(values: readonly string[], n = 1): void {
+    const key = values.length === 1 ? values[0]! : values.join('\u0000');
+    let s = this.series.get(key);
+    if (s === undefined) {
+      s = { labels: labelsOf(this.labelNames, values), pending: 0 };
+      this.series.set(key, s);
+      this.counter.inc(s.labels, 0); // the series shows from now on, at 0
+    }
+    s.pending += n;
+  }
+}
+
+interface HistogramSeries<L extends string> {
+  readonly labels: Labels<L>;
+  /** Per bucket (not cumulative); the last one is +Inf. */
+  readonly counts: Float64Array;
+  sum: number;
+  count: number;
+}
+
+/** A histogram with cached series, exposed through the registry like prom-client's own. */
+export class SeriesHistogram<L extends string> {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  private readonly series = new Map<string, HistogramSeries<L>>();
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly labelNames: readonly L[],
+    private readonly buckets: readonly number[],
+    registry: Registry,
+  ) {
+    // The registry takes any object with prom-client's metric shape (name, help, type, get, reset).
+    registry.registerMetric(this as unknown as Histogram<L>);
+  }
+
+  observe(values: readonly string[], value: number): void {
+    const key = values.length === 1 ? values[0]! : values.join('\u0000');
+    let s = this.series.get(key);
+    if (s === undefined) {
+      s = { labels: labelsOf(this.labelNames, values), counts: new Float64Array(this.buckets.length + 1), sum: 0, count: 0 };
+      this.series.set(key, s);
+    }
+    const b = this.buckets;
+    let i = 0;
+    while (i < b.length && value > b[i]!) i++;
+    s.counts[i]! += 1;
+    s.sum += value;
+    s.count += 1;
+  }
+
+  /** prom-client's `get()`: the series as cumulative `_bucket`, `_sum` and `_count` samples. */
+  get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: Array<{ metricName: string; labels: Record<string, string | number>; value: number }> }> {
+    const values = [];
+    for (const s of this.series.values()) {
+      let acc = 0;
+      for (let i = 0; i < this.buckets.length; i++) {
+        acc += s.counts[i]!;
+        values.push({ metricName: `${this.name}_bucket`, labels: { le: this.buckets[i]!, ...s.labels }, value: acc });
+      }
+      values.push({ metricName: `${this.name}_bucket`, labels: { le: '+Inf', ...s.labels }, value: s.count });
+      values.push({ metricName: `${this.name}_sum`, labels: { ...s.labels }, value: s.sum });
+      values.push({ metricName: `${this.name}_count`, labels: { ...s.labels }, value: s.count });
+    }
+    return Promise.resolve({ name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values });
+  }
+
+  reset(): void {
+    this.series.clear();
+  }
+}
+
+function labelsOf<L extends string>(names: readonly L[], values: readonly string[]): Labels<L> {
+  const labels = {} as Labels<L>;
+  names.forEach((name, i) => (labels[name] = values[i]!));
+  return labels;
+}
