@@ -30,8 +30,13 @@ export function connectionTokens(raw: readonly string[]): Set<string> {
 
 const NO_TOKENS: ReadonlySet<string> = new Set();
 
+/** True when a Connection header names something besides the usual keep-alive/close (which are removed anyway). */
 function hasConnectionHeader(raw: readonly string[]): boolean {
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') return true;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length !== 10 || raw[i]!.toLowerCase() !== 'connection') continue;
+    const value = raw[i + 1]!.toLowerCase();
+    if (value !== 'keep-alive' && value !== 'close') return true;
+  }
   return false;
 }
 
