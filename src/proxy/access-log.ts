@@ -21,9 +21,16 @@ export interface AccessEntry {
 /** pino's level number for `info`. */
 const INFO = 30;
 
+/** Printable ASCII without `"` and `\\`: such a string is its own JSON body. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+function str(s: string): string {
+  return PLAIN.test(s) ? `"${s}"` : JSON.stringify(s);
+}
+
 export function accessLine(e: AccessEntry, now: number): string {
-  const backend = e.backend === null ? 'null' : JSON.stringify(e.backend);
-  return `{"level":${INFO},"time":${now},"name":"outrigger","reqId":${JSON.stringify(e.reqId)},"client":${JSON.stringify(e.client)},`
-    + `"method":${JSON.stringify(e.method)},"path":${JSON.stringify(e.path)},"backend":${backend},"status":${e.status},`
+  const backend = e.backend === null ? 'null' : str(e.backend);
+  return `{"level":${INFO},"time":${now},"name":"outrigger","reqId":${str(e.reqId)},"client":${str(e.client)},`
+    + `"method":${str(e.method)},"path":${str(e.path)},"backend":${backend},"status":${e.status},`
     + `"durationMs":${Math.round(e.durationMs * 100) / 100},"attempts":${e.attempts}${e.aborted ? ',"aborted":true' : ''},"msg":"request"}\n`;
 }

@@ -54,6 +54,8 @@ interface Exchange {
   informational: boolean;
   /** The client closed its connection before the exchange completed. */
   clientGone: boolean;
+  /** Frees the backend slot of the answer being relayed (also when the client leaves mid-body). */
+  release: (() => void) | undefined;
 }
 
 export class Forwarder {
@@ -62,7 +64,7 @@ export class Forwarder {
   handle(req: IncomingMessage, res: ServerResponse): void {
     const ex: Exchange = {
       started: performance.now(), clientIp: clientAddress(req.socket.remoteAddress), requestId: '',
-      backend: undefined, attempts: 0, call: undefined, informational: false, clientGone: false,
+      backend: undefined, attempts: 0, call: undefined, informational: false, clientGone: false, release: undefined,
     };
     const headers = this.upstreamHeaders(req, ex);
     const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
@@ -78,6 +80,7 @@ export class Forwarder {
         ex.clientGone = !res.writableFinished;
         ex.call?.abort();
       }
+      ex.release?.();
       this.logAndCount(req, res, ex);
     });
     this.run(req, res, ex, headers, body).catch((err: unknown) => {
@@ -190,7 +193,7 @@ export class Forwarder {
       if (!ex.clientGone) this.d.metrics.upstreamErrors.inc({ backend: backend.id, kind: err.upstreamKind });
       res.destroy();
     });
-    res.once('close', release);
+    ex.release = release;
   }
 
   private logAndCount(req: IncomingMessage, res: ServerResponse, ex: Exchange): void {
