@@ -2,8 +2,9 @@
  * One logger factory: JSON lines on stdout, in order. Lines are collected
  * during one turn of the event loop and written together at its end (one
  * write() for many access lines instead of one each; docs/benchmarks.md has
- * the cost); a fatal path writes what is pending synchronously. Only a
- * SIGKILL can lose lines, those of the turn it interrupts.
+ * the cost); exit and fatal paths write what is pending synchronously. A
+ * SIGKILL (or a crash of the runtime itself) loses the lines of the turn it
+ * interrupts.
  */
 import { pino, type Logger, type DestinationStream } from 'pino';
 import type { LogLevel } from './config.js';
@@ -35,6 +36,16 @@ export function createLogger(level: LogLevel, fd = 1): LogHandle {
     },
     sink,
   );
+  const flushSync = () => {
+    try {
+      sink.writeOut();
+      sink.out.flushSync();
+    } catch {
+      // Nothing pending, or stdout is gone: nothing more we can do.
+    }
+  };
+  // Whatever way the process ends (exit(), a throw, the event loop running dry), the last turn's lines go out.
+  process.once('exit', flushSync);
   return {
     logger,
     writeLine: sink.write,
@@ -42,14 +53,7 @@ export function createLogger(level: LogLevel, fd = 1): LogHandle {
       sink.writeOut();
       return new Promise((resolve) => sink.out.flush(() => resolve()));
     },
-    flushSync: () => {
-      try {
-        sink.writeOut();
-        sink.out.flushSync();
-      } catch {
-        // Nothing pending, or stdout is gone: nothing more we can do.
-      }
-    },
+    flushSync,
   };
 }
 

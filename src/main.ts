@@ -27,7 +27,6 @@ function main(): void {
     log.flushSync();
     process.exit(1);
   };
-  process.once('exit', () => log.flushSync()); // lines of the last event-loop turn
   process.on('uncaughtException', (err) => fatal(err, 'uncaught exception'));
   process.on('unhandledRejection', (err) => fatal(err, 'unhandled rejection'));
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {

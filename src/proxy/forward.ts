@@ -85,8 +85,13 @@ export class Forwarder {
     });
     this.run(req, res, ex, headers, body).catch((err: unknown) => {
       if (ex.clientGone || res.destroyed) return; // nobody to answer, and not a proxy error
-      const kind = sendError(res, err, this.d.draining() || (body !== undefined && !body.complete), this.d.logger);
-      this.d.metrics.proxyErrors.inc({ kind });
+      try {
+        const kind = sendError(res, err, this.d.draining() || (body !== undefined && !body.complete), this.d.logger);
+        this.d.metrics.proxyErrors.inc({ kind });
+      } catch (fault) {
+        this.d.logger.error({ err: fault }, 'could not answer with an error; closing the connection');
+        res.destroy();
+      }
     });
   }
 
@@ -118,6 +123,7 @@ export class Forwarder {
           method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers.host === undefined ? [...headers, 'Host', backend.id] : headers, body,
           connectTimeoutMs: this.d.config.connectTimeoutMs, upstreamTimeoutMs: this.d.config.upstreamTimeoutMs,
           idleTimeoutMs: this.d.config.idleTimeoutMs, res, expectContinue: req.headers.expect?.toLowerCase() === '100-continue',
+          exactHeaders: !this.d.config.forwardedHeaders,
           onInformational: () => (ex.informational = true),
         }, (call) => (ex.call = call));
       } catch (err) {
@@ -181,11 +187,20 @@ export class Forwarder {
     const headers = stripHopByHop(up.rawHeaders);
     if (this.d.draining()) headers.push('Connection', 'close');
     res.sendDate = false;
-    res.writeHead(up.statusCode, up.statusMessage, headers);
+    try {
+      res.writeHead(up.statusCode, up.statusMessage, headers);
+    } catch (err) {
+      // A head Node will not write (a reason phrase or value with bytes it refuses): the backend's answer is unusable.
+      up.abort();
+      release();
+      res.statusMessage = ''; // Node keeps the refused one, and would refuse the error answer too
+      this.d.metrics.upstreamErrors.inc({ backend: backend.id, kind: 'protocol' });
+      throw new UpstreamResetError(backend.id, true, err);
+    }
     up.relayBody(res, (err, rawTrailers) => {
       release();
       if (err === undefined) {
-        if (rawTrailers.length > 0) res.addTrailers(trailerPairs(rawTrailers));
+        if (rawTrailers.length > 0) addTrailersSafely(res, rawTrailers);
         res.end();
         return;
       }
@@ -210,6 +225,15 @@ export class Forwarder {
       reqId: ex.requestId, client: ex.clientIp, method: req.method ?? '', path: q < 0 ? url : url.slice(0, q),
       backend: ex.backend?.id ?? null, status, durationMs, attempts: ex.attempts, aborted: !res.writableFinished,
     }, Date.now()));
+  }
+}
+
+/** Trailers Node refuses to encode are dropped (the body is complete; they are metadata). */
+function addTrailersSafely(res: ServerResponse, raw: readonly string[]): void {
+  try {
+    res.addTrailers(trailerPairs(raw));
+  } catch {
+    // Nothing to do: the answer ends without them.
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * Pooled keep-alive connections to backends, for both clients of
- * proxy/attempt: per backend one undici Pool (requests without a body) and
- * one `node:http` Agent (requests with one). Idle connections close after
+ * proxy/attempt: per backend one undici Pool and one `node:http` Agent,
+ * each created on first use. Idle connections close after
  * UPSTREAM_KEEPALIVE_MS (kept below the usual backend keep-alive so that we
  * close first); connections are not limited in number and never pipelined.
  * TLS to https backends verifies certificates (extra CAs: NODE_EXTRA_CA_CERTS).
@@ -52,7 +52,8 @@ export class UpstreamPool {
         pipelining: 1,
         keepAliveTimeout: this.o.keepaliveMs,
         keepAliveMaxTimeout: this.o.keepaliveMs,
-        connectTimeout: this.o.connectTimeoutMs,
+        // The exchange times the connect itself (undici's timer ticks every 0.5 s); this is only a backstop.
+        connectTimeout: this.o.connectTimeoutMs > 0 ? this.o.connectTimeoutMs + 1000 : 0,
         strictContentLength: true,
       });
       // A connection that fails is reported per request (onError); the event needs no listener.

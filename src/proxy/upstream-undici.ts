@@ -1,11 +1,13 @@
 /**
- * The undici client behind proxy/attempt, for requests without a body. It
- * uses undici's dispatcher handler callbacks (the form its own client speaks
- * natively, so no adapter runs per request): raw header bytes, and body
- * chunks written straight to the client's response with backpressure
- * (returning false pauses undici's parser until the response drains).
+ * The undici client behind proxy/attempt, for plain-http requests without a
+ * body. It uses undici's dispatcher handler callbacks (the form its own
+ * client speaks natively, so no adapter runs per request): raw header bytes,
+ * and body chunks written straight to the client's response with
+ * backpressure (returning false pauses undici's parser until the response
+ * drains). The timeouts are ours: undici's own timers tick every 0.5 s and
+ * can fire that much early, and its body timeout sleeps while paused.
  */
-import type { ServerResponse } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { ConnectFailedError, UpstreamError, UpstreamResetError, UpstreamTimeoutError } from '../errors.js';
 import type { Backend } from '../upstream/backend.js';
@@ -15,22 +17,21 @@ import { AttemptError, relayInformational, type AttemptOptions, type UpstreamCal
 /** Body bytes kept while the answer waits for its relay to start (it starts within the same tick). */
 const EARLY_BODY_LIMIT = 64 * 1024;
 
+/** undici refusing the request itself (a header or target it will not send): nothing reached the backend. */
+const REFUSED_LOCALLY = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED']);
+
 type Done = (err: UpstreamError | undefined, rawTrailers: readonly string[]) => void;
 
-export function attemptWithUndici(backend: Backend, pool: UpstreamPool, o: AttemptOptions, onCall: (call: UpstreamCall) => void): Promise<UpstreamResponse> {
+/** `fallback` sends the same request with the other client, for requests undici refuses to send. */
+export function attemptWithUndici(
+  backend: Backend, pool: UpstreamPool, o: AttemptOptions, onCall: (call: UpstreamCall) => void,
+  fallback: () => Promise<UpstreamResponse>,
+): Promise<UpstreamResponse> {
   return new Promise((resolve, reject) => {
-    const exchange = new UndiciExchange(backend.id, o, resolve, reject);
+    const exchange = new UndiciExchange(backend.id, o, resolve, reject, () => fallback().then(resolve, reject));
     onCall(exchange);
-    // IDLE_TIMEOUT_MS also bounds the wait for the head, as it does for the node:http client.
-    const headersTimeout = o.upstreamTimeoutMs > 0 && o.idleTimeoutMs > 0 ? Math.min(o.upstreamTimeoutMs, o.idleTimeoutMs) : o.upstreamTimeoutMs || o.idleTimeoutMs;
-    pool.dispatcherFor(backend).dispatch({
-      path: o.path,
-      method: o.method,
-      headers: o.headers,
-      body: null,
-      headersTimeout,
-      bodyTimeout: o.idleTimeoutMs,
-    }, exchange);
+    pool.dispatcherFor(backend).dispatch({ path: o.path, method: o.method, headers: o.headers, body: null, headersTimeout: 0, bodyTimeout: 0 }, exchange);
+    exchange.dispatched(); // a free pooled connection took the request within dispatch(): no connect to time
   });
 }
 
@@ -44,9 +45,13 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
   rawHeaders: readonly string[] = [];
   private settled = false;
   private connected = false;
+  /** We cut it (client gone, answer discarded, timeout): what undici reports afterwards is ours. */
   private aborted = false;
+  /** A 204/304 that announced a body: relayed without one, its connection dropped. */
+  private bodyless = false;
   private abortFn: ((err?: Error) => void) | undefined;
   private resumeFn: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
   /** Set by relayBody(); until then body chunks are held. */
   private res: ServerResponse | undefined;
   private done: Done | undefined;
@@ -60,21 +65,33 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
     private readonly o: AttemptOptions,
     private readonly resolve: (r: UpstreamResponse) => void,
     private readonly reject: (e: AttemptError) => void,
+    private readonly fallback: () => void,
   ) {}
 
+  dispatched(): void {
+    if (!this.connected && !this.settled && this.o.connectTimeoutMs > 0) {
+      this.arm(this.o.connectTimeoutMs, () => this.cut(new ConnectFailedError(this.backendId, true)));
+    }
+  }
+
   abort(): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.abortFn?.(new UpstreamResetError(this.backendId, false));
+    // Before any byte left, nothing is owed to the backend's health: the attempt just ends.
+    this.cut(new UpstreamResetError(this.backendId, false), !this.connected);
   }
 
   relayBody(res: ServerResponse, done: Done): void {
     this.res = res;
     this.done = done;
+    if (this.bodyless) {
+      this.finish(undefined, []);
+      return this.cut(new UpstreamResetError(this.backendId, false));
+    }
     for (const chunk of this.early) res.write(chunk);
     this.early = [];
     if (this.ended !== undefined) return done(this.ended.err, this.ended.trailers);
-    if (this.earlyBytes >= EARLY_BODY_LIMIT) this.resumeFn?.();
+    // Armed here rather than at the head: most answers are complete before this runs.
+    this.armIdle();
+    if (this.earlyBytes >= EARLY_BODY_LIMIT) this.resume();
   }
 
   // undici's handler callbacks below.
@@ -82,7 +99,12 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
   onConnect(abort: (err?: Error) => void): void {
     this.connected = true;
     this.abortFn = abort;
-    if (this.aborted) abort(new UpstreamResetError(this.backendId, false));
+    if (this.aborted) return abort(new UpstreamResetError(this.backendId, false));
+    const { upstreamTimeoutMs: head, idleTimeoutMs: idle } = this.o;
+    // Silence before the head ends the wait too, as IDLE_TIMEOUT_MS does on the node:http path.
+    if (idle > 0 && (head === 0 || idle < head)) this.arm(idle, () => this.cut(new UpstreamTimeoutError(this.backendId, 'idle')));
+    else if (head > 0) this.arm(head, () => this.cut(new UpstreamTimeoutError(this.backendId, 'headers')));
+    else this.arm(0, undefined);
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
@@ -93,14 +115,19 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
     }
     this.settled = true;
     this.statusCode = statusCode;
-    this.statusMessage = statusText;
+    this.statusMessage = reasonPhrase(statusText) ?? STATUS_CODES[statusCode] ?? '';
     this.rawHeaders = latin1(rawHeaders);
+    // undici skips the body of a HEAD answer only; a 204/304 with a length would wait for bytes that never come.
+    this.bodyless = (statusCode === 204 || statusCode === 304) && announcesBody(this.rawHeaders);
     this.resumeFn = resume;
+    this.arm(0, undefined);
     this.resolve(this);
     return true;
   }
 
   onData(chunk: Buffer): boolean {
+    if (this.aborted) return false;
+    this.timer?.refresh();
     const res = this.res;
     if (res === undefined) {
       this.early.push(chunk);
@@ -108,35 +135,64 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
       return this.earlyBytes < EARLY_BODY_LIMIT;
     }
     if (res.write(chunk)) return true;
-    res.once('drain', this.onDrain);
+    res.once('drain', this.resume);
     return false;
   }
 
   onComplete(trailers: Buffer[] | string[] | null): void {
+    this.arm(0, undefined);
     this.finish(undefined, trailers === null ? [] : latin1(trailers));
   }
 
   onError(err: Error): void {
+    this.arm(0, undefined);
+    const code = String((err as { code?: unknown }).code ?? '');
     if (!this.settled) {
       this.settled = true;
-      return this.reject(new AttemptError(this.classify(err), false));
+      if (REFUSED_LOCALLY.has(code) && !this.connected) return this.fallback();
+      // Never `stale`: undici checks an idle pooled connection for a close from the backend before it
+      // writes to it (one event-loop turn), so a reset after that is the backend's doing.
+      return this.reject(new AttemptError(this.classify(err, code), false));
     }
-    const code = (err as { code?: unknown }).code;
-    this.finish(code === 'UND_ERR_BODY_TIMEOUT' ? new UpstreamTimeoutError(this.backendId, 'idle') : new UpstreamResetError(this.backendId, false, err), []);
+    this.finish(err instanceof UpstreamError ? err : new UpstreamResetError(this.backendId, false, err), []);
   }
 
-  private readonly onDrain = (): void => this.resumeFn?.();
+  private readonly resume = (): void => {
+    this.timer?.refresh();
+    this.resumeFn?.();
+  };
+
+  /** One timer at a time: connect, then head, then body silence (refreshed by every chunk and drain). */
+  private arm(ms: number, onFire: (() => void) | undefined): void {
+    clearTimeout(this.timer);
+    this.timer = ms > 0 && onFire !== undefined ? setTimeout(onFire, ms) : undefined;
+  }
+
+  private armIdle(): void {
+    const idle = this.o.idleTimeoutMs;
+    this.arm(idle, idle > 0 ? () => this.cut(new UpstreamTimeoutError(this.backendId, 'idle')) : undefined);
+  }
+
+  /** Ends the exchange with `err`: through undici once connected, at once before. */
+  private cut(err: UpstreamError, stale = false): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.arm(0, undefined);
+    if (this.abortFn !== undefined) return this.abortFn(err); // undici calls onError(err)
+    if (this.settled) return;
+    this.settled = true;
+    this.reject(new AttemptError(err, stale));
+  }
 
   private finish(err: UpstreamError | undefined, trailers: readonly string[]): void {
-    if (this.done === undefined) this.ended = { err, trailers };
-    else this.done(err, trailers);
+    if (this.ended !== undefined) return;
+    this.ended = { err, trailers };
+    this.done?.(err, trailers);
   }
 
-  private classify(err: Error): UpstreamError {
+  private classify(err: Error, code: string): UpstreamError {
     if (err instanceof UpstreamError) return err;
-    const code = String((err as { code?: unknown }).code ?? '');
     if (!this.connected) return new ConnectFailedError(this.backendId, code === 'UND_ERR_CONNECT_TIMEOUT', err);
-    if (code === 'UND_ERR_HEADERS_TIMEOUT') return new UpstreamTimeoutError(this.backendId, 'headers');
     const protocol = code.startsWith('HPE_') || code === 'UND_ERR_HEADERS_OVERFLOW' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH';
     return new UpstreamResetError(this.backendId, protocol, err);
   }
@@ -150,4 +206,21 @@ function latin1(raw: ReadonlyArray<Buffer | string>): string[] {
     out[i] = typeof v === 'string' ? v : v.toString('latin1');
   }
   return out;
+}
+
+const PLAIN_REASON = /^[\t\x20-\x7e]*$/;
+
+/** undici decodes the reason phrase as UTF-8; Node's server writes latin1: back to the wire bytes, or undefined when they are lost. */
+function reasonPhrase(text: string): string | undefined {
+  if (PLAIN_REASON.test(text)) return text;
+  if (text.includes('\ufffd')) return undefined;
+  return Buffer.from(text, 'utf8').toString('latin1');
+}
+
+function announcesBody(raw: readonly string[]): boolean {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (name === 'transfer-encoding' || (name === 'content-length' && raw[i + 1]!.trim() !== '0')) return true;
+  }
+  return false;
 }

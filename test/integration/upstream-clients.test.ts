@@ -8,11 +8,12 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { startOutrigger } from '../helpers/outrigger.js';
-import { request, sleep, startServer } from '../helpers/http.js';
+import { rawExchange, request, sleep, startServer } from '../helpers/http.js';
 
+/** `hostName`: how the backend sees the Host header's name, which tells the two clients apart. */
 const CLIENTS = [
-  { name: 'undici (GET, no body)', method: 'GET', body: undefined },
-  { name: 'node:http (POST with a body)', method: 'POST', body: 'payload' },
+  { name: 'undici (GET, no body)', method: 'GET', body: undefined, hostName: 'host' },
+  { name: 'node:http (POST with a body)', method: 'POST', body: 'payload', hostName: 'Host' },
 ] as const;
 
 async function metric(adminPort: number, line: string): Promise<number> {
@@ -40,7 +41,9 @@ function fetchRaw(port: number, method: string, body: string | undefined): Promi
 
 for (const c of CLIENTS) {
   test(`${c.name}: a backend that breaks off mid-body cuts the client (truncation shows) and counts a reset`, async (t) => {
+    let firstHeader = '';
     const origin = await startServer((req, res) => {
+      firstHeader = req.rawHeaders[0]!;
       req.resume();
       req.on('end', () => {
         res.writeHead(200, { 'content-length': 100_000 });
@@ -55,6 +58,7 @@ for (const c of CLIENTS) {
     assert.equal(got.declared, 100_000, 'the head was relayed');
     assert.equal(got.complete, false, 'the client sees a cut, not a complete short body');
     assert.equal(got.bytes, 10_000);
+    assert.equal(firstHeader, c.hostName, 'served by the client this case is about');
     assert.equal(await metric(lb.adminPort, `outrigger_upstream_errors_total{backend="127.0.0.1:${origin.port}",kind="reset"}`), 1);
   });
 
@@ -115,7 +119,99 @@ for (const c of CLIENTS) {
     assert.ok(written < total, 'the backend was held back');
     assert.ok(written < 32 * 1024 * 1024, `at most socket buffers in between, not the body (${written} bytes written)`);
   });
+
+  test(`${c.name}: a client that stops reading is cut after IDLE_TIMEOUT_MS, and so is its backend request`, async (t) => {
+    let backendClosed: () => void = () => undefined;
+    const closed = new Promise<void>((r) => (backendClosed = r));
+    const origin = await startServer((req, res) => {
+      req.resume();
+      res.once('close', () => backendClosed());
+      req.on('end', () => {
+        res.writeHead(200, { 'content-length': 256 * 1024 * 1024 });
+        const chunk = Buffer.alloc(64 * 1024, 7);
+        const pump = () => { while (res.write(chunk)); res.once('drain', pump); };
+        pump();
+      });
+    });
+    t.after(() => origin.close());
+    const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${origin.port}`, HEALTH_CHECK_TYPE: 'none', IDLE_TIMEOUT_MS: '400' });
+    t.after(() => lb.stop());
+    const client = net.connect(lb.proxyPort, '127.0.0.1');
+    client.on('error', () => undefined);
+    t.after(() => client.destroy());
+    client.write(c.body === undefined ? `${c.method} / HTTP/1.1\r\nHost: x\r\n\r\n` : `${c.method} / HTTP/1.1\r\nHost: x\r\nContent-Length: ${c.body.length}\r\n\r\n${c.body}`);
+    client.pause();
+    const started = Date.now();
+    const outcome = await Promise.race([closed.then(() => 'closed'), sleep(5000).then(() => 'still open')]);
+    assert.equal(outcome, 'closed', 'the backend request is not held forever');
+    assert.ok(Date.now() - started >= 300, 'not before IDLE_TIMEOUT_MS');
+    // The slot is freed as the proxy tears the exchange down; the backend may see its close first.
+    let inFlight = -1;
+    for (let i = 0; i < 20 && inFlight !== 0; i++) {
+      inFlight = await metric(lb.adminPort, `outrigger_upstream_in_flight{backend="127.0.0.1:${origin.port}"}`);
+      if (inFlight !== 0) await sleep(100);
+    }
+    assert.equal(inFlight, 0, 'its in-flight slot is free');
+  });
 }
+
+test('undici: a reason phrase in UTF-8 is relayed as its bytes; one that is not valid UTF-8 becomes the standard phrase; nothing crashes', async (t) => {
+  const origin = net.createServer((s) => {
+    s.on('error', () => undefined);
+    s.on('data', (d: Buffer) => {
+      const bad = d.toString('latin1').startsWith('GET /bad');
+      s.write(Buffer.concat([
+        Buffer.from(bad ? 'HTTP/1.1 404 N' : 'HTTP/1.1 200 ', 'latin1'),
+        bad ? Buffer.from([0xe3, 0x6f]) : Buffer.from('ok \u2713', 'utf8'),
+        Buffer.from('\r\nContent-Length: 2\r\n\r\nhi', 'latin1'),
+      ]));
+    });
+  });
+  await new Promise<void>((r) => origin.listen(0, '127.0.0.1', () => r()));
+  t.after(() => origin.close());
+  const port = (origin.address() as net.AddressInfo).port;
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${port}`, HEALTH_CHECK_TYPE: 'none' });
+  t.after(() => lb.stop());
+  const good = Buffer.from(await rawExchange(lb.proxyPort, 'GET /good HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), 'latin1');
+  assert.ok(good.toString('latin1').startsWith(Buffer.from('HTTP/1.1 200 ok \u2713\r\n', 'utf8').toString('latin1')), good.toString('latin1'));
+  const bad = await rawExchange(lb.proxyPort, 'GET /bad HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  assert.match(bad, /^HTTP\/1\.1 404 Not Found\r\n[\s\S]*\r\n\r\nhi$/);
+  assert.equal((await request(lb.proxyPort, '/good')).status, 200, 'still serving');
+});
+
+test('undici: a 304 (or 204) that announces a Content-Length is relayed at once, without a body', async (t) => {
+  const origin = net.createServer((s) => {
+    s.on('error', () => undefined);
+    s.on('data', (d: Buffer) => {
+      const status = d.toString('latin1').startsWith('GET /204') ? '204 No Content' : '304 Not Modified';
+      s.write(`HTTP/1.1 ${status}\r\nETag: "v1"\r\nContent-Length: 1234\r\n\r\n`);
+    });
+  });
+  await new Promise<void>((r) => origin.listen(0, '127.0.0.1', () => r()));
+  t.after(() => origin.close());
+  const port = (origin.address() as net.AddressInfo).port;
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${port}`, HEALTH_CHECK_TYPE: 'none' });
+  t.after(() => lb.stop());
+  for (const path of ['/304', '/204']) {
+    const started = Date.now();
+    const r = await request(lb.proxyPort, path, { headers: { 'if-none-match': '"v1"' }, timeoutMs: 3000 });
+    assert.equal(r.status, path === '/304' ? 304 : 204);
+    assert.equal(r.body.length, 0);
+    assert.ok(Date.now() - started < 2000, 'not held until a timeout');
+  }
+  assert.equal(await metric(lb.adminPort, `outrigger_upstream_errors_total{backend="127.0.0.1:${port}",kind="reset"}`), 0);
+});
+
+test('a request undici will not send as received (a bodiless GET with an Expect list) goes by node:http and reaches the backend', async (t) => {
+  let seen: string[] = [];
+  const origin = await startServer((req, res) => { seen = req.rawHeaders; res.end('ok'); });
+  t.after(() => origin.close());
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${origin.port}`, HEALTH_CHECK_TYPE: 'none' });
+  t.after(() => lb.stop());
+  const reply = await rawExchange(lb.proxyPort, 'GET / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue, x-custom\r\nConnection: close\r\n\r\n');
+  assert.match(reply, /^HTTP\/1\.1 200 /);
+  assert.ok(seen.includes('Expect') && seen.includes('100-continue, x-custom'), `backend saw ${JSON.stringify(seen)}`);
+});
 
 test('a GET whose pooled backend connection is reset before any answer is retried on another backend', async (t) => {
   let aRequests = 0;
@@ -145,4 +241,29 @@ test('a GET whose pooled backend connection is reset before any answer is retrie
   assert.equal(r.text, 'b');
   assert.equal(aRequests, 2);
   assert.equal(await metric(lb.adminPort, 'outrigger_retries_total{reason="upstream_reset"}'), 1);
+});
+
+test('a backend that closes an idle pooled connection costs nothing: the next request takes a new one', async (t) => {
+  let connections = 0;
+  // Answers one request per connection with keep-alive, then closes it 50 ms later (a short keep-alive timeout).
+  const a = net.createServer((s) => {
+    connections += 1;
+    s.on('error', () => undefined);
+    s.once('data', () => {
+      s.write('HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na');
+      setTimeout(() => s.end(), 50);
+    });
+  });
+  await new Promise<void>((r) => a.listen(0, '127.0.0.1', () => r()));
+  t.after(() => a.close());
+  const aPort = (a.address() as net.AddressInfo).port;
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${aPort}`, HEALTH_CHECK_TYPE: 'none', OUTLIER_CONSECUTIVE_FAILURES: '1' });
+  t.after(() => lb.stop());
+  for (let i = 0; i < 3; i++) {
+    assert.equal((await request(lb.proxyPort, `/r${i}`)).text, 'a');
+    await sleep(150);
+  }
+  assert.equal(connections, 3);
+  assert.equal(await metric(lb.adminPort, `outrigger_upstream_errors_total{backend="127.0.0.1:${aPort}",kind="reset"}`), 0);
+  assert.equal(await metric(lb.adminPort, `outrigger_outlier_ejections_total{backend="127.0.0.1:${aPort}"}`), 0);
 });
