@@ -41,10 +41,7 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
   const metrics = createMetrics(VERSION);
   const set = new BackendSet({ startHealthy: config.healthCheck.type === 'none' });
   metrics.setInFlightSource(() => set.all());
-  const pool = new UpstreamPool({
-    keepaliveMs: config.upstreamKeepaliveMs, connectTimeoutMs: config.connectTimeoutMs,
-    shortestTimeoutMs: Math.min(...[config.connectTimeoutMs, config.upstreamTimeoutMs, config.idleTimeoutMs].filter((ms) => ms > 0)),
-  });
+  const pool = new UpstreamPool({ keepaliveMs: config.upstreamKeepaliveMs, connectTimeoutMs: config.connectTimeoutMs });
   logBackendEvents(set, logger, (id) => pool.forget(id));
   const discovery = new Discovery(set, config.dnsRefreshMs, logger);
   const watcher = config.configFile === undefined ? undefined

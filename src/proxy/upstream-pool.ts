@@ -11,24 +11,17 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import { Pool } from 'undici';
 import type { Backend } from '../upstream/backend.js';
-import { Deadlines } from './deadlines.js';
 
 export interface PoolOptions {
   readonly keepaliveMs: number;
   readonly connectTimeoutMs: number;
-  /** The shortest of the per-request timeouts, for the deadline sweep's period. */
-  readonly shortestTimeoutMs: number;
 }
 
 export class UpstreamPool {
   private readonly agents = new Map<string, http.Agent>();
   private readonly pools = new Map<string, Pool>();
-  /** The timeouts of the undici exchanges. */
-  readonly deadlines: Deadlines;
 
-  constructor(private readonly o: PoolOptions) {
-    this.deadlines = new Deadlines(o.shortestTimeoutMs);
-  }
+  constructor(private readonly o: PoolOptions) {}
 
   agentFor(backend: Backend): http.Agent {
     let agent = this.agents.get(backend.id);
@@ -88,7 +81,6 @@ export class UpstreamPool {
     this.agents.clear();
     for (const pool of this.pools.values()) pool.destroy().catch(() => undefined);
     this.pools.clear();
-    this.deadlines.close();
   }
 }
 

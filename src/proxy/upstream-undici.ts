@@ -4,9 +4,8 @@
  * client speaks natively, so no adapter runs per request): raw header bytes,
  * and body chunks written straight to the client's response with
  * backpressure (returning false pauses undici's parser until the response
- * drains). The timeouts are ours (proxy/deadlines): undici's own timers tick
- * every 0.5 s and can fire that much early, and its body timeout sleeps
- * while paused.
+ * drains). The timeouts are ours: undici's own timers tick every 0.5 s and
+ * can fire that much early, and its body timeout sleeps while paused.
  */
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
@@ -14,7 +13,6 @@ import { ConnectFailedError, UpstreamError, UpstreamResetError, UpstreamTimeoutE
 import type { Backend } from '../upstream/backend.js';
 import type { UpstreamPool } from './upstream-pool.js';
 import { AttemptError, relayInformational, type AttemptOptions, type UpstreamCall, type UpstreamResponse } from './attempt.js';
-import type { Deadlines, Expiring } from './deadlines.js';
 
 /** Body bytes kept while the answer waits for its relay to start (it starts within the same tick). */
 const EARLY_BODY_LIMIT = 64 * 1024;
@@ -30,7 +28,7 @@ export function attemptWithUndici(
   fallback: () => Promise<UpstreamResponse>,
 ): Promise<UpstreamResponse> {
   return new Promise((resolve, reject) => {
-    const exchange = new UndiciExchange(backend.id, o, pool.deadlines, resolve, reject, () => fallback().then(resolve, reject));
+    const exchange = new UndiciExchange(backend.id, o, resolve, reject, () => fallback().then(resolve, reject));
     onCall(exchange);
     pool.dispatcherFor(backend).dispatch({ path: o.path, method: o.method, headers: o.headers, body: null, headersTimeout: 0, bodyTimeout: 0 }, exchange);
     exchange.dispatched(); // a free pooled connection took the request within dispatch(): no connect to time
@@ -41,9 +39,8 @@ export function attemptWithUndici(
  * One exchange, in undici's handler shape. Before the head it settles the
  * attempt's promise; after it, it is the UpstreamResponse the Forwarder relays.
  */
-class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler, Expiring {
+class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
   statusCode = 0;
-  deadline = 0;
   statusMessage = '';
   rawHeaders: readonly string[] = [];
   private settled = false;
@@ -54,8 +51,7 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler, Ex
   private bodyless = false;
   private abortFn: ((err?: Error) => void) | undefined;
   private resumeFn: (() => void) | undefined;
-  /** What the current deadline does when it passes (connect, head or body silence); undefined when none is set. */
-  private onDeadline: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
   /** Set by relayBody(); until then body chunks are held. */
   private res: ServerResponse | undefined;
   private done: Done | undefined;
@@ -67,7 +63,6 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler, Ex
   constructor(
     private readonly backendId: string,
     private readonly o: AttemptOptions,
-    private readonly deadlines: Deadlines,
     private readonly resolve: (r: UpstreamResponse) => void,
     private readonly reject: (e: AttemptError) => void,
     private readonly fallback: () => void,
@@ -132,7 +127,7 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler, Ex
 
   onData(chunk: Buffer): boolean {
     if (this.aborted) return false;
-    this.touch();
+    this.timer?.refresh();
     const res = this.res;
     if (res === undefined) {
       this.early.push(chunk);
@@ -163,31 +158,14 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler, Ex
   }
 
   private readonly resume = (): void => {
-    this.touch();
+    this.timer?.refresh();
     this.resumeFn?.();
   };
 
-  expire(): void {
-    const onFire = this.onDeadline;
-    this.onDeadline = undefined;
-    onFire?.();
-  }
-
-  /** One deadline at a time: connect, then head, then body silence (moved on by every chunk and drain). */
+  /** One timer at a time: connect, then head, then body silence (refreshed by every chunk and drain). */
   private arm(ms: number, onFire: (() => void) | undefined): void {
-    if (ms > 0 && onFire !== undefined) {
-      this.deadline = performance.now() + ms;
-      this.onDeadline = onFire;
-      this.deadlines.watch(this);
-    } else if (this.onDeadline !== undefined) {
-      this.onDeadline = undefined;
-      this.deadlines.clear(this);
-    }
-  }
-
-  /** Body progress: the silence deadline starts again. */
-  private touch(): void {
-    if (this.onDeadline !== undefined) this.deadline = performance.now() + this.o.idleTimeoutMs;
+    clearTimeout(this.timer);
+    this.timer = ms > 0 && onFire !== undefined ? setTimeout(onFire, ms) : undefined;
   }
 
   private armIdle(): void {
