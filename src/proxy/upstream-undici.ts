@@ -31,7 +31,8 @@ export function attemptWithUndici(
     const exchange = new UndiciExchange(backend.id, o, resolve, reject, () => fallback().then(resolve, reject));
     onCall(exchange);
     pool.dispatcherFor(backend).dispatch({ path: o.path, method: o.method, headers: o.headers, body: null, headersTimeout: 0, bodyTimeout: 0 }, exchange);
-    exchange.dispatched(); // a free pooled connection took the request within dispatch(): no connect to time
+    // undici writes on a pooled connection one turn later (it first checks it for a close), on a new one after the connect.
+    exchange.dispatched();
   });
 }
 
@@ -68,6 +69,7 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
     private readonly fallback: () => void,
   ) {}
 
+  /** Times the wait for a connection (CONNECT_TIMEOUT_MS) unless undici already wrote the request. */
   dispatched(): void {
     if (!this.connected && !this.settled && this.o.connectTimeoutMs > 0) {
       this.arm(this.o.connectTimeoutMs, () => this.cut(new ConnectFailedError(this.backendId, true)));
