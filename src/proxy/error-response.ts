@@ -1,8 +1,9 @@
 /**
- * The one place that maps errors to HTTP answers. Every proxy-generated
- * answer carries `x-outrigger-error: <kind>` and a one-line text body.
+ * The one place that maps errors and refusals to HTTP answers. Every
+ * proxy-generated answer carries `x-outrigger-error: <kind>` and a one-line
+ * text body.
  */
-import type { ServerResponse } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import { ProxyError } from '../errors.js';
 import type { Logger } from '../log.js';
 
@@ -17,16 +18,63 @@ const STATUS: Record<ErrorKind, number> = {
   internal: 500,
 };
 
+/** Requests refused before anything is sent to a backend: by Node's parser, request-guard, or a client deadline. */
+export type RefusalKind =
+  | 'bad_request'
+  | 'request_header_too_large'
+  | 'request_timeout'
+  | 'method_not_allowed'
+  | 'expectation_failed'
+  | 'unsupported_transfer_coding'
+  | 'http_version_not_supported';
+
+const REFUSAL_STATUS: Record<RefusalKind, number> = {
+  bad_request: 400,
+  method_not_allowed: 405,
+  request_timeout: 408,
+  expectation_failed: 417,
+  request_header_too_large: 431,
+  unsupported_transfer_coding: 501,
+  http_version_not_supported: 505,
+};
+
+/** Node's parser errors that are not a plain 400. */
+const PARSER_REFUSALS: Readonly<Record<string, RefusalKind>> = {
+  HPE_HEADER_OVERFLOW: 'request_header_too_large',
+  ERR_HTTP_REQUEST_TIMEOUT: 'request_timeout',
+};
+
+export function refusalStatus(kind: RefusalKind): number {
+  return REFUSAL_STATUS[kind];
+}
+
+/** The refusal for an error Node's HTTP parser reported on a client connection. */
+export function parserRefusal(code: string | undefined): RefusalKind {
+  return PARSER_REFUSALS[code ?? ''] ?? 'bad_request';
+}
+
 export function errorStatus(err: unknown, logger?: Logger): { status: number; kind: ErrorKind } {
   if (err instanceof ProxyError) return { status: STATUS[err.kind], kind: err.kind };
   logger?.error({ err }, 'unexpected error while proxying');
   return { status: STATUS.internal, kind: 'internal' };
 }
 
-/** The wire form of a proxy answer, for sockets that have no ServerResponse (upgrade, clientError). */
-export function rawErrorResponse(status: number, reason: string, kind: string): string {
+/** The wire form of a proxy answer, for sockets that have no ServerResponse (upgrade, clientError, deadlines). */
+export function rawErrorResponse(status: number, kind: string): string {
   const body = `${kind}\n`;
+  const reason = STATUS_CODES[status] ?? 'Error';
   return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nx-outrigger-error: ${kind}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
+}
+
+/** Answers a refused request on its ServerResponse, with Connection: close. */
+export function sendRefusal(res: ServerResponse, kind: RefusalKind): number {
+  const status = REFUSAL_STATUS[kind];
+  const body = `${kind}\n`;
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8', 'x-outrigger-error': kind, 'content-length': body.length, connection: 'close',
+  });
+  res.end(body);
+  return status;
 }
 
 /**

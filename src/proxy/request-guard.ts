@@ -14,8 +14,8 @@ export interface RequestHead {
   readonly rawHeaders: readonly string[];
 }
 
-/** `bad_request` → 400, `unsupported_transfer_coding` → 501, `http_version_not_supported` → 505 (proxy/server maps them). */
-export type RejectionKind = 'bad_request' | 'unsupported_transfer_coding' | 'http_version_not_supported';
+/** Statuses are mapped in proxy/error-response (400, 417, 501, 505). */
+export type RejectionKind = 'bad_request' | 'expectation_failed' | 'unsupported_transfer_coding' | 'http_version_not_supported';
 
 export interface Rejection {
   readonly kind: RejectionKind;
@@ -40,16 +40,24 @@ export function checkRequest(head: RequestHead): Rejection | undefined {
   const transferEncodings: string[] = [];
   const contentLengths: string[] = [];
   const raw = head.rawHeaders;
+  let expect: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
     const value = raw[i + 1]!;
     if (name === 'host') hosts.push(value);
+    else if (name === 'expect') expect = expect === undefined ? value : `${expect},${value}`;
     else if (name === 'transfer-encoding') transferEncodings.push(value);
     else if (name === 'content-length') contentLengths.push(value);
     else if (FRAMING_LOOKALIKES.has(name.replace(/[-_]/g, ''))) return reject('bad_request', 'field name resembling Content-Length or Transfer-Encoding');
     if (hasAmbiguousEdges(value)) return reject('bad_request', 'field value beginning or ending with non-ASCII whitespace');
   }
   if (hosts.length > 1) return reject('bad_request', 'more than one Host');
+  if (hosts.length === 0 && head.httpVersion === '1.1') return reject('bad_request', 'HTTP/1.1 request without Host');
+  // RFC 9110 §10.1.1: 100-continue is the only expectation defined; a list without it cannot be met
+  // (with it, the list goes on to the backend, as Node's server lets it).
+  if (expect !== undefined && !expect.split(',').some((e) => trimOws(e).toLowerCase() === '100-continue')) {
+    return reject('expectation_failed', 'Expect without 100-continue');
+  }
   if (hosts.length === 1 && !HOST.test(hosts[0]!)) return reject('bad_request', 'invalid Host');
   return checkFraming(head.httpVersion, transferEncodings, contentLengths) ?? checkTarget(head, hosts[0]);
 }

@@ -1,7 +1,8 @@
 /**
  * The HTTP traffic listener: Node's strict parser (llhttp) in front, limits
- * and timeouts for clients, malformed requests answered 400/431 and closed,
- * requests handed to the Forwarder, upgrades to the tunnel, connections and
+ * and deadlines for clients (proxy/head-deadline), malformed requests
+ * answered 400/431 and closed, requests answered in order (proxy/pipeline)
+ * and handed to the Forwarder, upgrades to the tunnel, connections and
  * in-flight work counted for the drain.
  */
 import http from 'node:http';
@@ -10,26 +11,16 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { methodLabel, type Metrics } from '../metrics.js';
 import type { InFlight } from '../lifecycle/in-flight.js';
-import { rawErrorResponse } from './error-response.js';
+import { parserRefusal, rawErrorResponse, refusalStatus, sendRefusal, type RefusalKind } from './error-response.js';
 import { clientAddress } from './headers.js';
 import type { Forwarder } from './forward.js';
 import type { Tunnels } from './upgrade.js';
-import { checkRequest, checkUpgrade, type Rejection, type RejectionKind, type RequestHead } from './request-guard.js';
+import { checkRequest, checkUpgrade, type RequestHead } from './request-guard.js';
+import { HeadDeadlines } from './head-deadline.js';
+import { Pipeline, readTurn, type Queued } from './pipeline.js';
 
-/** Node checks header timeouts on this period; keep it well below CLIENT_HEADERS_TIMEOUT_MS. */
+/** Node's own header check runs on this period, behind Outrigger's deadline. */
 const MAX_CHECK_INTERVAL_MS = 1000;
-
-const CLIENT_ERRORS: Record<string, readonly [number, string, string]> = {
-  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'request_header_too_large'],
-  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'request_timeout'],
-};
-const BAD_REQUEST = [400, 'Bad Request', 'bad_request'] as const;
-/** Requests that parsed but request-guard refuses: never forwarded, answered and closed. */
-const REFUSALS: Record<RejectionKind, readonly [number, string]> = {
-  bad_request: [400, 'Bad Request'],
-  unsupported_transfer_coding: [501, 'Not Implemented'],
-  http_version_not_supported: [505, 'HTTP Version Not Supported'],
-};
 
 export interface ProxyServerDeps {
   readonly config: Config;
@@ -53,145 +44,134 @@ export interface ProxyListener {
   closeAll(): void;
 }
 
-interface ConnectionState {
-  requests: number;
-  active: number;
-  /** Pipelined requests waiting for the one before them to be answered. */
-  queue: Array<() => void>;
-}
-
-/** Pipelined requests held per connection before it is closed (each waits for the previous answer). */
-const MAX_PIPELINED = 32;
-
 export function createProxyServer(d: ProxyServerDeps): ProxyListener {
   const { config, metrics } = d;
   const server = http.createServer({
-    headersTimeout: config.clientHeadersTimeoutMs,
+    // A backstop only: Outrigger's own deadline (proxy/head-deadline) fires first.
+    headersTimeout: config.clientHeadersTimeoutMs + 2 * MAX_CHECK_INTERVAL_MS,
     requestTimeout: 0, // bodies are bounded by IDLE_TIMEOUT_MS of silence instead
     keepAliveTimeout: config.clientKeepaliveTimeoutMs,
     connectionsCheckingInterval: Math.min(MAX_CHECK_INTERVAL_MS, Math.max(50, Math.floor(config.clientHeadersTimeoutMs / 4))),
     noDelay: true,
-    requireHostHeader: true,
+    // request-guard refuses a missing Host itself, so that the answer is counted and logged like every refusal.
+    requireHostHeader: false,
   });
   server.maxConnections = config.maxConnections;
-  const connections = new Map<Socket, ConnectionState>();
-  const fresh = new WeakMap<Socket, () => void>();
-  /** Connections answered with a refusal: whatever was pipelined after it is dropped with them. */
-  const refused = new WeakSet<Socket>();
-  const refuse = (req: http.IncomingMessage, res: http.ServerResponse): boolean => {
-    const problem = checkRequest(headOf(req));
-    if (problem === undefined) return false;
-    refused.add(req.socket);
-    const [status, reason] = countRefusal(problem, methodLabel(req.method));
-    if (config.accessLog) {
-      d.logger.info({ client: clientAddress(req.socket.remoteAddress), method: req.method, path: (req.url ?? '').split('?')[0], backend: null, status, durationMs: 0, attempts: 0, refused: problem.kind }, 'request');
-    }
-    const body = `${problem.kind}\n`;
-    res.writeHead(status, reason, {
-      'content-type': 'text/plain; charset=utf-8', 'x-outrigger-error': problem.kind, 'content-length': body.length, connection: 'close',
-    });
-    res.end(body);
-    return true;
-  };
-  const countRefusal = (problem: Rejection, method: string): readonly [number, string] => {
-    const refusal = REFUSALS[problem.kind];
-    metrics.proxyErrors.inc({ kind: problem.kind });
-    metrics.httpRequests.inc([method, String(refusal[0])]);
-    d.logger.debug({ reason: problem.reason }, 'refused ambiguous request');
-    return refusal;
-  };
+  const connections = new Map<Socket, Pipeline>();
 
-  /**
-   * Pipelined requests are forwarded one at a time, in order: one client
-   * connection never holds more than one backend request (no fan-out, and
-   * POSTs cannot overtake each other on different backends).
-   */
-  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    if (refused.has(req.socket)) return; // pipelined behind a refusal: dropped with the closing connection
-    const end = d.inFlight.begin();
-    const socket = req.socket;
-    const state = connections.get(socket);
-    fresh.get(socket)?.();
-    let started = false;
-    const start = () => {
-      if (res.destroyed) return;
-      started = true;
-      if (state !== undefined) {
-        state.requests += 1;
-        state.active += 1;
-      }
-      if (!refuse(req, res)) d.forwarder.handle(req, res);
-    };
+  /** Access line and counters for an answer Outrigger made without a backend. */
+  const countRefusal = (kind: RefusalKind, socket: Socket, req: http.IncomingMessage | undefined): number => {
+    const status = refusalStatus(kind);
+    metrics.proxyErrors.inc({ kind });
+    metrics.httpRequests.inc([methodLabel(req?.method), String(status)]);
+    if (config.accessLog) {
+      d.logger.info({
+        client: clientAddress(socket.remoteAddress), method: req?.method ?? null, path: req === undefined ? null : (req.url ?? '').split('?')[0],
+        backend: null, status, durationMs: 0, attempts: 0, refused: kind,
+      }, 'request');
+    }
+    return status;
+  };
+  /** Answers on the raw socket (no ServerResponse owns it) and closes. */
+  const answerAndClose = (socket: Socket, kind: RefusalKind, req?: http.IncomingMessage): void => {
+    const status = countRefusal(kind, socket, req);
+    socket.on('error', () => socket.destroy());
+    if (socket.writable) socket.end(rawErrorResponse(status, kind));
+    socket.destroySoon();
+  };
+  const deadlines = new HeadDeadlines({
+    headersTimeoutMs: config.clientHeadersTimeoutMs,
+    keepAliveTimeoutMs: config.clientKeepaliveTimeoutMs,
+    onIncompleteHead: (socket) => answerAndClose(socket, 'request_timeout'),
+    onSilent: (socket) => socket.destroy(),
+  });
+
+  const start = (p: Pipeline, q: Queued): void => {
+    q.started = true;
+    p.active = q;
+    p.requests += 1;
+    const problem = checkRequest(headOf(q.req));
+    if (problem === undefined) return d.forwarder.handle(q.req, q.res);
+    p.closing = true; // whatever is pipelined behind a refusal is dropped with the closing connection
+    d.logger.debug({ reason: problem.reason }, 'refused request');
+    countRefusal(problem.kind, p.socket, q.req);
+    sendRefusal(q.res, problem.kind);
+  };
+  /** The active request's answer is done (or cut): start the next, or settle the connection. */
+  const advance = (p: Pipeline): void => {
+    p.active = undefined;
+    const q = p.next();
+    if (q !== undefined) return start(p, q);
+    if (p.finalAnswer !== undefined) return answerAndClose(p.socket, p.finalAnswer);
+    if (!p.closing && !p.socket.destroyed) deadlines.idle(p.clock, p.socket);
+  };
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const p = connections.get(req.socket);
+    if (p === undefined || p.closing) return; // behind a refusal or an invalid stream: dropped with the connection
+    p.endFresh?.();
+    p.endFresh = undefined;
+    HeadDeadlines.busy(p.clock);
+    const q: Queued = { req, res, end: d.inFlight.begin(), turn: readTurn(), started: false };
     res.once('close', () => {
-      end();
-      if (!started || state === undefined) return;
-      state.active -= 1;
-      const next = state.queue.shift();
-      if (state.queue.length === 0 && !socket.destroyed) socket.resume();
-      next?.();
+      q.end();
+      if (q.started && p.active === q) advance(p);
     });
-    if (state === undefined || state.active === 0) return start();
-    if (state.queue.length >= MAX_PIPELINED) return void socket.destroy();
-    state.queue.push(start);
-    socket.pause(); // stop parsing further pipelined requests until this one is served
+    if (!p.add(q)) return void p.socket.destroy();
+    if (p.active === undefined) start(p, q);
   };
   server.on('request', onRequest);
   // With a listener here Node does not answer 100 itself: the backend decides, and we relay.
   server.on('checkContinue', onRequest);
-  server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
-    fresh.get(socket)?.();
+  // Nor 417 for another expectation: request-guard refuses it, counted and logged.
+  server.on('checkExpectation', onRequest);
+
+  /** The socket leaves HTTP/1.1 request handling (upgrade, CONNECT). */
+  const release = (socket: Socket): void => {
+    const p = connections.get(socket);
     connections.delete(socket);
+    deadlines.forget(socket);
+    p?.endFresh?.();
+  };
+  server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+    release(socket);
     const problem = checkUpgrade(headOf(req), head.length);
-    if (problem !== undefined) {
-      const [status, reason] = countRefusal(problem, methodLabel(req.method));
-      socket.on('error', () => socket.destroy());
-      socket.end(rawErrorResponse(status, reason, problem.kind));
-      socket.destroySoon();
-      return;
-    }
+    if (problem !== undefined) return answerAndClose(socket, problem.kind, req);
     d.tunnels.open(req, socket, head);
   });
-  server.on('connect', (_req: http.IncomingMessage, socket: Socket) => {
-    fresh.get(socket)?.();
-    metrics.httpRequests.inc(['CONNECT', '405']);
-    metrics.proxyErrors.inc({ kind: 'method_not_allowed' });
-    socket.on('error', () => socket.destroy());
-    socket.end(rawErrorResponse(405, 'Method Not Allowed', 'method_not_allowed'));
+  server.on('connect', (req: http.IncomingMessage, socket: Socket) => {
+    release(socket);
+    answerAndClose(socket, 'method_not_allowed', req);
   });
   server.on('connection', (socket: Socket) => {
     metrics.downstreamConnectionsTotal.inc();
     metrics.downstreamConnections.inc();
-    connections.set(socket, { requests: 0, active: 0, queue: [] });
+    const p = new Pipeline(socket, deadlines.watch(socket));
     // Until its first request, an open connection is work the drain waits for.
-    fresh.set(socket, d.inFlight.begin());
+    p.endFresh = d.inFlight.begin();
+    connections.set(socket, p);
     socket.once('close', () => {
       metrics.downstreamConnections.dec();
-      connections.delete(socket);
-      fresh.get(socket)?.();
+      release(socket);
+      p.dropQueued();
     });
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     // A client that went away, or half-closed in the middle of a message: nothing to answer.
     if (err.code === 'ECONNRESET' || err.code === 'HPE_INVALID_EOF_STATE' || !socket.writable) return void socket.destroy();
-    const pending = (socket as Socket & { _httpMessage?: http.ServerResponse | null })._httpMessage;
-    if (pending != null && pending.headersSent) {
-      // An answer is already on its way. If its request was complete, the bad bytes came after it:
-      // let it finish, then close. If its own body broke, cut it so the truncation shows.
-      metrics.proxyErrors.inc({ kind: 'bad_request' });
-      if (!pending.req.complete || pending.writableFinished) socket.destroy();
-      else pending.once('close', () => socket.destroySoon());
-      return;
-    }
-    // Otherwise the connection's byte stream turned invalid before any answer started (pipelined
-    // garbage after a request is how smuggling is tried): 400 and close at once; a request still
-    // waiting for its answer on this connection is aborted with it.
-    const [status, reason, kind] = CLIENT_ERRORS[err.code ?? ''] ?? BAD_REQUEST;
-    metrics.proxyErrors.inc({ kind });
-    // The method is unknown when the head did not parse.
-    metrics.httpRequests.inc(['OTHER', String(status)]);
+    const p = connections.get(socket);
+    if (p?.finalAnswer !== undefined) return; // the stream is already known to be invalid
+    // Node's own header deadline (the backstop): a connection that sent nothing is closed without an answer.
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && socket.bytesRead === p?.clock.bytes) return void socket.destroy();
+    const kind = parserRefusal(err.code);
     d.logger.debug({ code: err.code, reason: err.message }, 'rejected malformed request');
-    socket.end(rawErrorResponse(status, reason, kind));
-    socket.destroySoon();
+    deadlines.forget(socket);
+    const verdict = p === undefined ? 'answer' : p.invalid(kind);
+    if (verdict === 'answer') return answerAndClose(socket, kind);
+    if (verdict === 'cut') {
+      countRefusal(kind, socket, undefined);
+      return void socket.destroy();
+    }
+    // 'defer': the requests before the bad bytes are answered first, then advance() writes the refusal.
   });
   return {
     server,
@@ -199,9 +179,10 @@ export function createProxyServer(d: ProxyServerDeps): ProxyListener {
       // net.Server's close, not http.Server's: the latter also closes connections
       // that were just accepted and have not sent their request yet.
       net.Server.prototype.close.call(server);
-      for (const [socket, state] of connections) if (state.requests > 0 && state.active === 0) socket.destroy();
+      for (const [socket, p] of connections) if (p.requests > 0 && p.active === undefined) socket.destroy();
     },
     closeAll() {
+      deadlines.close();
       server.closeAllConnections();
       for (const socket of connections.keys()) socket.destroy();
     },

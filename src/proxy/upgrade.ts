@@ -19,7 +19,12 @@ import { ConnectFailedError, UpstreamError, UpstreamResetError, UpstreamTimeoutE
 import { acquire, choose, mayRetry, type TunnelPathDeps } from './choose.js';
 import { hashKeyOf } from './hash-key.js';
 
-const REASONS: Record<number, string> = { 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
+/**
+ * Bytes a client may send after its upgrade request and before the 101
+ * (replayed into the tunnel). A WebSocket client sends none; past this the
+ * client is no longer read, so TCP flow control holds it back.
+ */
+export const EARLY_BYTES_LIMIT = 64 * 1024;
 
 export type TunnelDeps = TunnelPathDeps;
 
@@ -32,8 +37,9 @@ interface Handshake {
   readonly reqId: string;
   readonly ctx: PickContext;
   readonly tried: Backend[];
-  /** Bytes the client sent after its head, before the 101 (replayed into the tunnel). */
+  /** Bytes the client sent after its head, before the 101 (replayed into the tunnel), at most EARLY_BYTES_LIMIT. */
   readonly early: Buffer[];
+  earlyBytes: number;
   readonly started: number;
   clientGone: boolean;
   end: () => void;
@@ -50,13 +56,17 @@ export class Tunnels {
     const reqId = this.d.config.forwardedHeaders ? addForwarded(headers, { clientIp, proto: 'http', newRequestId: randomUUID }) : '';
     const now = Date.now();
     const h: Handshake = {
-      req, client, clientIp, headers, reqId, tried: [], early: head.length > 0 ? [head] : [], started: performance.now(), clientGone: false,
+      req, client, clientIp, headers, reqId, tried: [], early: head.length > 0 ? [head] : [], earlyBytes: head.length, started: performance.now(), clientGone: false,
       ctx: { now, rng: this.d.rng, slowStartMs: this.d.config.slowStartMs, clientIp, hashKey: this.d.config.algorithm === 'hash' ? hashKeyOf(req, this.d.config.hashKey) : undefined },
       end: this.d.inFlight.begin(),
     };
     client.on('error', () => client.destroy());
-    // Read the client so that its leaving (FIN or RST) is noticed before the 101.
-    const onData = (chunk: Buffer) => h.early.push(chunk);
+    // Read the client so that its leaving (FIN or RST) is noticed before the 101, up to a bound.
+    const onData = (chunk: Buffer) => {
+      h.early.push(chunk);
+      h.earlyBytes += chunk.length;
+      if (h.earlyBytes >= EARLY_BYTES_LIMIT) client.pause();
+    };
     const onGone = () => { h.clientGone = true; };
     client.on('data', onData);
     client.once('end', onGone);
@@ -154,7 +164,7 @@ export class Tunnels {
   private fail(h: Handshake, err: unknown): void {
     const { status, kind } = errorStatus(err, this.d.logger);
     this.d.metrics.proxyErrors.inc({ kind });
-    if (h.client.writable) h.client.end(rawErrorResponse(status, REASONS[status] ?? 'Error', kind));
+    if (h.client.writable) h.client.end(rawErrorResponse(status, kind));
     h.client.destroySoon();
     this.log(h, h.tried[h.tried.length - 1], status);
     h.end();

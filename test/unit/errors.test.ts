@@ -6,7 +6,7 @@ import {
   ConfigError, ConnectFailedError, NoHealthyBackendError, OutriggerError, OverloadedError, ProxyError, UpstreamError,
   UpstreamResetError, UpstreamTimeoutError,
 } from '../../src/errors.js';
-import { errorStatus, rawErrorResponse } from '../../src/proxy/error-response.js';
+import { errorStatus, parserRefusal, rawErrorResponse, refusalStatus, type RefusalKind } from '../../src/proxy/error-response.js';
 
 interface Row {
   readonly make: () => Error;
@@ -100,7 +100,7 @@ test('ConfigError keeps one problem per line', () => {
 });
 
 test('rawErrorResponse is a complete HTTP/1.1 answer with the kind header and a one-line body', () => {
-  const text = rawErrorResponse(502, 'Bad Gateway', 'connect_failed');
+  const text = rawErrorResponse(502, 'connect_failed');
   const [head, body] = text.split('\r\n\r\n');
   assert.equal(body, 'connect_failed\n');
   const lines = head!.split('\r\n');
@@ -108,4 +108,19 @@ test('rawErrorResponse is a complete HTTP/1.1 answer with the kind header and a 
   assert.ok(lines.includes('x-outrigger-error: connect_failed'));
   assert.ok(lines.includes(`Content-Length: ${Buffer.byteLength(body!)}`));
   assert.ok(lines.includes('Connection: close'));
+});
+
+test('refusals: every kind maps to its status in one table, and Node parser codes to their kind', () => {
+  const table: Array<[RefusalKind, number]> = [
+    ['bad_request', 400], ['method_not_allowed', 405], ['request_timeout', 408], ['expectation_failed', 417],
+    ['request_header_too_large', 431], ['unsupported_transfer_coding', 501], ['http_version_not_supported', 505],
+  ];
+  for (const [kind, status] of table) {
+    assert.equal(refusalStatus(kind), status, kind);
+    assert.match(rawErrorResponse(status, kind), new RegExp(`^HTTP/1\\.1 ${status} [A-Z]`), kind);
+  }
+  assert.equal(parserRefusal('HPE_HEADER_OVERFLOW'), 'request_header_too_large');
+  assert.equal(parserRefusal('ERR_HTTP_REQUEST_TIMEOUT'), 'request_timeout');
+  assert.equal(parserRefusal('HPE_UNEXPECTED_CONTENT_LENGTH'), 'bad_request');
+  assert.equal(parserRefusal(undefined), 'bad_request');
 });

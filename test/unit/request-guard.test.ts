@@ -12,6 +12,11 @@ type Row = readonly [string, RequestHead, RejectionKind | undefined];
 const REQUESTS: Row[] = [
   ['plain GET', head([...H, 'Accept', '*/*']), undefined],
   ['HTTP/1.0 without Host', head([], { httpVersion: '1.0' }), undefined],
+  ['HTTP/1.1 without Host', head(['Accept', '*/*']), 'bad_request'],
+  ['Expect: 100-continue', head([...H, 'Expect', '100-continue']), undefined],
+  ['Expect list naming 100-continue', head([...H, 'Expect', '100-continue, x-custom']), undefined],
+  ['Expect without 100-continue', head([...H, 'Expect', 'x-custom']), 'expectation_failed'],
+  ['Expect: 100-continued (not the token)', head([...H, 'Expect', '100-continued']), 'expectation_failed'],
   ['HTTP/0.9 with headers', head(H, { httpVersion: '0.9' }), 'http_version_not_supported'],
   ['two Host lines', head([...H, 'host', 'other.test']), 'bad_request'],
   ['Host with a space', head(['Host', 'a b']), 'bad_request'],
