@@ -3,11 +3,16 @@
  * same load tool — direct access, Outrigger (access log on, and off), node-http-proxy,
  * and NGINX / HAProxy when installed. The proxy under test is pinned to CPU 1,
  * the load generator and the backend to CPU 0. Rounds are interleaved (the order
- * rotates each round) and the table shows medians. See docs/benchmarks.md.
+ * rotates each round) and the tables show each round and the medians, with the
+ * proxy's CPU µs per request. See docs/benchmarks.md.
  *
- *   node bench/run.js [--tool autocannon|wrk] [--connections 50] [--duration 10]
- *                     [--warmup 3] [--rounds 3] [--only a,b] [--no-rivals]
- *                     [--variant LABEL=path/to/main.js[,NAME=VALUE…]]… [--check]
+ *   node bench/run.js [--backend demo|nginx] [--tool autocannon|wrk] [--connections 50]
+ *                     [--threads 1] [--duration 10] [--warmup 3] [--rounds 3] [--only a,b]
+ *                     [--no-rivals] [--variant LABEL=path/to/main.js[,NAME=VALUE…]]… [--check]
+ *
+ * `--backend nginx` is the CPU-per-request topology: an NGINX backend with a
+ * 12-byte body, wrk -t1 -c64, and the targets outrigger, floor, http-proxy,
+ * nginx and haproxy (all required) unless --only says otherwise.
  *
  * In --variant, NAME=VALUE pairs are environment for that Outrigger, except
  * BENCH_STDOUT=PATH, which sends its stdout (the access log) to PATH instead of a file.
@@ -15,25 +20,35 @@
 import { parseArgs } from 'node:util';
 import { existsSync, mkdtempSync, rmSync, mkdirSync, writeFileSync, statSync, truncateSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ProcessGroup, tasksetUsable, freePort, waitForHttp } from './lib/processes.js';
-import { ProcSampler, CpuBusySampler } from './lib/proc-stats.js';
+import { ProcessGroup, tasksetUsable } from './lib/processes.js';
+import { ProcSampler, CpuBusySampler, cpuSecondsOf, waitForQuiet, busyText } from './lib/proc-stats.js';
 import { runLoad } from './lib/load.js';
-import { directTarget, outriggerTarget, httpProxyTarget, nginxTarget, haproxyTarget, found } from './lib/targets.js';
-import { summarize, table } from './lib/report.js';
+import { startBackend } from './lib/backends.js';
+import { directTarget, outriggerTarget, variantTarget, floorTarget, httpProxyTarget, nginxTarget, haproxyTarget, found } from './lib/targets.js';
+import { summarize, table, roundTable, cpuTable } from './lib/report.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAIN_JS = join(ROOT, 'dist/main.js');
 const BACKEND_JS = join(ROOT, 'dist/demo/backend.js');
 const TARGET_RATIO = 1.5;
+const CPU_TARGET_VS_FLOOR = 1.2;
+/** Targets measured when --only is not given, per backend. */
+const DEFAULT_TARGETS = {
+  demo: ['direct', 'outrigger', 'outrigger-nolog', 'http-proxy', 'nginx', 'haproxy'],
+  nginx: ['outrigger', 'floor', 'http-proxy', 'nginx', 'haproxy'],
+};
+const APT_PACKAGE = { nginx: 'nginx-light', haproxy: 'haproxy', wrk: 'wrk' };
 const QUIET_BUSY = 0.15;
 const QUIET_WAIT_S = 30;
 
 const { values: args } = parseArgs({
   options: {
-    tool: { type: 'string', default: 'autocannon' },
-    connections: { type: 'string', default: '50' },
+    backend: { type: 'string', default: 'demo' },
+    tool: { type: 'string' }, // autocannon, or wrk with --backend nginx
+    connections: { type: 'string' }, // 50, or 64 with --backend nginx
+    threads: { type: 'string', default: '1' }, // wrk only
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '3' },
     rounds: { type: 'string', default: '3' },
@@ -58,142 +73,150 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-function buildTargets(notes) {
+/**
+ * The targets of this run: --only, or the backend's default set (plus any
+ * --variant). NGINX and HAProxy are skipped with a note when not installed,
+ * except with --backend nginx, where every selected program must be there.
+ */
+function selectTargets(load, notes) {
+  const strict = args.backend === 'nginx';
+  const variants = args.variant.map(variantTarget);
   const all = [
     directTarget(),
     outriggerTarget({ name: 'outrigger', label: 'Outrigger (access log on)', mainJs: MAIN_JS, accessLog: true }),
     outriggerTarget({ name: 'outrigger-nolog', label: 'Outrigger (access log off)', mainJs: MAIN_JS, accessLog: false }),
-    ...args.variant.map(variantTarget),
+    floorTarget(),
+    ...variants,
     httpProxyTarget(),
+    nginxTarget({ optional: !strict }),
+    haproxyTarget({ optional: !strict }),
   ];
-  for (const [cmd, make] of [['nginx', nginxTarget], ['haproxy', haproxyTarget]]) {
-    if (args['no-rivals']) continue;
-    if (found(cmd)) all.push(make());
-    else notes.push(`${cmd} not installed: skipped (apt-get install -y ${cmd === 'nginx' ? 'nginx-light' : 'haproxy'})`);
+  const wanted = args.only?.split(',') ?? [...DEFAULT_TARGETS[args.backend], ...variants.map((v) => v.name)];
+  const rivals = ['nginx', 'haproxy'];
+  const selected = all.filter((t) => wanted.includes(t.name) && !(args['no-rivals'] && rivals.includes(t.name)));
+  const needed = new Set([load.tool === 'wrk' ? 'wrk' : null, strict ? 'nginx' : null].filter(Boolean));
+  if (strict) for (const t of selected) if (rivals.includes(t.name)) needed.add(t.name);
+  const missing = [...needed].filter((cmd) => !found(cmd));
+  if (missing.length > 0) {
+    throw new Error(`not installed: ${missing.join(', ')} (looked in PATH, /usr/local/sbin, /usr/sbin, /sbin; Debian: apt-get install -y ${missing.map((c) => APT_PACKAGE[c]).join(' ')})`
+      + (strict ? '. --backend nginx needs nginx, and nginx/haproxy as targets unless --only or --no-rivals leaves them out' : ''));
   }
-  const only = args.only?.split(',');
-  return only ? all.filter((t) => only.includes(t.name)) : all;
-}
-
-/** `--variant LABEL=path/to/main.js[,NAME=VALUE…]`: another Outrigger build (or settings) measured alongside. */
-function variantTarget(spec) {
-  const [head, ...envPairs] = spec.split(',');
-  const eq = head.indexOf('=');
-  const [label, path] = [head.slice(0, eq), head.slice(eq + 1)];
-  if (eq <= 0 || !existsSync(path)) throw new Error(`--variant wants LABEL=path/to/main.js[,NAME=VALUE…], got ${spec}`);
-  const env = Object.fromEntries(envPairs.map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]));
-  const accessLog = env.ACCESS_LOG !== 'false';
-  return outriggerTarget({ name: `variant:${label}`, label: `Outrigger ${label} (access log ${accessLog ? 'on' : 'off'})`, mainJs: path, accessLog, env });
+  return selected.filter((t) => {
+    if (!rivals.includes(t.name) || found(t.name)) return true;
+    notes.push(`${t.name} not installed: skipped (apt-get install -y ${APT_PACKAGE[t.name]})`);
+    return false;
+  });
 }
 
 async function main() {
   if (!existsSync(MAIN_JS)) throw new Error('dist/main.js is missing: run `npm run build` (npm run bench does)');
-  if (args.tool !== 'autocannon' && args.tool !== 'wrk') throw new Error('--tool is autocannon or wrk');
-  if (args.tool === 'wrk' && !found('wrk')) throw new Error('wrk is not installed (apt-get install -y wrk), or use --tool autocannon');
+  if (!Object.hasOwn(DEFAULT_TARGETS, args.backend)) throw new Error('--backend is demo or nginx');
+  const nginxBackend = args.backend === 'nginx';
+  const tool = args.tool ?? (nginxBackend ? 'wrk' : 'autocannon');
+  if (tool !== 'autocannon' && tool !== 'wrk') throw new Error('--tool is autocannon or wrk');
   const notes = [];
-  const load = { tool: args.tool, connections: Number(args.connections), durationS: Number(args.duration), warmupS: Number(args.warmup) };
+  const load = {
+    tool, connections: Number(args.connections ?? (nginxBackend ? 64 : 50)), threads: Number(args.threads),
+    durationS: Number(args.duration), warmupS: Number(args.warmup),
+  };
   const rounds = Number(args.rounds);
+  const wanted = selectTargets(load, notes);
   const [loadCpu, proxyCpu] = group.pin ? ['0', '1'] : [undefined, undefined];
   if (!group.pin) notes.push('taskset unavailable or fewer than 2 CPUs: processes are not pinned');
 
   const dir = mkdtempSync(join(tmpdir(), 'outrigger-bench-'));
   tempDir = dir;
   try {
-    const backendPort = await freePort();
-    const backend = group.start('backend', process.execPath, [BACKEND_JS, String(backendPort), '127.0.0.1'], { cpu: loadCpu, cleanEnv: true });
-    const backendUrl = `http://127.0.0.1:${backendPort}`;
-    await waitForHttp(`${backendUrl}/ping`, { child: backend });
-
-    const ctx = { group, dir, backendUrl, proxyCpu };
+    const backend = await startBackend(args.backend, { group, dir, cpu: loadCpu, backendJs: BACKEND_JS });
+    const ctx = { group, dir, backendUrl: backend.url, proxyCpu };
     const pids = new Map();
     const targets = [];
-    for (const t of buildTargets(notes)) {
+    for (const t of wanted) {
       try {
         pids.set(t.name, await t.start(ctx));
-        await expectPong(t);
+        await expectAnswer(t, backend);
         targets.push(t);
       } catch (err) {
-        // The optional rivals may be skipped; Outrigger, http-proxy and direct may not.
+        // The optional rivals may be skipped; the others may not.
         if (t.optional !== true) throw err;
         notes.push(`${t.name} did not start, skipped: ${String(err.message).split('\n').slice(-3).join(' ').slice(0, 300)}`);
       }
     }
-    printHeader(load, rounds, targets, notes);
+    printHeader(load, rounds, targets, notes, backend);
 
     const runs = new Map(targets.map((t) => [t.name, []]));
     for (let round = 0; round < rounds; round++) {
       const order = targets.map((_, i) => targets[(i + round) % targets.length]);
+      const results = [];
       for (const t of order) {
         const r = await measureOnce(t, pids.get(t.name), load, loadCpu);
         runs.get(t.name).push(r);
-        console.log(`  round ${round + 1}/${rounds}  ${t.label.padEnd(34)} ${Math.round(r.rps).toString().padStart(7)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms${busyText(r.cpuBusy)}${r.non2xx + r.errors + r.timeouts ? `  FAILURES ${r.non2xx}/${r.errors}/${r.timeouts}` : ''}`);
+        results.push({ label: t.label, r });
+        const cpu = r.cpuUsPerReq === null ? '' : `  CPU ${r.cpuUsPerReq.toFixed(1)} µs/req`;
+        console.log(`  round ${round + 1}/${rounds}  ${t.label.padEnd(34)} ${Math.round(r.rps).toString().padStart(7)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms${cpu}${busyText(r.cpuBusy)}${r.non2xx + r.errors + r.timeouts ? `  FAILURES ${r.non2xx}/${r.errors}/${r.timeouts}` : ''}`);
       }
+      console.log(`\nround ${round + 1} of ${rounds}, in the order measured:\n\n${roundTable(results)}\n`);
     }
-    return report(targets, runs, load, rounds, notes);
+    return report(targets, runs, load, rounds, notes, backend);
   } finally {
     await group.stopAll();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** One warm-up + measurement of one target, with the proxy's CPU and RSS and the CPUs' busy share. */
+/**
+ * One warm-up + measurement of one target: the load tool's numbers, the
+ * proxy's RSS peak and CPU (cores, over warm-up and measurement), its CPU µs
+ * per request (over the measured window only: utime + stime of its
+ * process(es) ÷ requests completed), and the CPUs' busy share.
+ */
 async function measureOnce(t, pid, load, loadCpu) {
   if (t.logFile && existsSync(t.logFile)) truncateSync(t.logFile, 0);
-  const background = await waitForQuiet();
+  const background = await waitForQuiet(QUIET_BUSY, QUIET_WAIT_S);
   if (background > QUIET_BUSY) console.log(`  (machine still ${Math.round(background * 100)} % busy after ${QUIET_WAIT_S} s; measuring anyway)`);
-  // Sampling spans warm-up and measurement: RSS peak includes warm-up, CPU is averaged over both.
-  const sampler = pid ? new ProcSampler(pid) : undefined;
+  const procs = pid ? [pid].flat() : [];
+  const sampler = procs.length ? new ProcSampler(procs) : undefined;
   const busy = new CpuBusySampler();
+  let [cpu0, cpu1] = [null, null];
+  const window = { start: () => { cpu0 = cpuSecondsOf(procs); }, stop: () => { cpu1 = cpuSecondsOf(procs); } };
   sampler?.start();
   busy.start();
-  const r = await runLoad(group, { ...load, url: t.url, cpu: loadCpu });
+  const r = await runLoad(group, { ...load, url: t.url, cpu: loadCpu }, window);
   r.proc = sampler?.stop();
   r.cpuBusy = busy.stop();
+  r.cpuUsPerReq = procs.length && cpu0 !== null && cpu1 !== null && r.requests > 0 ? ((cpu1 - cpu0) * 1e6) / r.requests : null;
   if (t.logFile && existsSync(t.logFile)) r.logBytesPerRequest = statSync(t.logFile).size / (r.ok * (1 + load.warmupS / load.durationS));
   return r;
 }
 
-/**
- * On a shared box other work steals the proxy's CPU. Before each run, wait
- * (up to QUIET_WAIT_S) for a second in which all CPUs together are at most
- * QUIET_BUSY busy; returns the last busy share seen.
- */
-async function waitForQuiet() {
-  let busy = 1;
-  for (let i = 0; i < QUIET_WAIT_S && busy > QUIET_BUSY; i++) {
-    const s = new CpuBusySampler();
-    s.start();
-    await new Promise((r) => setTimeout(r, 1000));
-    const b = s.stop();
-    if (b === null) return 0;
-    const v = Object.values(b);
-    busy = v.reduce((a, x) => a + x, 0) / v.length;
-  }
-  return busy;
-}
-
-function busyText(busy) {
-  if (busy === null) return '';
-  return `  busy ${Object.entries(busy).map(([cpu, b]) => `${cpu} ${Math.round(b * 100)}%`).join(' ')}`;
-}
-
 /** Every target must really proxy to the backend before it is measured. */
-async function expectPong(t) {
+async function expectAnswer(t, backend) {
   const res = await fetch(t.url);
   const body = await res.text();
-  if (res.status !== 200 || !body.startsWith('pong from backend')) throw new Error(`${t.label} at ${t.url} answered ${res.status} ${body.slice(0, 80)}`);
+  if (res.status !== 200 || !backend.answersRight(body)) throw new Error(`${t.label} at ${t.url} answered ${res.status} ${body.slice(0, 80)}`);
 }
 
-function printHeader(load, rounds, targets, notes) {
-  console.log(`outrigger bench: ${load.tool}, ${load.connections} connections, ${load.warmupS} s warm-up + ${load.durationS} s measured, ${rounds} rounds`);
+/** The exact command line (as typed: argv0, the script relative to the working directory, the arguments). */
+function commandLine() {
+  const quote = (a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`);
+  const line = [process.argv0, relative(process.cwd(), process.argv[1]), ...process.argv.slice(2)].map(quote).join(' ');
+  return process.env.npm_lifecycle_event === 'bench' ? `${line}   (started by npm run bench)` : line;
+}
+
+function printHeader(load, rounds, targets, notes, backend) {
+  const tool = load.tool === 'wrk' ? `wrk -t${load.threads} -c${load.connections}` : `autocannon, ${load.connections} connections`;
+  console.log(`outrigger bench: ${tool}, ${load.warmupS} s warm-up + ${load.durationS} s measured, ${rounds} rounds`);
+  console.log(`command: ${commandLine()}`);
+  console.log(`backend: ${backend.label}`);
   console.log(`machine: ${availableParallelism()} CPUs (${cpus()[0]?.model ?? 'unknown'}), node ${process.version}; pinning: ${group.pin ? 'proxy on CPU 1, load generator and backend on CPU 0' : 'off'}`);
   console.log(`targets: ${targets.map((t) => t.name).join(', ')}`);
   for (const n of notes) console.log(`note: ${n}`);
 }
 
-function report(targets, runs, load, rounds, notes) {
+function report(targets, runs, load, rounds, notes, backend) {
   const rows = summarize(targets, runs);
-  console.log(`\n${table(rows)}\n`);
+  console.log(`medians over ${rounds} round(s):\n\n${table(rows)}\n`);
+  console.log(`CPU µs per request of the proxy (NGINX: its worker, not the master), measured window only:\n\n${cpuTable(rows)}\n`);
   const logged = rows.filter((r) => r.logBytesPerRequest);
   for (const r of logged) console.log(`access log: ${r.label} writes ~${Math.round(r.logBytesPerRequest)} bytes per request`);
   const on = rows.find((r) => r.name === 'outrigger');
@@ -208,10 +231,15 @@ function report(targets, runs, load, rounds, notes) {
     pass = on.vsHttpProxy >= TARGET_RATIO;
     console.log(`target: Outrigger (access log + metrics on) ≥ ${TARGET_RATIO}× node-http-proxy req/s → ${on.vsHttpProxy.toFixed(2)}× (paired per round: ${on.vsHttpProxyPaired?.toFixed(2)}×) ${pass ? 'PASS' : 'FAIL'}`);
   }
+  if (on?.cpuVsFloor) {
+    const ok = on.cpuVsFloor <= CPU_TARGET_VS_FLOOR;
+    pass &&= ok;
+    console.log(`target: Outrigger CPU µs per request ≤ ${CPU_TARGET_VS_FLOOR}× the floor → ${on.cpuVsFloor.toFixed(2)}× (paired per round: ${on.cpuVsFloorPaired?.toFixed(2)}×) ${ok ? 'PASS' : 'FAIL'}`);
+  }
   const outDir = join(ROOT, '.bench-results');
   mkdirSync(outDir, { recursive: true });
   const file = join(outDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ when: new Date().toISOString(), node: process.version, cpus: availableParallelism(), cpuModel: cpus()[0]?.model, pinned: group.pin, load, rounds, notes, rows, runs: Object.fromEntries(runs) }, null, 2));
+  writeFileSync(file, JSON.stringify({ when: new Date().toISOString(), command: commandLine(), backend: backend.label, node: process.version, cpus: availableParallelism(), cpuModel: cpus()[0]?.model, pinned: group.pin, load, rounds, notes, rows, runs: Object.fromEntries(runs) }, null, 2));
   console.log(`raw results: ${file}`);
   return args.check && !pass ? 1 : 0;
 }

@@ -2,7 +2,7 @@
  * CPU time and resident memory of one process, read from /proc while a load
  * run goes on. Where /proc is missing (not Linux) the numbers are null.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 const TICKS_PER_SECOND = (() => {
@@ -35,20 +35,47 @@ export function rssBytes(pid) {
   }
 }
 
-/** Samples RSS every periodMs and CPU time at start and stop. */
+/** utime + stime summed over pids, in seconds, or null when one of them is unreadable (gone). */
+export function cpuSecondsOf(pids) {
+  let sum = 0;
+  for (const pid of pids) {
+    const s = cpuSeconds(pid);
+    if (s === null) return null;
+    sum += s;
+  }
+  return sum;
+}
+
+/** Pids whose parent is pid (e.g. NGINX's workers under its master), from /proc; [] where unreadable. */
+export function childPids(pid) {
+  const out = [];
+  try {
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+        if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(name));
+      } catch { /* exited meanwhile */ }
+    }
+  } catch { /* no /proc */ }
+  return out;
+}
+
+/** Samples RSS (summed over the pids) every periodMs and CPU time (summed) at start and stop. */
 export class ProcSampler {
-  constructor(pid, periodMs = 250) {
-    this.pid = pid;
+  /** @param {number|number[]} pids */
+  constructor(pids, periodMs = 250) {
+    this.pids = [pids].flat();
     this.periodMs = periodMs;
   }
 
   start() {
     this.t0 = performance.now();
-    this.cpu0 = cpuSeconds(this.pid);
+    this.cpu0 = cpuSecondsOf(this.pids);
     this.rss = [];
     const sample = () => {
-      const v = rssBytes(this.pid);
-      if (v !== null) this.rss.push(v);
+      const v = this.pids.map(rssBytes);
+      if (!v.includes(null)) this.rss.push(v.reduce((a, b) => a + b, 0));
     };
     sample();
     this.timer = setInterval(sample, this.periodMs);
@@ -57,7 +84,7 @@ export class ProcSampler {
   /** @returns {{ cpuCores: number|null, rssPeak: number|null, rssMean: number|null }} */
   stop() {
     clearInterval(this.timer);
-    const cpu1 = cpuSeconds(this.pid);
+    const cpu1 = cpuSecondsOf(this.pids);
     const seconds = (performance.now() - this.t0) / 1000;
     const rss = this.rss;
     return {
@@ -102,4 +129,29 @@ function readCpuTimes() {
   } catch {
     return null;
   }
+}
+
+/**
+ * On a shared box other work steals the proxy's CPU. Before each run, wait
+ * (up to maxWaitS) for a second in which all CPUs together are at most
+ * maxBusy busy; returns the last busy share seen.
+ */
+export async function waitForQuiet(maxBusy, maxWaitS) {
+  let busy = 1;
+  for (let i = 0; i < maxWaitS && busy > maxBusy; i++) {
+    const s = new CpuBusySampler();
+    s.start();
+    await new Promise((r) => setTimeout(r, 1000));
+    const b = s.stop();
+    if (b === null) return 0;
+    const v = Object.values(b);
+    busy = v.reduce((a, x) => a + x, 0) / v.length;
+  }
+  return busy;
+}
+
+/** "  busy cpu0 97% cpu1 88%" for a run's log line; '' where unknown. */
+export function busyText(busy) {
+  if (busy === null) return '';
+  return `  busy ${Object.entries(busy).map(([cpu, b]) => `${cpu} ${Math.round(b * 100)}%`).join(' ')}`;
 }

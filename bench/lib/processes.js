@@ -6,11 +6,29 @@
 import { spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import http from 'node:http';
+import { readFileSync, accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
 
 /** True when `taskset -c 0 true` works (Linux with util-linux, and at least 2 CPUs make it useful). */
 export function tasksetUsable() {
   const r = spawnSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' });
   return r.status === 0;
+}
+
+/**
+ * Absolute path of an executable, from PATH and then the sbin directories
+ * (Debian installs nginx and haproxy as /usr/sbin/…, outside a normal user's
+ * PATH); null when there is none.
+ */
+export function findBin(cmd) {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin'];
+  for (const dir of dirs.filter(Boolean)) {
+    try {
+      accessSync(join(dir, cmd), constants.X_OK);
+      return join(dir, cmd);
+    } catch { /* not here */ }
+  }
+  return null;
 }
 
 export class ProcessGroup {
@@ -19,6 +37,17 @@ export class ProcessGroup {
     this.pin = pin;
     /** @type {Set<import('node:child_process').ChildProcess>} */
     this.children = new Set();
+    /** @type {Array<{ pid: number, comm: string }>} */
+    this.adopted = [];
+  }
+
+  /**
+   * Also kills pid at the end: a process a child forked (NGINX's worker),
+   * which would outlive a master killed with SIGKILL. Killed only while its
+   * /proc/<pid>/comm is still `comm`, so a reused pid is left alone.
+   */
+  adopt(pid, comm) {
+    this.adopted.push({ pid, comm });
   }
 
   /**
@@ -56,6 +85,15 @@ export class ProcessGroup {
 
   async stopAll() {
     await Promise.all([...this.children].map((c) => this.stop(c)));
+    this.killAdopted();
+  }
+
+  killAdopted() {
+    for (const { pid, comm } of this.adopted.splice(0)) {
+      try {
+        if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm) process.kill(pid, 'SIGKILL');
+      } catch { /* already gone */ }
+    }
   }
 
   /** Last-resort synchronous kill, for process 'exit'. */
@@ -63,6 +101,7 @@ export class ProcessGroup {
     for (const c of this.children) {
       try { c.kill('SIGKILL'); } catch { /* already gone */ }
     }
+    this.killAdopted();
   }
 }
 

@@ -1,6 +1,7 @@
 /**
- * Medians over rounds and the printed table: req/s, p50, p99, ratios against
- * direct access and against node-http-proxy, and the proxy's CPU and memory.
+ * Medians over rounds and the printed tables: req/s, p50, p99, ratios against
+ * direct access and against node-http-proxy, the proxy's CPU and memory, and
+ * CPU µs per request with its ratios against the floor and node-http-proxy.
  */
 
 export function median(values) {
@@ -27,8 +28,18 @@ export function summarize(targets, runs) {
       cpuCores, cpuPer1k: cpuCores === null || !rps ? null : cpuCores / (rps / 1000),
       rssPeakMiB: maxOf(rs.map((r) => r.proc?.rssPeak)) / 2 ** 20 || null,
       logBytesPerRequest: median(rs.map((r) => r.logBytesPerRequest)),
+      cpuUsPerReq: median(rs.map((r) => r.cpuUsPerReq)), cpuUsAll: rs.map((r) => r.cpuUsPerReq),
     };
   });
+  const byName = (name) => rows.find((r) => r.name === name);
+  for (const r of rows) {
+    for (const [key, other] of [['Floor', 'floor'], ['HttpProxy', 'http-proxy']]) {
+      const o = byName(other);
+      r[`cpuVs${key}`] = o?.cpuUsPerReq && r.cpuUsPerReq ? r.cpuUsPerReq / o.cpuUsPerReq : null;
+      const theirs = runs.get(other) ?? [];
+      r[`cpuVs${key}Paired`] = median((runs.get(r.name) ?? []).map((m, i) => (theirs[i] ? m.cpuUsPerReq / theirs[i].cpuUsPerReq : NaN)));
+    }
+  }
   const direct = rows.find((r) => r.name === 'direct')?.rps ?? null;
   const rival = rows.find((r) => r.name === 'http-proxy')?.rps ?? null;
   const rivalRuns = runs.get('http-proxy') ?? [];
@@ -63,5 +74,29 @@ export function table(rows) {
       fmt(r.cpuPer1k, 3, ' cores'), fmt(r.rssPeakMiB, 0, ' MiB'), String(r.failures),
     ].join(' | ')} |`);
   }
+  return lines.join('\n');
+}
+
+/** One round's runs, in the order they were made. */
+export function roundTable(results) {
+  const head = ['target', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'CPU µs/req', 'proxy RSS peak', 'errors'];
+  return markdown(head, results.map(({ label, r }) => [
+    label, fmt(r.rps), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), fmt(r.p999Ms, 2), fmt(r.cpuUsPerReq, 1),
+    fmt(r.proc?.rssPeak ? r.proc.rssPeak / 2 ** 20 : null, 0, ' MiB'), String(r.non2xx + r.errors + r.timeouts),
+  ]));
+}
+
+/** Medians of CPU µs per request, with ratios (of medians, and paired per round) against the floor and node-http-proxy. */
+export function cpuTable(rows) {
+  const head = ['target', 'CPU µs/req (median)', 'rounds', '× floor', '× floor, paired', '× http-proxy', '× http-proxy, paired', 'req/s', 'p50 ms', 'p99 ms', 'proxy RSS peak'];
+  return markdown(head, rows.filter((r) => r.cpuUsPerReq !== null).map((r) => [
+    r.label, fmt(r.cpuUsPerReq, 1), r.cpuUsAll.map((v) => fmt(v, 1)).join(' / '), fmt(r.cpuVsFloor, 2, '×'), fmt(r.cpuVsFloorPaired, 2, '×'),
+    fmt(r.cpuVsHttpProxy, 2, '×'), fmt(r.cpuVsHttpProxyPaired, 2, '×'), fmt(r.rps), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), fmt(r.rssPeakMiB, 0, ' MiB'),
+  ]));
+}
+
+function markdown(head, body) {
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
+  for (const cells of body) lines.push(`| ${cells.join(' | ')} |`);
   return lines.join('\n');
 }

@@ -1,20 +1,22 @@
 /**
  * What the benchmark measures, each behind the same URL path on 127.0.0.1:
  * the backend itself, Outrigger (access log on and off, plus any extra build
- * given with --variant), node-http-proxy, and NGINX / HAProxy when installed.
- * A target's start() returns the pid to sample (the proxy), or null.
+ * given with --variant), the floor (bench/floor-proxy.js), node-http-proxy, and
+ * NGINX / HAProxy. A target's start() returns the pid(s) to sample — the
+ * proxy's process, or its workers — or null.
  */
-import { openSync, closeSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, openSync, closeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawnSync } from 'node:child_process';
-import { freePort, waitForHttp } from './processes.js';
+import { freePort, waitForHttp, findBin } from './processes.js';
+import { proxyConf, startNginx } from './nginx.js';
 
 const HTTP_PROXY_SERVER = fileURLToPath(new URL('../http-proxy-server.js', import.meta.url));
+const FLOOR_PROXY = fileURLToPath(new URL('../floor-proxy.js', import.meta.url));
 
 /**
  * @typedef {{ group: import('./processes.js').ProcessGroup, dir: string, backendUrl: string, proxyCpu: string|undefined }} Ctx
- * @typedef {{ name: string, label: string, kind: 'direct'|'outrigger'|'rival', logFile?: string, url?: string, start(ctx: Ctx): Promise<number|null> }} Target
+ * @typedef {{ name: string, label: string, kind: 'direct'|'outrigger'|'floor'|'rival', optional?: boolean, logFile?: string, url?: string, start(ctx: Ctx): Promise<number|number[]|null> }} Target
  */
 
 export function directTarget() {
@@ -54,6 +56,23 @@ export function outriggerTarget({ name, label, mainJs, accessLog, env = {} }) {
   };
 }
 
+/** bench/floor-proxy.js: node:http + an undici Pool and nothing else (see that file). No access log. */
+export function floorTarget() {
+  const t = outriggerTarget({ name: 'floor', label: 'floor (node:http + undici)', mainJs: FLOOR_PROXY, accessLog: false, env: { BENCH_STDOUT: '/dev/null' } });
+  return { ...t, kind: 'floor' };
+}
+
+/** `--variant LABEL=path/to/main.js[,NAME=VALUE…]`: another Outrigger build (or settings) measured alongside. */
+export function variantTarget(spec) {
+  const [head, ...envPairs] = spec.split(',');
+  const eq = head.indexOf('=');
+  const [label, path] = [head.slice(0, eq), head.slice(eq + 1)];
+  if (eq <= 0 || !existsSync(path)) throw new Error(`--variant wants LABEL=path/to/main.js[,NAME=VALUE…], got ${spec}`);
+  const env = Object.fromEntries(envPairs.map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]));
+  const accessLog = env.ACCESS_LOG !== 'false';
+  return outriggerTarget({ name: `variant:${label}`, label: `Outrigger ${label} (access log ${accessLog ? 'on' : 'off'})`, mainJs: path, accessLog, env });
+}
+
 export function httpProxyTarget() {
   return {
     name: 'http-proxy', label: 'node-http-proxy 1.18', kind: 'rival',
@@ -68,55 +87,29 @@ export function httpProxyTarget() {
 }
 
 export function found(cmd) {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+  return findBin(cmd) !== null;
 }
 
-/** NGINX, one worker, upstream keep-alive, access log to a file (combined format, unbuffered). */
-export function nginxTarget() {
+/** NGINX as a proxy: one worker (measured; its master is not), upstream keep-alive, access log to a file. */
+export function nginxTarget({ optional = true } = {}) {
   return {
-    name: 'nginx', label: 'NGINX (1 worker)', kind: 'rival', optional: true,
+    name: 'nginx', label: 'NGINX (1 worker)', kind: 'rival', optional,
     async start(ctx) {
       const port = await freePort();
       const dir = join(ctx.dir, 'nginx');
-      mkdirSync(dir, { recursive: true });
       this.logFile = join(dir, 'access.log');
-      const conf = `worker_processes 1;
-daemon off;
-master_process off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log ${this.logFile};
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi;
-  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  keepalive_requests 1000000;
-  upstream backend { server ${ctx.backendUrl.replace('http://', '')}; keepalive 256; keepalive_requests 1000000; }
-  server {
-    listen 127.0.0.1:${port};
-    location / {
-      proxy_pass http://backend;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-    }
-  }
-}
-`;
-      writeFileSync(join(dir, 'nginx.conf'), conf);
-      const child = ctx.group.start('nginx', 'nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { cpu: ctx.proxyCpu });
       this.url = `http://127.0.0.1:${port}/ping`;
-      await waitForHttp(this.url, { child });
-      return child.pid;
+      const conf = proxyConf(dir, port, ctx.backendUrl.replace('http://', ''), this.logFile);
+      const { workers } = await startNginx(ctx.group, { name: 'nginx', dir, conf, cpu: ctx.proxyCpu, readyUrl: this.url });
+      return workers;
     },
   };
 }
 
 /** HAProxy, one thread, connection reuse to the backend, HTTP log lines to a file via stdout. */
-export function haproxyTarget() {
+export function haproxyTarget({ optional = true } = {}) {
   return {
-    name: 'haproxy', label: 'HAProxy (1 thread)', kind: 'rival', optional: true,
+    name: 'haproxy', label: 'HAProxy (1 thread)', kind: 'rival', optional,
     async start(ctx) {
       const port = await freePort();
       const conf = join(ctx.dir, 'haproxy.cfg');
@@ -141,7 +134,7 @@ backend be
 `);
       this.logFile = join(ctx.dir, 'haproxy.log');
       const fd = openSync(this.logFile, 'a');
-      const child = ctx.group.start('haproxy', 'haproxy', ['-db', '-f', conf], { cpu: ctx.proxyCpu, stdout: fd });
+      const child = ctx.group.start('haproxy', findBin('haproxy') ?? 'haproxy', ['-db', '-f', conf], { cpu: ctx.proxyCpu, stdout: fd });
       closeSync(fd);
       this.url = `http://127.0.0.1:${port}/ping`;
       await waitForHttp(this.url, { child });
