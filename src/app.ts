@@ -17,6 +17,8 @@ import { OutlierDetector } from './health/outlier.js';
 import { UpstreamPool } from './proxy/upstream-pool.js';
 import { RetryBudget } from './proxy/retry-budget.js';
 import { Forwarder } from './proxy/forward.js';
+import { Outcomes } from './proxy/outcome.js';
+import { pickContextFactory } from './proxy/choose.js';
 import { SpliceRegistry } from './proxy/splice.js';
 import { Tunnels } from './proxy/upgrade.js';
 import { createProxyServer } from './proxy/server.js';
@@ -55,19 +57,18 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
   const draining = () => readiness.draining;
 
   const budget = new RetryBudget(config.retryBudgetPercent);
+  const outcomes = new Outcomes({ outlier, metrics, logger, accessLog: config.accessLog && logger.isLevelEnabled('info') ? log.writeLine : undefined });
+  const contextFor = pickContextFactory(config, rng);
   let proxy: NetServer;
   let stopListening: () => void;
   let closeConnections: () => void;
   if (config.mode === 'tcp') {
-    proxy = createTcpServer({ config, set, picker, budget, outlier, splices, inFlight, metrics, logger, rng });
+    proxy = createTcpServer({ config, set, picker, budget, outlier, outcomes, contextFor, splices, inFlight, metrics, logger });
     stopListening = () => proxy.close();
     closeConnections = () => undefined; // every TCP-mode connection is a splice
   } else {
-    const forwarder = new Forwarder({
-      config, set, picker, pool, outlier, budget, metrics, logger, rng, draining,
-      accessLog: config.accessLog && logger.isLevelEnabled('info') ? log.writeLine : undefined,
-    });
-    const tunnels = new Tunnels({ config, set, picker, budget, outlier, splices, inFlight, metrics, logger, rng });
+    const forwarder = new Forwarder({ config, set, picker, pool, outcomes, contextFor, budget, metrics, logger, draining });
+    const tunnels = new Tunnels({ config, set, picker, budget, outlier, outcomes, contextFor, splices, inFlight, metrics, logger });
     const listener = createProxyServer({ config, forwarder, tunnels, inFlight, metrics, logger });
     proxy = listener.server;
     stopListening = () => listener.stopListening();

@@ -4,6 +4,7 @@
  * eligible backends not tried yet and below MAX_REQUESTS_PER_BACKEND; a
  * retry spends the retry budget.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Config } from '../config.js';
 import { NoHealthyBackendError, OverloadedError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
@@ -15,6 +16,8 @@ import type { OutlierDetector } from '../health/outlier.js';
 import type { InFlight } from '../lifecycle/in-flight.js';
 import type { Logger } from '../log.js';
 import type { SpliceRegistry } from './splice.js';
+import type { Outcomes } from './outcome.js';
+import { hashKeyOf } from './hash-key.js';
 
 export interface ChooseDeps {
   readonly config: Config;
@@ -34,10 +37,11 @@ export function candidates(d: ChooseDeps, tried: readonly Backend[], now: number
 /** What the connection-level paths (upgrade tunnels, TCP mode) need besides choosing. */
 export interface TunnelPathDeps extends ChooseDeps {
   readonly outlier: OutlierDetector;
+  readonly outcomes: Outcomes;
+  readonly contextFor: ContextFactory;
   readonly splices: SpliceRegistry;
   readonly inFlight: InFlight;
   readonly logger: Logger;
-  readonly rng: () => number;
 }
 
 /** Picks a backend, or throws NoHealthyBackendError / OverloadedError. */
@@ -69,4 +73,20 @@ export function acquire(backend: Backend): () => void {
     done = true;
     backend.inFlight -= 1;
   };
+}
+
+/** The PickContext of one request or connection; `headers` feed HASH_KEY=header:/cookie:. */
+export type ContextFactory = (clientIp: string, headers?: IncomingHttpHeaders) => PickContext;
+
+/**
+ * Builds the one place PickContexts are made. What depends on LB_ALGORITHM
+ * is decided here, once: only `hash` with a header or cookie key reads the
+ * request's headers.
+ */
+export function pickContextFactory(config: Pick<Config, 'algorithm' | 'hashKey' | 'slowStartMs'>, rng: () => number): ContextFactory {
+  const { slowStartMs, hashKey } = config;
+  if (config.algorithm !== 'hash' || hashKey.kind === 'ip') {
+    return (clientIp) => ({ now: Date.now(), rng, slowStartMs, clientIp });
+  }
+  return (clientIp, headers) => ({ now: Date.now(), rng, slowStartMs, clientIp, hashKey: headers === undefined ? undefined : hashKeyOf(headers, hashKey) });
 }

@@ -9,21 +9,19 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config.js';
 import { UpstreamResetError, ConnectFailedError } from '../errors.js';
-import { acquire, choose, mayRetry } from './choose.js';
+import { acquire, choose, mayRetry, type ContextFactory } from './choose.js';
 import type { Logger } from '../log.js';
-import { codeClass, methodLabel, type Metrics } from '../metrics.js';
+import type { Metrics } from '../metrics.js';
 import type { Picker, PickContext } from '../balancer/picker.js';
 import type { Backend } from '../upstream/backend.js';
 import type { BackendSet } from '../upstream/backend-set.js';
-import type { OutlierDetector } from '../health/outlier.js';
 import { addForwarded, clientAddress, stripHopByHop, trailerPairs } from './headers.js';
 import { attempt, AttemptError, type UpstreamCall, type UpstreamResponse } from './attempt.js';
 import { RequestBody, RETRY_BODY_LIMIT } from './request-body.js';
 import type { RetryBudget } from './retry-budget.js';
 import type { UpstreamPool } from './upstream-pool.js';
 import { sendError } from './error-response.js';
-import { hashKeyOf } from './hash-key.js';
-import { accessLine } from './access-log.js';
+import type { Outcomes } from './outcome.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
@@ -32,13 +30,11 @@ export interface ForwardDeps {
   readonly set: BackendSet;
   readonly picker: Picker;
   readonly pool: UpstreamPool;
-  readonly outlier: OutlierDetector;
+  readonly outcomes: Outcomes;
+  readonly contextFor: ContextFactory;
   readonly budget: RetryBudget;
   readonly metrics: Metrics;
   readonly logger: Logger;
-  /** Where access lines go; undefined when ACCESS_LOG=false or LOG_LEVEL is above info. */
-  readonly accessLog: ((line: string) => void) | undefined;
-  readonly rng: () => number;
   readonly draining: () => boolean;
 }
 
@@ -108,7 +104,7 @@ export class Forwarder {
 
   private async run(req: IncomingMessage, res: ServerResponse, ex: Exchange, headers: string[], body: RequestBody | undefined): Promise<void> {
     const tried: Backend[] = [];
-    const ctx = this.pickContext(req, ex);
+    const ctx = this.d.contextFor(ex.clientIp, req.headers);
     for (;;) {
       const backend = choose(this.d, tried, ctx);
       tried.push(backend);
@@ -131,16 +127,14 @@ export class Forwarder {
         const failure = err as AttemptError;
         body?.detach();
         if (ex.clientGone || res.destroyed) throw failure.error; // the client left; not the backend's fault
-        this.d.metrics.upstreamErrors.inc({ backend: backend.id, kind: failure.error.upstreamKind });
-        if (!failure.stale) this.d.outlier.onFailure(backend);
-        backend.failures += 1;
+        this.d.outcomes.attemptFailed(backend, failure.error, !failure.stale);
         const reason = retryReason(failure, req.method ?? 'GET');
         if (reason === undefined || !this.mayRetry(tried, ctx, body, res, ex)) throw failure.error;
         this.d.metrics.retries.inc({ reason });
         continue;
       }
       const status = result.statusCode;
-      this.observeResponse(backend, status, sentAt);
+      this.d.outcomes.answered(backend, status, performance.now() - sentAt);
       if ((status === 502 || status === 503) && IDEMPOTENT.has(req.method ?? '') && this.mayRetry(tried, ctx, body, res, ex)) {
         // Discard this answer now: its connection is not reused, its slot is free at once.
         release();
@@ -155,31 +149,10 @@ export class Forwarder {
     }
   }
 
-  private pickContext(req: IncomingMessage, ex: Exchange): PickContext {
-    const now = Date.now();
-    return {
-      now, rng: this.d.rng, slowStartMs: this.d.config.slowStartMs, clientIp: ex.clientIp,
-      hashKey: this.d.config.algorithm === 'hash' ? hashKeyOf(req, this.d.config.hashKey) : undefined,
-    };
-  }
-
   private mayRetry(tried: readonly Backend[], ctx: PickContext, body: RequestBody | undefined, res: ServerResponse, ex: Exchange): boolean {
     if (res.headersSent || res.destroyed || ex.informational) return false;
     if (body !== undefined && !body.replayable) return false;
     return mayRetry(this.d, tried, ctx.now);
-  }
-
-  private observeResponse(backend: Backend, status: number, sentAt: number): void {
-    const ms = performance.now() - sentAt;
-    backend.observeLatency(ms, Date.now());
-    this.d.metrics.upstreamResponse.observe([backend.id], ms / 1000);
-    this.d.metrics.upstreamRequests.inc([backend.id, codeClass(status)]);
-    if (status >= 500) {
-      backend.failures += 1;
-      this.d.outlier.onFailure(backend);
-    } else {
-      this.d.outlier.onSuccess(backend);
-    }
   }
 
   /** Streams the backend's answer to the client; trailers follow the body. */
@@ -194,8 +167,9 @@ export class Forwarder {
       up.abort();
       release();
       res.statusMessage = ''; // Node keeps the refused one, and would refuse the error answer too
-      this.d.metrics.upstreamErrors.inc({ backend: backend.id, kind: 'protocol' });
-      throw new UpstreamResetError(backend.id, true, err);
+      const error = new UpstreamResetError(backend.id, true, err);
+      this.d.outcomes.relayFailed(backend, error);
+      throw error;
     }
     up.relayBody(res, (err, rawTrailers) => {
       release();
@@ -205,26 +179,20 @@ export class Forwarder {
         return;
       }
       // The backend broke off mid-body (or went silent): cut the client too, so the truncation shows.
-      if (!ex.clientGone) this.d.metrics.upstreamErrors.inc({ backend: backend.id, kind: err.upstreamKind });
+      if (!ex.clientGone) this.d.outcomes.relayFailed(backend, err);
       res.destroy();
     });
     ex.release = release;
   }
 
   private logAndCount(req: IncomingMessage, res: ServerResponse, ex: Exchange): void {
-    const durationMs = performance.now() - ex.started;
-    const method = methodLabel(req.method);
-    const status = res.headersSent ? res.statusCode : 0;
-    this.d.metrics.httpRequests.inc([method, String(status)]);
-    this.d.metrics.httpDuration.observe([method, codeClass(status)], durationMs / 1000);
-    const write = this.d.accessLog;
-    if (write === undefined) return;
     const url = req.url ?? '';
     const q = url.indexOf('?');
-    write(accessLine({
+    this.d.outcomes.request(req.method ?? '', {
       reqId: ex.requestId, client: ex.clientIp, method: req.method ?? '', path: q < 0 ? url : url.slice(0, q),
-      backend: ex.backend?.id ?? null, status, durationMs, attempts: ex.attempts, aborted: !res.writableFinished,
-    }, Date.now()));
+      backend: ex.backend?.id ?? null, status: res.headersSent ? res.statusCode : 0, durationMs: performance.now() - ex.started,
+      attempts: ex.attempts, aborted: !res.writableFinished,
+    });
   }
 }
 

@@ -1,14 +1,14 @@
-/** Extracts the HASH_KEY value (a header or a cookie) from a request. */
-import type { IncomingMessage } from 'node:http';
+/** Extracts the HASH_KEY value (a header or a cookie) from request headers. */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { HashKey } from '../config.js';
 
-export function hashKeyOf(req: IncomingMessage, key: HashKey): string | undefined {
+export function hashKeyOf(headers: IncomingHttpHeaders, key: HashKey): string | undefined {
   if (key.kind === 'ip') return undefined;
   if (key.kind === 'header') {
-    const value = req.headers[key.name];
+    const value = headers[key.name];
     return Array.isArray(value) ? value[0] : value;
   }
-  const cookies = req.headers.cookie;
+  const cookies = headers.cookie;
   if (cookies === undefined) return undefined;
   for (const part of cookies.split(';')) {
     const eq = part.indexOf('=');

@@ -1,23 +1,22 @@
 /**
  * WebSocket and other Upgrade requests: the chosen backend gets the request
- * with its Upgrade headers; a 101 answer turns both connections into a
- * tunnel (proxy/splice), any other answer is relayed and the connection
- * closed. Until the 101 the handshake is in-flight work: bounded by
- * CONNECT_TIMEOUT_MS, UPSTREAM_TIMEOUT_MS and IDLE_TIMEOUT_MS, retried on
- * another backend when the connect fails, and cut when the client leaves.
+ * with its Upgrade headers over a connection of its own (transport/connect);
+ * a 101 answer turns both connections into a tunnel (proxy/splice), any
+ * other answer is relayed and the connection closed. Until the 101 the
+ * handshake is in-flight work: bounded by CONNECT_TIMEOUT_MS,
+ * UPSTREAM_TIMEOUT_MS and IDLE_TIMEOUT_MS, retried on another backend when
+ * the connect fails, and cut when the client leaves.
  */
 import http from 'node:http';
-import https from 'node:https';
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { methodLabel } from '../metrics.js';
 import type { PickContext } from '../balancer/picker.js';
 import type { Backend } from '../upstream/backend.js';
 import { addForwarded, clientAddress, stripHopByHop } from './headers.js';
 import { errorStatus, rawErrorResponse } from './error-response.js';
 import { ConnectFailedError, UpstreamError, UpstreamResetError, UpstreamTimeoutError } from '../errors.js';
 import { acquire, choose, mayRetry, type TunnelPathDeps } from './choose.js';
-import { hashKeyOf } from './hash-key.js';
+import { connectBackend } from '../transport/connect.js';
 
 /**
  * Bytes a client may send after its upgrade request and before the 101
@@ -41,12 +40,14 @@ interface Handshake {
   readonly early: Buffer[];
   earlyBytes: number;
   readonly started: number;
-  clientGone: boolean;
   end: () => void;
+  /** Stops reading the client for the handshake (the tunnel or the relayed answer takes over). */
+  detach: () => void;
 }
 
 export class Tunnels {
-  private readonly pending = new Set<http.ClientRequest>();
+  /** Handshakes waiting for their 101, by the function that cuts each. */
+  private readonly pending = new Set<() => void>();
 
   constructor(private readonly d: TunnelDeps) {}
 
@@ -54,11 +55,13 @@ export class Tunnels {
     const clientIp = clientAddress(client.remoteAddress);
     const headers = stripHopByHop(req.rawHeaders, { keepUpgrade: true, keepTeTrailers: true });
     const reqId = this.d.config.forwardedHeaders ? addForwarded(headers, { clientIp, proto: 'http', newRequestId: randomUUID }) : '';
-    const now = Date.now();
     const h: Handshake = {
-      req, client, clientIp, headers, reqId, tried: [], early: head.length > 0 ? [head] : [], earlyBytes: head.length, started: performance.now(), clientGone: false,
-      ctx: { now, rng: this.d.rng, slowStartMs: this.d.config.slowStartMs, clientIp, hashKey: this.d.config.algorithm === 'hash' ? hashKeyOf(req, this.d.config.hashKey) : undefined },
-      end: this.d.inFlight.begin(),
+      req, client, clientIp, headers, reqId, tried: [], early: head.length > 0 ? [head] : [], earlyBytes: head.length,
+      started: performance.now(), ctx: this.d.contextFor(clientIp, req.headers), end: this.d.inFlight.begin(),
+      detach: () => {
+        client.off('data', onData);
+        client.pause();
+      },
     };
     client.on('error', () => client.destroy());
     // Read the client so that its leaving (FIN or RST) is noticed before the 101, up to a bound.
@@ -67,101 +70,110 @@ export class Tunnels {
       h.earlyBytes += chunk.length;
       if (h.earlyBytes >= EARLY_BYTES_LIMIT) client.pause();
     };
-    const onGone = () => { h.clientGone = true; };
     client.on('data', onData);
-    client.once('end', onGone);
-    client.once('close', onGone);
-    this.attempt(h, () => {
-      client.off('data', onData);
-      client.off('end', onGone);
-      client.off('close', onGone);
-      client.pause();
-    });
+    void this.attempt(h);
   }
 
   /** Cuts handshakes still waiting for their 101 (the end of the drain). */
   closePending(): void {
-    for (const upReq of this.pending) upReq.destroy();
+    for (const cut of this.pending) cut();
   }
 
-  private attempt(h: Handshake, detach: () => void): void {
-    let backend: Backend;
-    try {
-      backend = choose(this.d, h.tried, h.ctx);
-    } catch (err) {
-      return this.fail(h, err);
-    }
-    h.tried.push(backend);
-    const release = acquire(backend);
-    const upReq = (backend.scheme === 'https' ? https : http).request({
-      host: backend.host, port: backend.port, method: h.req.method, path: h.req.url, headers: h.headers, agent: false, setHost: false,
-      timeout: this.d.config.idleTimeoutMs,
-    });
-    this.pending.add(upReq);
-    let connected = false;
-    let headTimer: NodeJS.Timeout | undefined;
-    const connectTimer = setTimeout(() => upReq.destroy(new ConnectFailedError(backend.id, true)), this.d.config.connectTimeoutMs);
-    const settle = () => {
-      clearTimeout(connectTimer);
-      clearTimeout(headTimer);
-      this.pending.delete(upReq);
-      h.client.off('close', onClientGone);
-      h.client.off('end', onClientGone);
-    };
-    const onClientGone = () => upReq.destroy();
-    h.client.once('close', onClientGone);
-    h.client.once('end', onClientGone);
-    upReq.once('socket', (s: Socket) => s.once(backend.scheme === 'https' ? 'secureConnect' : 'connect', () => {
-      connected = true;
-      clearTimeout(connectTimer);
-    }));
-    upReq.once('finish', () => {
-      if (this.d.config.upstreamTimeoutMs > 0) headTimer = setTimeout(() => upReq.destroy(new UpstreamTimeoutError(backend.id, 'headers')), this.d.config.upstreamTimeoutMs);
-    });
-    upReq.on('timeout', () => upReq.destroy(new UpstreamTimeoutError(backend.id, 'idle')));
-    upReq.once('upgrade', (upRes: http.IncomingMessage, upstream: Socket, upHead: Buffer) => {
-      settle();
-      detach();
-      this.d.outlier.onSuccess(backend);
-      const websocket = /websocket/i.test(h.req.headers.upgrade ?? '');
-      h.client.write(statusLine(upRes) + headerLines(stripHopByHop(upRes.rawHeaders, { keepUpgrade: true })) + '\r\n', 'latin1');
-      if (upHead.length > 0) h.client.write(upHead);
-      for (const chunk of h.early) upstream.write(chunk);
-      this.d.splices.join(h.client, upstream, websocket, release);
-      this.log(h, backend, 101);
-      h.end();
-    });
-    upReq.once('response', (upRes: http.IncomingMessage) => {
-      // The backend declined the upgrade: relay its answer, delimited by close.
-      settle();
-      detach();
-      h.client.write(statusLine(upRes) + headerLines([...stripHopByHop(upRes.rawHeaders), 'Connection', 'close']) + '\r\n', 'latin1');
-      upRes.pipe(h.client);
-      const done = () => { release(); h.end(); };
-      upRes.once('end', done);
-      upRes.once('error', () => { h.client.destroy(); done(); });
-      h.client.once('close', () => { upReq.destroy(); done(); });
-      this.log(h, backend, upRes.statusCode ?? 502);
-    });
-    upReq.on('error', (err: NodeJS.ErrnoException) => {
-      if (!this.pending.has(upReq)) return; // after the 101 or a declined answer, the relay owns errors
-      settle();
-      release();
-      if (h.clientGone || h.client.destroyed) return h.end();
-      const error: UpstreamError = err instanceof UpstreamError ? err
-        : connected ? new UpstreamResetError(backend.id, false, err) : new ConnectFailedError(backend.id, false, err);
-      this.d.metrics.upstreamErrors.inc({ backend: backend.id, kind: error.upstreamKind });
-      this.d.outlier.onFailure(backend);
-      if (error instanceof ConnectFailedError && mayRetry(this.d, h.tried, Date.now())) {
-        this.d.metrics.retries.inc({ reason: 'connect_failed' });
-        return this.attempt(h, detach);
+  private async attempt(h: Handshake): Promise<void> {
+    for (;;) {
+      let backend: Backend;
+      try {
+        backend = choose(this.d, h.tried, h.ctx);
+      } catch (err) {
+        return this.fail(h, err);
       }
-      this.fail(h, error);
+      h.tried.push(backend);
+      const release = acquire(backend);
+      try {
+        await this.exchange(h, backend, release);
+        return;
+      } catch (err) {
+        release();
+        if (h.client.destroyed || h.client.readableEnded) {
+          h.detach();
+          return h.end(); // the client left; not the backend's fault
+        }
+        const error = err as UpstreamError;
+        this.d.outcomes.attemptFailed(backend, error);
+        if (!(error instanceof ConnectFailedError) || !mayRetry(this.d, h.tried, Date.now())) return this.fail(h, error);
+        this.d.metrics.retries.inc({ reason: 'connect_failed' });
+      }
+    }
+  }
+
+  /** One backend: connect, send the upgrade request, and settle on its answer. Rejects before an answer. */
+  private async exchange(h: Handshake, backend: Backend, release: () => void): Promise<void> {
+    const { config } = this.d;
+    const connecting = connectBackend(backend, config.connectTimeoutMs);
+    const onClientGone = () => connecting.cancel();
+    h.client.once('close', onClientGone).once('end', onClientGone);
+    this.pending.add(connecting.cancel);
+    let socket: Socket;
+    try {
+      socket = await connecting.socket;
+    } finally {
+      this.pending.delete(connecting.cancel);
+      h.client.off('close', onClientGone).off('end', onClientGone);
+    }
+    return new Promise<void>((resolve, reject) => {
+      const upReq = http.request({
+        method: h.req.method, path: h.req.url, headers: h.headers, setHost: false, createConnection: () => socket,
+        timeout: config.idleTimeoutMs,
+      });
+      let headTimer: NodeJS.Timeout | undefined;
+      const cut = () => upReq.destroy();
+      const settle = () => {
+        clearTimeout(headTimer);
+        this.pending.delete(cut);
+        h.client.off('close', cut).off('end', cut);
+      };
+      this.pending.add(cut);
+      h.client.once('close', cut).once('end', cut);
+      upReq.once('finish', () => {
+        if (config.upstreamTimeoutMs > 0) headTimer = setTimeout(() => upReq.destroy(new UpstreamTimeoutError(backend.id, 'headers')), config.upstreamTimeoutMs);
+      });
+      upReq.on('timeout', () => upReq.destroy(new UpstreamTimeoutError(backend.id, 'idle')));
+      upReq.once('upgrade', (upRes: http.IncomingMessage, upstream: Socket, upHead: Buffer) => {
+        settle();
+        h.detach();
+        this.d.outcomes.connected(backend);
+        h.client.write(statusLine(upRes) + headerLines(stripHopByHop(upRes.rawHeaders, { keepUpgrade: true })) + '\r\n', 'latin1');
+        if (upHead.length > 0) h.client.write(upHead);
+        for (const chunk of h.early) upstream.write(chunk);
+        this.d.splices.join(h.client, upstream, /websocket/i.test(h.req.headers.upgrade ?? ''), release);
+        this.log(h, backend, 101);
+        h.end();
+        resolve();
+      });
+      upReq.once('response', (upRes: http.IncomingMessage) => {
+        // The backend declined the upgrade: relay its answer, delimited by close.
+        settle();
+        h.detach();
+        h.client.write(statusLine(upRes) + headerLines([...stripHopByHop(upRes.rawHeaders), 'Connection', 'close']) + '\r\n', 'latin1');
+        upRes.pipe(h.client);
+        const done = () => { release(); h.end(); };
+        upRes.once('end', done);
+        upRes.once('error', () => { h.client.destroy(); done(); });
+        h.client.once('close', () => { upReq.destroy(); done(); });
+        this.log(h, backend, upRes.statusCode ?? 502);
+        resolve();
+      });
+      upReq.on('error', (err: NodeJS.ErrnoException) => {
+        if (!this.pending.has(cut)) return; // after the 101 or a declined answer, the relay owns errors
+        settle();
+        reject(err instanceof UpstreamError ? err : new UpstreamResetError(backend.id, false, err));
+      });
+      upReq.end();
     });
-    upReq.end();
   }
 
   private fail(h: Handshake, err: unknown): void {
+    h.detach();
     const { status, kind } = errorStatus(err, this.d.logger);
     this.d.metrics.proxyErrors.inc({ kind });
     if (h.client.writable) h.client.end(rawErrorResponse(status, kind));
@@ -172,13 +184,10 @@ export class Tunnels {
 
   /** The access-log line and request count for an upgrade request. */
   private log(h: Handshake, backend: Backend | undefined, status: number): void {
-    this.d.metrics.httpRequests.inc([methodLabel(h.req.method), String(status)]);
-    if (!this.d.config.accessLog) return;
-    const durationMs = Math.round((performance.now() - h.started) * 100) / 100;
-    this.d.logger.info({
-      reqId: h.reqId, client: h.clientIp, method: h.req.method, path: (h.req.url ?? '').split('?')[0],
-      backend: backend?.id ?? null, status, durationMs, attempts: h.tried.length, upgrade: true,
-    }, 'request');
+    this.d.outcomes.request(h.req.method ?? '', {
+      reqId: h.reqId, client: h.clientIp, method: h.req.method ?? '', path: (h.req.url ?? '').split('?')[0]!,
+      backend: backend?.id ?? null, status, durationMs: performance.now() - h.started, attempts: h.tried.length, aborted: false,
+    }, true);
   }
 }
 
