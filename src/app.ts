@@ -4,13 +4,13 @@
  */
 import type { Server } from 'node:http';
 import type { Server as NetServer, AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
 import type { Config } from './config.js';
 import type { LogHandle } from './log.js';
 import { createMetrics } from './metrics.js';
 import { BackendSet } from './upstream/backend-set.js';
 import { Discovery } from './upstream/discovery.js';
 import { ConfigWatcher } from './upstream/config-watcher.js';
+import { readBoundedFileSync } from './upstream/bounded-file.js';
 import { createPicker } from './balancer/index.js';
 import { Prober } from './health/prober.js';
 import { OutlierDetector } from './health/outlier.js';
@@ -133,9 +133,10 @@ function listen(server: Server | NetServer, host: string, port: number): Promise
   });
 }
 
+/** The text loadConfig just parsed, read again with the same checks, for the watcher to compare against. */
 function safeRead(path: string): string {
   try {
-    return readFileSync(path, 'utf8');
+    return readBoundedFileSync(path);
   } catch {
     return '';
   }
