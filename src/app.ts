@@ -25,6 +25,7 @@ import { createAdminServer } from './admin/server.js';
 import { InFlight } from './lifecycle/in-flight.js';
 import { Readiness } from './lifecycle/readiness.js';
 import { Shutdown } from './lifecycle/shutdown.js';
+import type { Reloadable } from './lifecycle/signals.js';
 import { logBackendEvents } from './upstream/backend-log.js';
 import { VERSION } from './version.js';
 
@@ -33,6 +34,8 @@ export interface App {
   start(): Promise<{ proxy: AddressInfo; admin: AddressInfo }>;
   /** The SPEC §5 sequence; a second call skips the waits. Resolves true when the first call completes. */
   shutdown(signal: string): Promise<boolean>;
+  /** What SIGHUP re-reads, in order (the TLS files will join CONFIG_FILE here). */
+  readonly reloadables: readonly Reloadable[];
 }
 
 export function createApp(config: Config, log: LogHandle, rng: () => number = Math.random): App {
@@ -120,6 +123,7 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
       return { proxy: proxyAddress, admin: adminAddress };
     },
     shutdown: (signal) => shutdown.begin(signal),
+    reloadables: watcher === undefined ? [] : [watcher],
   };
 }
 

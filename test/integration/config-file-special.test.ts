@@ -101,6 +101,10 @@ for (const [what, replace, reason] of [
     const rejected = await lb.waitForLog((l) => l.msg === REJECTED, 8000);
     assert.match(String(rejected.reason), reason);
     await assertServing(lb, a.port);
+    // SIGHUP reads it again through the same reader.
+    lb.child.kill('SIGHUP');
+    await lb.waitForLog((l) => l.msg === REJECTED && l.trigger === 'SIGHUP', 4000);
+    await assertServing(lb, a.port);
     const after = await residentMiB(lb);
     assert.ok(after - before < 64, `resident memory grew from ${before.toFixed(0)} to ${after.toFixed(0)} MiB`);
 
