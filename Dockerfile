@@ -49,4 +49,7 @@ USER 65532:65532
 # 8080 traffic (PROXY_PORT), 9901 admin: /healthz, /readyz, /metrics (ADMIN_PORT).
 EXPOSE 8080 9901
 # Exec form: node is PID 1 and receives SIGTERM itself; Outrigger runs its drain sequence (SPEC §5).
-CMD ["node", "dist/main.js"]
+# --disable-sigusr1 (Node >= 22.14): SIGUSR1 no longer opens the inspector on 127.0.0.1:9229, which
+# every container of the pod could reach. A flag on the command line rather than NODE_OPTIONS, so that
+# a NODE_OPTIONS set in the pod spec cannot drop it. Node 20 rejects the flag: keep NODE_VERSION >= 22.14.
+CMD ["node", "--disable-sigusr1", "dist/main.js"]

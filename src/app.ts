@@ -4,13 +4,13 @@
  */
 import type { Server } from 'node:http';
 import type { Server as NetServer, AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
 import type { Config } from './config.js';
 import type { LogHandle } from './log.js';
 import { createMetrics } from './metrics.js';
 import { BackendSet } from './upstream/backend-set.js';
 import { Discovery } from './upstream/discovery.js';
 import { ConfigWatcher } from './upstream/config-watcher.js';
+import { readBoundedFileSync } from './upstream/bounded-file.js';
 import { createPicker } from './balancer/index.js';
 import { Prober } from './health/prober.js';
 import { OutlierDetector } from './health/outlier.js';
@@ -27,6 +27,7 @@ import { createAdminServer } from './admin/server.js';
 import { InFlight } from './lifecycle/in-flight.js';
 import { Readiness } from './lifecycle/readiness.js';
 import { Shutdown } from './lifecycle/shutdown.js';
+import type { Reloadable } from './lifecycle/signals.js';
 import { logBackendEvents } from './upstream/backend-log.js';
 import { VERSION } from './version.js';
 
@@ -35,6 +36,8 @@ export interface App {
   start(): Promise<{ proxy: AddressInfo; admin: AddressInfo }>;
   /** The SPEC §5 sequence; a second call skips the waits. Resolves true when the first call completes. */
   shutdown(signal: string): Promise<boolean>;
+  /** What SIGHUP re-reads, in order (the TLS files will join CONFIG_FILE here). */
+  readonly reloadables: readonly Reloadable[];
 }
 
 export function createApp(config: Config, log: LogHandle, rng: () => number = Math.random): App {
@@ -121,6 +124,7 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
       return { proxy: proxyAddress, admin: adminAddress };
     },
     shutdown: (signal) => shutdown.begin(signal),
+    reloadables: watcher === undefined ? [] : [watcher],
   };
 }
 
@@ -134,9 +138,10 @@ function listen(server: Server | NetServer, host: string, port: number): Promise
   });
 }
 
+/** The text loadConfig just parsed, read again with the same checks, for the watcher to compare against. */
 function safeRead(path: string): string {
   try {
-    return readFileSync(path, 'utf8');
+    return readBoundedFileSync(path);
   } catch {
     return '';
   }

@@ -84,3 +84,10 @@ export class ConfigError extends OutriggerError {
     super('ERR_INVALID_CONFIG', `invalid configuration:\n${problems.join('\n')}`);
   }
 }
+
+/** A file Outrigger refused to read: not a regular file, or over its size cap. */
+export class FileRejectedError extends OutriggerError {
+  constructor(code: 'ERR_FILE_NOT_REGULAR' | 'ERR_FILE_TOO_LARGE', message: string) {
+    super(code, message);
+  }
+}

@@ -5,8 +5,9 @@
  * where healthCheckInterval is in seconds. Settings are returned as env-style
  * strings so that config.ts validates them exactly like environment values.
  */
-import { readFileSync } from 'node:fs';
+import { FileRejectedError } from '../errors.js';
 import { parseBackendEntry, type BackendAddress } from './backend-address.js';
+import { readBoundedFileSync } from './bounded-file.js';
 
 export interface FileSettings {
   readonly backends: BackendAddress[];
@@ -20,14 +21,21 @@ const SETTING_KEYS: Record<string, readonly [string, (value: number) => number]>
   healthCheckInterval: ['HEALTH_CHECK_INTERVAL_MS', (seconds) => Math.round(seconds * 1000)],
 };
 
-export function readConfigFile(path: string, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8'), mode: 'http' | 'tcp' = 'http'): FileSettings {
+/** Reads and parses CONFIG_FILE at startup (bounded-file.ts: regular files of at most 1 MiB). */
+export function readConfigFile(path: string, readFile: (path: string) => string = (p) => readBoundedFileSync(p), mode: 'http' | 'tcp' = 'http'): FileSettings {
   let raw: string;
   try {
     raw = readFile(path);
   } catch (err) {
-    throw new Error(`cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new Error(describeReadError(err));
   }
   return parseConfigFile(raw, mode);
+}
+
+/** The reason a read failed, worded to follow the file's name: "is a FIFO, ...", "cannot be read: ENOENT". */
+export function describeReadError(err: unknown): string {
+  if (err instanceof FileRejectedError) return err.message;
+  return `cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
 }
 
 export function parseConfigFile(raw: string, mode: 'http' | 'tcp' = 'http'): FileSettings {

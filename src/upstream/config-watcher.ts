@@ -2,13 +2,16 @@
  * Watches CONFIG_FILE and reloads the server list when it changes. The
  * directory is watched, not the file, so Kubernetes' ConfigMap update (an
  * atomic symlink swap of `..data`) is seen too. An invalid file is logged and
- * ignored: the last good list stays.
+ * ignored: the last good list stays. Reads go through bounded-file.ts (regular
+ * files up to 1 MiB, never blocking) and run one at a time. SIGHUP calls
+ * reloadNow(), which re-applies the file even if its text is unchanged.
  */
-import { watch, readFileSync, type FSWatcher } from 'node:fs';
+import { watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { parseConfigFile } from './config-file.js';
+import { describeReadError, parseConfigFile } from './config-file.js';
+import { readBoundedFile } from './bounded-file.js';
 import type { Discovery } from './discovery.js';
 
 const DEBOUNCE_MS = 100;
@@ -16,10 +19,16 @@ const DEBOUNCE_MS = 100;
 const POLL_MS = 5000;
 
 export class ConfigWatcher {
+  readonly name = 'CONFIG_FILE';
   private watcher: FSWatcher | undefined;
   private debounce: NodeJS.Timeout | undefined;
   private poll: NodeJS.Timeout | undefined;
-  private lastText: string;
+  /** The text last seen, or undefined while the file cannot be read. */
+  private lastText: string | undefined;
+  /** The read failure last reported, so that the poll reports each failure once. */
+  private lastReadError: string | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private closed = false;
 
   constructor(
     private readonly path: string,
@@ -44,6 +53,7 @@ export class ConfigWatcher {
   }
 
   close(): void {
+    this.closed = true;
     this.watcher?.close();
     clearTimeout(this.debounce);
     clearInterval(this.poll);
@@ -56,29 +66,49 @@ export class ConfigWatcher {
   }
 
   /** Re-reads the file; applies it if it changed and is valid. */
-  async reload(): Promise<void> {
+  reload(): Promise<void> {
+    return this.enqueue('watch', false);
+  }
+
+  /** Re-reads the file and applies it even if unchanged (SIGHUP). */
+  reloadNow(trigger: string): Promise<void> {
+    return this.enqueue(trigger, true);
+  }
+
+  private enqueue(trigger: string, force: boolean): Promise<void> {
+    this.queue = this.queue
+      .then(() => this.readAndApply(trigger, force))
+      .catch((err: unknown) => this.logger.error({ err, file: this.path }, 'config reload failed'));
+    return this.queue;
+  }
+
+  private async readAndApply(trigger: string, force: boolean): Promise<void> {
+    if (this.closed) return;
     let text: string;
     try {
-      text = readFileSync(this.path, 'utf8');
+      text = await readBoundedFile(this.path);
     } catch (err) {
-      if (this.lastText !== '') this.reject(`cannot be read: ${(err as NodeJS.ErrnoException).code}`);
-      this.lastText = '';
+      const reason = describeReadError(err);
+      if (force || reason !== this.lastReadError) this.reject(reason, trigger);
+      this.lastReadError = reason;
+      this.lastText = undefined;
       return;
     }
-    if (text === this.lastText) return;
+    this.lastReadError = undefined;
+    if (!force && text === this.lastText) return;
     this.lastText = text;
     try {
       const parsed = parseConfigFile(text, this.mode);
       await this.discovery.setEntries(parsed.backends);
       this.metrics.configReloads.inc({ result: 'success' });
-      this.logger.info({ file: this.path, backends: parsed.backends.length }, 'config reloaded');
+      this.logger.info({ file: this.path, backends: parsed.backends.length, trigger }, 'config reloaded');
     } catch (err) {
-      this.reject((err as Error).message);
+      this.reject((err as Error).message, trigger);
     }
   }
 
-  private reject(reason: string): void {
+  private reject(reason: string, trigger: string): void {
     this.metrics.configReloads.inc({ result: 'failure' });
-    this.logger.error({ file: this.path, reason }, 'config reload rejected; keeping the last good backends');
+    this.logger.error({ file: this.path, reason, trigger }, 'config reload rejected; keeping the last good backends');
   }
 }

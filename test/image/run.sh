@@ -26,7 +26,7 @@ mapfile -t bases < <(sed -n 's/^FROM \([^ ]*\) AS .*/\1/p' Dockerfile | sed "s/\
 node_image=${bases[0]} runtime_image=${bases[1]}
 runtime_stage=$(awk '/^FROM /{n++} n==2' Dockerfile)
 grep -q '^RUN ' <<<"$runtime_stage" && fail "the runtime stage has a RUN step; distroless has no shell"
-grep -qx 'CMD \["node", "dist/main.js"\]' Dockerfile || fail 'CMD must be exec form ["node", "dist/main.js"]'
+grep -qx 'CMD \["node", "--disable-sigusr1", "dist/main.js"\]' Dockerfile || fail 'CMD must be exec form ["node", "--disable-sigusr1", "dist/main.js"]'
 grep -q '^ENTRYPOINT' Dockerfile && fail "no ENTRYPOINT: the CMD is the whole command"
 log "Dockerfile: build on $node_image, runtime on $runtime_image"
 
@@ -155,6 +155,15 @@ log "GET /ping through the proxy: '$(ping_through_proxy "$tmp/outrigger.log")'"
 curl -sS --max-time 5 "http://127.0.0.1:$admin_port/healthz" | grep -q '"ok"' || fail "/healthz is not ok"
 curl -sS --max-time 5 "http://127.0.0.1:$admin_port/metrics" | grep -q '^outrigger_build_info{' || fail "/metrics has no outrigger_build_info"
 log "/healthz ok, /metrics has outrigger_build_info"
+
+# SIGUSR1, SIGUSR2 and SIGHUP to PID 1: still serving, and no inspector opened.
+pid1=$(pid1_of "$ns")
+for sig in USR1 USR2 HUP; do kill "-$sig" "$pid1"; done
+sleep 0.5
+kill -0 "$pid1" 2>/dev/null || { cat "$tmp/outrigger.log"; fail "SIGUSR1/SIGUSR2/SIGHUP ended the process"; }
+ping_through_proxy "$tmp/outrigger.log" >/dev/null
+grep -q 'Debugger listening' "$tmp/outrigger.log" && { cat "$tmp/outrigger.log"; fail "SIGUSR1 opened the inspector"; }
+log "SIGUSR1, SIGUSR2, SIGHUP to PID 1: still serving, no inspector"
 
 # The chart's `helm test` pod command, run in the image against this Outrigger.
 mapfile -d '' -t test_cmd < <("$PWD/node_modules/.bin/helm" template outrigger helm/outrigger --namespace edge \

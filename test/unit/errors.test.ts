@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as errors from '../../src/errors.js';
 import {
-  ConfigError, ConnectFailedError, NoHealthyBackendError, OutriggerError, OverloadedError, ProxyError, UpstreamError,
+  ConfigError, ConnectFailedError, FileRejectedError, NoHealthyBackendError, OutriggerError, OverloadedError, ProxyError, UpstreamError,
   UpstreamResetError, UpstreamTimeoutError,
 } from '../../src/errors.js';
 import { errorStatus, parserRefusal, rawErrorResponse, refusalStatus, type RefusalKind } from '../../src/proxy/error-response.js';
@@ -29,6 +29,8 @@ const ROWS: readonly Row[] = [
   { make: () => new UpstreamTimeoutError('10.0.0.1:80', 'headers'), cls: 'UpstreamTimeoutError', code: 'ERR_UPSTREAM_TIMEOUT', kind: 'upstream_timeout', upstreamKind: 'timeout', status: 504, answer: 'upstream_timeout' },
   { make: () => new UpstreamTimeoutError('10.0.0.1:80', 'idle'), cls: 'UpstreamTimeoutError', code: 'ERR_UPSTREAM_TIMEOUT', kind: 'upstream_timeout', upstreamKind: 'timeout', status: 504, answer: 'upstream_timeout' },
   { make: () => new ConfigError(['PROXY_PORT: got "x", expected a port']), cls: 'ConfigError', code: 'ERR_INVALID_CONFIG', kind: undefined, upstreamKind: undefined, status: 500, answer: 'internal' },
+  { make: () => new FileRejectedError('ERR_FILE_NOT_REGULAR', 'is a FIFO, expected a regular file'), cls: 'FileRejectedError', code: 'ERR_FILE_NOT_REGULAR', kind: undefined, upstreamKind: undefined, status: 500, answer: 'internal' },
+  { make: () => new FileRejectedError('ERR_FILE_TOO_LARGE', 'is 2000000 bytes, larger than the 1 MiB limit'), cls: 'FileRejectedError', code: 'ERR_FILE_TOO_LARGE', kind: undefined, upstreamKind: undefined, status: 500, answer: 'internal' },
   { make: () => new OutriggerError('ERR_SOMETHING', 'generic'), cls: 'OutriggerError', code: 'ERR_SOMETHING', kind: undefined, upstreamKind: undefined, status: 500, answer: 'internal' },
   { make: () => new Error('boom'), cls: 'Error', code: undefined, kind: undefined, upstreamKind: undefined, status: 500, answer: 'internal' },
   { make: () => new TypeError('x is undefined'), cls: 'TypeError', code: undefined, kind: undefined, upstreamKind: undefined, status: 500, answer: 'internal' },
