@@ -14,7 +14,7 @@ import { readBoundedFileSync } from './upstream/bounded-file.js';
 import { createPicker } from './balancer/index.js';
 import { Prober } from './health/prober.js';
 import { OutlierDetector } from './health/outlier.js';
-import { UpstreamPool } from './proxy/upstream-pool.js';
+import { UpstreamPool } from './transport/pool.js';
 import { RetryBudget } from './proxy/retry-budget.js';
 import { Forwarder } from './proxy/forward.js';
 import { Outcomes } from './proxy/outcome.js';

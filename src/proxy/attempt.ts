@@ -12,7 +12,7 @@
 import type { ServerResponse } from 'node:http';
 import type { UpstreamError } from '../errors.js';
 import type { Backend } from '../upstream/backend.js';
-import type { UpstreamPool } from './upstream-pool.js';
+import type { UpstreamPool } from '../transport/pool.js';
 import type { RequestBody } from './request-body.js';
 import { attemptWithNodeHttp } from './upstream-node.js';
 import { attemptWithUndici } from './upstream-undici.js';

@@ -19,7 +19,7 @@ import { addForwarded, clientAddress, stripHopByHop, trailerPairs } from './head
 import { attempt, AttemptError, type UpstreamCall, type UpstreamResponse } from './attempt.js';
 import { RequestBody, RETRY_BODY_LIMIT } from './request-body.js';
 import type { RetryBudget } from './retry-budget.js';
-import type { UpstreamPool } from './upstream-pool.js';
+import type { UpstreamPool } from '../transport/pool.js';
 import { sendError } from './error-response.js';
 import type { Outcomes } from './outcome.js';
 

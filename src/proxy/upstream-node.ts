@@ -8,7 +8,7 @@ import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ConnectFailedError, UpstreamError, UpstreamResetError, UpstreamTimeoutError } from '../errors.js';
 import type { Backend } from '../upstream/backend.js';
-import type { UpstreamPool } from './upstream-pool.js';
+import type { UpstreamPool } from '../transport/pool.js';
 import { AttemptError, relayInformational, type AttemptOptions, type UpstreamCall, type UpstreamResponse } from './attempt.js';
 
 export function attemptWithNodeHttp(backend: Backend, pool: UpstreamPool, o: AttemptOptions, onCall: (call: UpstreamCall) => void): Promise<UpstreamResponse> {

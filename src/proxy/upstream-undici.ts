@@ -11,7 +11,7 @@ import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { ConnectFailedError, UpstreamError, UpstreamResetError, UpstreamTimeoutError } from '../errors.js';
 import type { Backend } from '../upstream/backend.js';
-import type { UpstreamPool } from './upstream-pool.js';
+import type { UpstreamPool } from '../transport/pool.js';
 import { AttemptError, relayInformational, type AttemptOptions, type UpstreamCall, type UpstreamResponse } from './attempt.js';
 
 /** Body bytes kept while the answer waits for its relay to start (it starts within the same tick). */

@@ -1,6 +1,6 @@
 /**
- * Pooled keep-alive connections to backends, for both clients of
- * proxy/attempt: per backend one undici Pool and one `node:http` Agent,
+ * Pooled keep-alive connections to backends, for both HTTP/1.1 engines of
+ * transport/: per backend one undici Pool and one `node:http` Agent,
  * each created on first use. Idle connections close after
  * UPSTREAM_KEEPALIVE_MS (kept below the usual backend keep-alive so that we
  * close first); connections are not limited in number and never pipelined.
