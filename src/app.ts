@@ -47,7 +47,10 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
   const set = new BackendSet({ startHealthy: config.healthCheck.type === 'none' });
   metrics.setInFlightSource(() => set.all());
   const pool = new UpstreamPool({ keepaliveMs: config.upstreamKeepaliveMs, connectTimeoutMs: config.connectTimeoutMs });
-  logBackendEvents(set, logger, (id) => pool.forget(id));
+  logBackendEvents(set, logger, (id) => {
+    pool.forget(id);
+    metrics.forgetBackend(id);
+  });
   const discovery = new Discovery(set, config.dnsRefreshMs, logger);
   const watcher = config.configFile === undefined ? undefined
     : new ConfigWatcher(config.configFile, safeRead(config.configFile), config.mode, discovery, metrics, logger);

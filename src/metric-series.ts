@@ -40,6 +40,15 @@ export class SeriesCounter<L extends string> {
     }
     s.pending += n;
   }
+
+  /** Drops every series whose label `name` has `value` (a backend that left the set). */
+  removeWhere(name: L, value: string): void {
+    for (const [key, s] of this.series) {
+      if (s.labels[name] !== value) continue;
+      this.series.delete(key);
+      this.counter.remove(s.labels);
+    }
+  }
 }
 
 interface HistogramSeries<L extends string> {
@@ -96,6 +105,11 @@ export class SeriesHistogram<L extends string> {
       values.push({ metricName: `${this.name}_count`, labels: { ...s.labels }, value: s.count });
     }
     return Promise.resolve({ name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values });
+  }
+
+  /** Drops every series whose label `name` has `value` (a backend that left the set). */
+  removeWhere(name: L, value: string): void {
+    for (const [key, s] of this.series) if (s.labels[name] === value) this.series.delete(key);
   }
 
   reset(): void {

@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { SeriesCounter, SeriesHistogram } from './metric-series.js';
+import type { UpstreamErrorKind } from './errors.js';
 
 const STANDARD_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
 export function methodLabel(method: string | undefined): string {
@@ -13,6 +14,8 @@ export function methodLabel(method: string | undefined): string {
 export function codeClass(status: number): string {
   return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'other';
 }
+
+const UPSTREAM_ERROR_KINDS: readonly UpstreamErrorKind[] = ['connect_refused', 'connect_timeout', 'reset', 'timeout', 'protocol'];
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -52,6 +55,17 @@ export function createMetrics(version: string) {
     /** Where outrigger_upstream_in_flight reads from: the current backends. */
     setInFlightSource(source: () => Iterable<{ readonly id: string; readonly inFlight: number }>): void {
       inFlightSource = source;
+    },
+    /**
+     * A backend left the set (DNS churn as pods roll, a config reload): its series go from every
+     * per-backend metric, so that /metrics stays bounded. The gauges read from the set need nothing.
+     */
+    forgetBackend(backend: string): void {
+      m.upstreamRequests.removeWhere('backend', backend);
+      m.upstreamResponse.removeWhere('backend', backend);
+      for (const kind of UPSTREAM_ERROR_KINDS) m.upstreamErrors.remove({ backend, kind });
+      for (const result of ['success', 'failure']) m.healthChecks.remove({ backend, result });
+      m.outlierEjections.remove({ backend });
     },
     buildInfo: new Gauge({ name: 'outrigger_build_info', help: 'Always 1; labels carry the build.', labelNames: ['version', 'node_version'] as const, registers: r }),
   };

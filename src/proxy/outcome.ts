@@ -28,6 +28,7 @@ export class Outcomes {
    * nothing of the backend's health (a reset of a stale pooled connection).
    */
   attemptFailed(backend: Backend, err: UpstreamError, health = true): void {
+    if (backend.removed) return; // its series are gone with it (metrics.forgetBackend)
     this.d.metrics.upstreamErrors.inc({ backend: backend.id, kind: err.upstreamKind });
     backend.failures += 1;
     if (health) this.d.outlier.onFailure(backend);
@@ -35,6 +36,7 @@ export class Outcomes {
 
   /** A backend answered `status`, `ms` after the request was sent. */
   answered(backend: Backend, status: number, ms: number): void {
+    if (backend.removed) return;
     backend.observeLatency(ms, Date.now());
     this.d.metrics.upstreamResponse.observe([backend.id], ms / 1000);
     this.d.metrics.upstreamRequests.inc([backend.id, codeClass(status)]);
@@ -53,6 +55,7 @@ export class Outcomes {
 
   /** An answer being relayed broke off (a reset, silence, or a protocol error) after its head. */
   relayFailed(backend: Backend, err: UpstreamError): void {
+    if (backend.removed) return;
     this.d.metrics.upstreamErrors.inc({ backend: backend.id, kind: err.upstreamKind });
   }
 

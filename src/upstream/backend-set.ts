@@ -60,6 +60,7 @@ export class BackendSet {
       // A scheme change (http ⇄ https) makes it another backend: new connections, new health.
       if (!wanted.has(id) || wanted.get(id)!.scheme !== backend.scheme) {
         this.members.delete(id);
+        backend.removed = true;
         this.emit(backend, 'removed');
       }
     }

@@ -35,6 +35,8 @@ export class Backend {
   healthySince = 0;
   lastProbe: ProbeResult | undefined;
 
+  /** Set when the backend leaves the set: what its last exchanges report then is not recorded per backend. */
+  removed = false;
   inFlight = 0;
   requests = 0;
   failures = 0;
