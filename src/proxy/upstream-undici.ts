@@ -8,7 +8,7 @@
  * can fire that much early, and its body timeout sleeps while paused.
  */
 import { STATUS_CODES, type ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
+import { errors, type Dispatcher } from 'undici';
 import { ConnectFailedError, UpstreamError, UpstreamResetError, UpstreamTimeoutError } from '../errors.js';
 import type { Backend } from '../upstream/backend.js';
 import type { UpstreamPool } from './upstream-pool.js';
@@ -195,9 +195,19 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
   private classify(err: Error, code: string): UpstreamError {
     if (err instanceof UpstreamError) return err;
     if (!this.connected) return new ConnectFailedError(this.backendId, code === 'UND_ERR_CONNECT_TIMEOUT', err);
-    const protocol = code.startsWith('HPE_') || code === 'UND_ERR_HEADERS_OVERFLOW' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH';
-    return new UpstreamResetError(this.backendId, protocol, err);
+    return new UpstreamResetError(this.backendId, isProtocolError(err, code), err);
   }
+}
+
+/**
+ * An answer undici's parser refused (its HTTPParserError often has no code),
+ * one too large, or one undici rejects by its socket error's message: a 101
+ * to a request without Upgrade, or a 100 it never asked for.
+ */
+function isProtocolError(err: Error, code: string): boolean {
+  if (err instanceof errors.HTTPParserError || code.startsWith('HPE_')) return true;
+  if (code === 'UND_ERR_HEADERS_OVERFLOW' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return true;
+  return code === 'UND_ERR_SOCKET' && (err.message === 'bad upgrade' || err.message === 'bad response');
 }
 
 /** Header bytes as Node's own parser gives them: latin1 strings. */
