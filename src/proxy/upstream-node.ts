@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { ConnectFailedError, UpstreamError, UpstreamResetError, UpstreamTimeoutError } from '../errors.js';
 import type { Backend } from '../upstream/backend.js';
 import type { UpstreamPool } from './upstream-pool.js';
-import { AttemptError, relayInformational, type AttemptOptions, type UpstreamCall, type UpstreamResponse } from './attempt.js';
+import { AttemptError, MAX_INFORMATIONAL, relayInformational, type AttemptOptions, type UpstreamCall, type UpstreamResponse } from './attempt.js';
 
 export function attemptWithNodeHttp(backend: Backend, pool: UpstreamPool, o: AttemptOptions, onCall: (call: UpstreamCall) => void): Promise<UpstreamResponse> {
   return new Promise((resolve, reject) => {
@@ -66,7 +66,9 @@ export function attemptWithNodeHttp(backend: Backend, pool: UpstreamPool, o: Att
       idle = true;
       upReq.destroy(new UpstreamTimeoutError(backend.id, 'idle'));
     });
+    let informational = 0;
     upReq.on('information', (info) => {
+      if (++informational > MAX_INFORMATIONAL) return fail(new UpstreamResetError(backend.id, true, new Error('too many 1xx answers')));
       if (relayInformational(o, info.statusCode, info.rawHeaders)) o.onInformational();
     });
     // No request here asks for an upgrade (those go through the tunnel), so a 101 is a protocol error.

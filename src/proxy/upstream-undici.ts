@@ -12,7 +12,7 @@ import { errors, type Dispatcher } from 'undici';
 import { ConnectFailedError, UpstreamError, UpstreamResetError, UpstreamTimeoutError } from '../errors.js';
 import type { Backend } from '../upstream/backend.js';
 import type { UpstreamPool } from './upstream-pool.js';
-import { AttemptError, relayInformational, type AttemptOptions, type UpstreamCall, type UpstreamResponse } from './attempt.js';
+import { AttemptError, MAX_INFORMATIONAL, relayInformational, type AttemptOptions, type UpstreamCall, type UpstreamResponse } from './attempt.js';
 
 /** Body bytes kept while the answer waits for its relay to start (it starts within the same tick). */
 const EARLY_BODY_LIMIT = 64 * 1024;
@@ -50,6 +50,8 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
   private aborted = false;
   /** A 204/304 that announced a body: relayed without one, its connection dropped. */
   private bodyless = false;
+  /** 1xx answers so far. */
+  private informational = 0;
   private abortFn: ((err?: Error) => void) | undefined;
   private resumeFn: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -112,6 +114,10 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     if (this.aborted) return false;
     if (statusCode < 200) {
+      if (++this.informational > MAX_INFORMATIONAL) {
+        this.cut(new UpstreamResetError(this.backendId, true, new Error('too many 1xx answers')));
+        return false;
+      }
       if (relayInformational(this.o, statusCode, latin1(rawHeaders))) this.o.onInformational();
       return true;
     }

@@ -46,6 +46,7 @@ const ROWS: readonly Row[] = [
   { name: '101 to a request without Upgrade', play: `HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo\r\nConnection: Upgrade\r\n\r\n`, expect: PROTOCOL },
   { name: '101 to a PUT', method: 'PUT', engines: ['node'], play: `HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo\r\nConnection: Upgrade\r\n\r\n`, expect: PROTOCOL },
   { name: '101 to a HEAD', method: 'HEAD', engines: ['node'], play: `HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo\r\nConnection: Upgrade\r\n\r\n`, expect: PROTOCOL },
+  { name: 'endless 103 Early Hints to a client that does not read', play: (s) => flood(s, 'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n', 256 * 1024 * 1024, 4000), expect: PROTOCOL, floodMs: 2500 },
   { name: 'three 103 then 200: the hints are relayed', play: `${'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n'.repeat(3)}${OK}Content-Length: 2\r\n\r\nok`, expect: { status: 200, body: 'ok' }, check: (a) => assert.deepEqual(a.informational, [103, 103, 103]) },
   { name: '100 Continue nobody asked for (undici refuses it: 502)', play: `HTTP/1.1 100 Continue\r\n\r\n${OK}Content-Length: 2\r\n\r\nok`, expect: { status: 200, body: 'ok' }, undici: PROTOCOL, check: (a) => assert.deepEqual(a.informational, []) },
   // Transfer codings (RFC 9112 §6.1, §7): only `chunked`, once, can be re-framed
@@ -137,7 +138,7 @@ for (const { engine, firstHeader } of ENGINES) {
     });
     t.after(() => lb.stop());
     for (const row of ROWS.filter((r) => (r.engines ?? ['undici', 'node']).includes(engine))) {
-      await t.test(row.name, async () => {
+      await t.test(row.name, async (st) => {
         const path = `/case/${slug(row.name)}/${engine}`;
         const before = await metrics(lb);
         const rss: number[] = [before.get('process_resident_memory_bytes') ?? 0];
@@ -154,6 +155,7 @@ for (const { engine, firstHeader } of ENGINES) {
         assert.equal(backend.firstHeader.get(path), firstHeader, `served by ${engine}`);
         if (row.floodMs !== undefined) {
           const growth = Math.max(...rss) - rss[0]!;
+          st.diagnostic(`RSS growth during the flood: ${(growth / 1048576).toFixed(1)} MiB`);
           assert.ok(growth < FLOOD_RSS_BOUND, `RSS grew by ${(growth / 1048576).toFixed(0)} MiB during the flood`);
         }
         const expect = engine === 'undici' ? row.undici ?? row.expect : row.expect;
