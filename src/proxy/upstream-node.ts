@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import { ConnectFailedError, UpstreamError, UpstreamResetError, UpstreamTimeoutError } from '../errors.js';
 import type { Backend } from '../upstream/backend.js';
 import type { UpstreamPool } from './upstream-pool.js';
+import { checkResponseHead } from './response-guard.js';
 import { AttemptError, MAX_INFORMATIONAL, relayInformational, type AttemptOptions, type UpstreamCall, type UpstreamResponse } from './attempt.js';
 
 export function attemptWithNodeHttp(backend: Backend, pool: UpstreamPool, o: AttemptOptions, onCall: (call: UpstreamCall) => void): Promise<UpstreamResponse> {
@@ -78,6 +79,8 @@ export function attemptWithNodeHttp(backend: Backend, pool: UpstreamPool, o: Att
       fail(new UpstreamResetError(backend.id, true, new Error('101 Switching Protocols to a request without Upgrade')));
     });
     upReq.once('response', (upRes) => {
+      const problem = checkResponseHead(upRes.rawHeaders);
+      if (problem !== undefined) return fail(new UpstreamResetError(backend.id, true, new Error(problem)));
       settled = true;
       clearTimers();
       resolve(new NodeResponse(upReq, upRes, backend.id, () => idle));

@@ -12,6 +12,7 @@ import { errors, type Dispatcher } from 'undici';
 import { ConnectFailedError, UpstreamError, UpstreamResetError, UpstreamTimeoutError } from '../errors.js';
 import type { Backend } from '../upstream/backend.js';
 import type { UpstreamPool } from './upstream-pool.js';
+import { checkResponseHead } from './response-guard.js';
 import { AttemptError, MAX_INFORMATIONAL, relayInformational, type AttemptOptions, type UpstreamCall, type UpstreamResponse } from './attempt.js';
 
 /** Body bytes kept while the answer waits for its relay to start (it starts within the same tick). */
@@ -121,10 +122,16 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
       if (relayInformational(this.o, statusCode, latin1(rawHeaders))) this.o.onInformational();
       return true;
     }
+    const raw = latin1(rawHeaders);
+    const problem = checkResponseHead(raw);
+    if (problem !== undefined) {
+      this.cut(new UpstreamResetError(this.backendId, true, new Error(problem)));
+      return false;
+    }
     this.settled = true;
     this.statusCode = statusCode;
     this.statusMessage = reasonPhrase(statusText) ?? STATUS_CODES[statusCode] ?? '';
-    this.rawHeaders = latin1(rawHeaders);
+    this.rawHeaders = raw;
     // undici skips the body of a HEAD answer only; a 204/304 with a length would wait for bytes that never come.
     this.bodyless = (statusCode === 204 || statusCode === 304) && announcesBody(this.rawHeaders);
     this.resumeFn = resume;

@@ -50,6 +50,9 @@ const ROWS: readonly Row[] = [
   { name: 'three 103 then 200: the hints are relayed', play: `${'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n'.repeat(3)}${OK}Content-Length: 2\r\n\r\nok`, expect: { status: 200, body: 'ok' }, check: (a) => assert.deepEqual(a.informational, [103, 103, 103]) },
   { name: '100 Continue nobody asked for (undici refuses it: 502)', play: `HTTP/1.1 100 Continue\r\n\r\n${OK}Content-Length: 2\r\n\r\nok`, expect: { status: 200, body: 'ok' }, undici: PROTOCOL, check: (a) => assert.deepEqual(a.informational, []) },
   // Transfer codings (RFC 9112 §6.1, §7): only `chunked`, once, can be re-framed
+  { name: 'Transfer-Encoding: gzip, chunked', play: `${OK}Transfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n`, expect: PROTOCOL },
+  { name: 'Transfer-Encoding: gzip (read until close)', play: abc(`${OK}Transfer-Encoding: gzip`), expect: PROTOCOL },
+  { name: 'chunked applied twice', play: `${OK}Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n`, expect: PROTOCOL },
   { name: 'Transfer-Encoding: identity', play: `${OK}Transfer-Encoding: identity\r\nContent-Length: 3\r\n\r\nabc`, expect: PROTOCOL },
   // Framing (RFC 9112 §6.2, §6.3)
   { name: 'Content-Length and Transfer-Encoding', play: `${OK}Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n`, expect: PROTOCOL },
