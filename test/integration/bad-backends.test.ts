@@ -31,6 +31,8 @@ interface Row {
   readonly check?: (a: RawAnswer) => void;
   /** A flood: the client does not read for this long while the proxy's RSS is sampled. */
   readonly floodMs?: number;
+  /** A metric (series as printed on /metrics) and how much the row adds to it. */
+  readonly counts?: readonly [string, number];
   /** Wait before the good request (for late bytes to reach an idle pooled connection first). */
   readonly idleMs?: number;
 }
@@ -74,6 +76,12 @@ const ROWS: readonly Row[] = [
   { name: '304 with a Content-Length and a body', play: `HTTP/1.1 304 Not Modified\r\nContent-Length: 3\r\n\r\nabc`, expect: { status: 304, body: '' } },
   { name: 'HEAD answered with a body', method: 'HEAD', engines: ['node'], play: `${OK}Content-Length: 3\r\n\r\nabc`, expect: { status: 200, body: '' } },
   { name: 'HTTP/1.0 answer delimited by close', play: abc('HTTP/1.0 200 OK\r\nX-A: 1'), expect: { status: 200, body: 'abc' } },
+  // Trailers (RFC 9110 §6.5.1): fields used for framing, routing or authentication are dropped
+  {
+    name: 'forbidden trailer fields', expect: { status: 200, body: 'abc' }, counts: ['outrigger_trailers_dropped_total{direction="response"}', 4],
+    play: `${OK}Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nHost: evil.example\r\nX-Ok: 1\r\nAuthorization: Basic eDp5\r\nSet-Cookie: s=1\r\nCache-Control: no-store\r\n\r\n`,
+    check: (a) => assert.deepEqual(a.trailers, ['X-Ok', '1']),
+  },
   // Field syntax (RFC 9112 §5, §2.2)
   { name: 'NUL in a field value', play: `${OK}X-A: a\0b\r\nContent-Length: 3\r\n\r\nabc`, expect: PROTOCOL },
   { name: 'bare CR in a field value', play: `${OK}X-A: a\rb\r\nContent-Length: 3\r\n\r\nabc`, expect: PROTOCOL },
@@ -168,6 +176,10 @@ for (const { engine, firstHeader } of ENGINES) {
         if (row.idleMs !== undefined) await sleep(row.idleMs);
         const good = await exchange(lb.proxyPort, requestFor(engine, '/good'), false);
         assert.equal(`${good.status} ${good.body}`, '200 good', 'the next request gets a good answer on its own connection');
+        if (row.counts !== undefined) {
+          const [key, by] = row.counts;
+          assert.equal(((await metrics(lb)).get(key) ?? 0) - (before.get(key) ?? 0), by, key);
+        }
         if (typeof expect === 'object' && 'error' in expect) {
           const key = `outrigger_upstream_errors_total{backend="${id}",kind="${expect.error}"}`;
           assert.ok((( await metrics(lb)).get(key) ?? 0) > (before.get(key) ?? 0), `counted as ${expect.error}`);
