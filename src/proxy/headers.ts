@@ -30,6 +30,14 @@ export function connectionTokens(raw: readonly string[]): Set<string> {
 
 const NO_TOKENS: ReadonlySet<string> = new Set();
 
+/**
+ * End-to-end fields a message cannot be forwarded without: a Connection
+ * token naming one is ignored (RFC 9110 §7.6.1 forbids such options), so
+ * `Connection: Host` cannot strip Host, nor a body lose its length.
+ * Transfer-Encoding needs no entry: it is always removed and re-framed.
+ */
+const NEVER_NAMED = new Set(['host', 'content-length']);
+
 /** True when a Connection header names something besides the usual keep-alive/close (which are removed anyway). */
 function hasConnectionHeader(raw: readonly string[]): boolean {
   for (let i = 0; i < raw.length; i += 2) {
@@ -40,7 +48,7 @@ function hasConnectionHeader(raw: readonly string[]): boolean {
   return false;
 }
 
-/** Returns a new flat array without hop-by-hop headers and without any header a Connection header names. */
+/** Returns a new flat array without hop-by-hop headers and without any header a Connection header names (except NEVER_NAMED). */
 export function stripHopByHop(raw: readonly string[], options: StripOptions = {}): string[] {
   const named = hasConnectionHeader(raw) ? connectionTokens(raw) : NO_TOKENS;
   const out: string[] = [];
@@ -56,7 +64,7 @@ export function stripHopByHop(raw: readonly string[], options: StripOptions = {}
       }
       continue;
     }
-    if (named.has(lower) && !(options.keepUpgrade === true && lower === 'upgrade')) continue;
+    if (named.has(lower) && !NEVER_NAMED.has(lower) && !(options.keepUpgrade === true && lower === 'upgrade')) continue;
     out.push(name, value);
   }
   return out;

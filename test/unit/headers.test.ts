@@ -49,6 +49,12 @@ describe('stripHopByHop', () => {
     }
   });
 
+  test('a Connection token naming Host or Content-Length is ignored: the message keeps them', () => {
+    const raw = flat([['Host', 'a'], ['Connection', 'Host, content-length, X-Hop'], ['Content-Length', '2'], ['X-Hop', '1'], ['Accept', '*/*']]);
+    assert.deepEqual(stripHopByHop(raw), flat([['Host', 'a'], ['Content-Length', '2'], ['Accept', '*/*']]));
+    assert.deepEqual(stripHopByHop(flat([['Connection', 'upgrade, HOST'], ['host', 'b']]), { keepUpgrade: true }), flat([['Connection', 'Upgrade'], ['host', 'b']]));
+  });
+
   test('TE: trailers survives even when Connection names TE (as clients must send it)', () => {
     const out = stripHopByHop(flat([['Connection', 'TE'], ['TE', 'trailers'], ['Accept', '*/*']]), { keepTeTrailers: true });
     assert.deepEqual(out, flat([['TE', 'trailers'], ['Accept', '*/*']]));
