@@ -20,7 +20,7 @@ export interface RawAnswer {
   readonly complete: boolean;
 }
 
-/** Sends `data`, reads until the proxy closes or `timeoutMs`; `pauseMs`: do not read at first (a slow client). */
+/** Sends `data`, reads until a complete final answer, the proxy's close, or `timeoutMs`; `pauseMs`: do not read at first (a slow client). */
 export function exchange(port: number, data: string, head: boolean, timeoutMs = 5000, pauseMs = 0): Promise<RawAnswer> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
@@ -31,7 +31,10 @@ export function exchange(port: number, data: string, head: boolean, timeoutMs = 
       resolve(parseAnswer(out, head));
     };
     const timer = setTimeout(finish, timeoutMs);
-    socket.on('data', (d: Buffer) => (out += d.toString('latin1')));
+    socket.on('data', (d: Buffer) => {
+      out += d.toString('latin1');
+      if (parseAnswer(out, head).complete) finish();
+    });
     socket.on('close', finish);
     socket.on('error', () => undefined);
     if (pauseMs > 0) {

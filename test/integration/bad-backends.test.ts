@@ -28,6 +28,8 @@ interface Row {
   readonly engines?: readonly Engine[];
   /** node:http rows send POST with a body unless told otherwise. */
   readonly method?: 'PUT' | 'HEAD';
+  /** The client's bytes, when not the engine's usual request. */
+  readonly request?: (path: string) => string;
   readonly check?: (a: RawAnswer) => void;
   /** A flood: the client does not read for this long while the proxy's RSS is sampled. */
   readonly floodMs?: number;
@@ -75,6 +77,11 @@ const ROWS: readonly Row[] = [
   { name: '204 with a body', play: `HTTP/1.1 204 No Content\r\n\r\nabc`, expect: { status: 204, body: '' } },
   { name: '304 with a Content-Length and a body', play: `HTTP/1.1 304 Not Modified\r\nContent-Length: 3\r\n\r\nabc`, expect: { status: 304, body: '' } },
   { name: 'HEAD answered with a body', method: 'HEAD', engines: ['node'], play: `${OK}Content-Length: 3\r\n\r\nabc`, expect: { status: 200, body: '' } },
+  {
+    name: 'an answer before the request body was sent', engines: ['node'], expect: { status: 413, body: 'too big' },
+    request: (path) => `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n0123456789`,
+    play: { bytes: 'HTTP/1.1 413 Payload Too Large\r\nContent-Length: 7\r\nConnection: close\r\n\r\ntoo big', close: true },
+  },
   { name: 'HTTP/1.0 answer delimited by close', play: abc('HTTP/1.0 200 OK\r\nX-A: 1'), expect: { status: 200, body: 'abc' } },
   // Trailers (RFC 9110 §6.5.1): fields used for framing, routing or authentication are dropped
   {
@@ -90,7 +97,12 @@ const ROWS: readonly Row[] = [
   { name: 'space before the colon', play: `${OK}Content-Length : 3\r\n\r\nabc`, expect: PROTOCOL },
   { name: 'four-digit status code', play: 'HTTP/1.1 2000 OK\r\nContent-Length: 3\r\n\r\nabc', expect: PROTOCOL },
   { name: 'a 70 KB response head', play: `${OK}X-A: ${'a'.repeat(70_000)}\r\nContent-Length: 3\r\n\r\nabc`, expect: PROTOCOL },
+  { name: 'a status line that is not HTTP', play: 'SSH-2.0-OpenSSH_9.6\r\n\r\n', expect: PROTOCOL },
+  // Both parsers read it with HTTP/1.1 framing, and the proxy re-frames it: relayed as an HTTP/1.1 answer.
+  { name: 'HTTP/2.0 in a status line', play: 'HTTP/2.0 200 OK\r\nContent-Length: 3\r\n\r\nabc', expect: { status: 200, body: 'abc' } },
   { name: 'a close before any byte', play: { bytes: '', close: true }, expect: { error: 'reset' } },
+  { name: 'a close after a 103 and nothing else', play: { bytes: 'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n', close: true }, expect: { error: 'reset' } },
+  { name: 'a close in the middle of the head', play: { bytes: `${OK}Content-Le`, close: true }, expect: { error: 'reset' } },
 ];
 
 const ENGINES: ReadonlyArray<{ readonly engine: Engine; readonly firstHeader: string }> = [
@@ -160,7 +172,7 @@ for (const { engine, firstHeader } of ENGINES) {
             await sleep(100);
           }
         })();
-        const answer = await exchange(lb.proxyPort, requestFor(engine, path, row.method), row.method === 'HEAD', 5000, row.floodMs ?? 0);
+        const answer = await exchange(lb.proxyPort, row.request?.(path) ?? requestFor(engine, path, row.method), row.method === 'HEAD', 5000, row.floodMs ?? 0);
         sampling = false;
         await sampler;
         assert.equal(backend.firstHeader.get(path), firstHeader, `served by ${engine}`);
