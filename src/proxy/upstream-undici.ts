@@ -212,11 +212,7 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
   }
 }
 
-/**
- * An answer undici's parser refused (its HTTPParserError often has no code),
- * one too large, or one undici rejects by its socket error's message: a 101
- * to a request without Upgrade, or a 100 it never asked for.
- */
+/** An answer undici's parser refused (HTTPParserError often has no code), too large, or a 101/100 it never asked for. */
 function isProtocolError(err: Error, code: string): boolean {
   if (err instanceof errors.HTTPParserError || code.startsWith('HPE_')) return true;
   if (code === 'UND_ERR_HEADERS_OVERFLOW' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return true;
