@@ -100,13 +100,22 @@ export function undiciCanSend(scheme: 'http' | 'https', o: Pick<AttemptOptions, 
 }
 
 /**
+ * 1xx answers accepted per attempt; one more fails it as a protocol error.
+ * A backend that never stops sending them would otherwise hold the request
+ * (and feed the client) until UPSTREAM_TIMEOUT_MS.
+ */
+export const MAX_INFORMATIONAL = 10;
+
+/**
  * 100 Continue goes only to a client that asked for it; 103 Early Hints goes
  * through. A hint Node cannot re-encode is dropped (a 103 is advisory) rather
- * than allowed to throw. Returns true when something was sent to the client.
+ * than allowed to throw, and so is any 1xx while the client's connection has
+ * unsent bytes queued past its high-water mark (Node writes 1xx without
+ * backpressure). Returns true when something was sent to the client.
  */
 export function relayInformational(o: AttemptOptions, status: number, rawHeaders: readonly string[]): boolean {
   const res = o.res;
-  if (res.headersSent || res.destroyed) return false;
+  if (res.headersSent || res.destroyed || res.socket == null || res.socket.writableNeedDrain) return false;
   try {
     if (status === 100) {
       if (!o.expectContinue) return false;

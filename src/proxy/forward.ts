@@ -15,7 +15,7 @@ import type { Metrics } from '../metrics.js';
 import type { Picker, PickContext } from '../balancer/picker.js';
 import type { Backend } from '../upstream/backend.js';
 import type { BackendSet } from '../upstream/backend-set.js';
-import { addForwarded, clientAddress, stripHopByHop, trailerPairs } from './headers.js';
+import { addForwarded, allowedTrailers, clientAddress, stripHopByHop } from './headers.js';
 import { attempt, AttemptError, type UpstreamCall, type UpstreamResponse } from './attempt.js';
 import { RequestBody, RETRY_BODY_LIMIT } from './request-body.js';
 import type { RetryBudget } from './retry-budget.js';
@@ -57,6 +57,8 @@ interface Exchange {
 export class Forwarder {
   constructor(private readonly d: ForwardDeps) {}
 
+  private readonly requestTrailersDropped = (n: number): void => this.d.metrics.trailersDropped.inc({ direction: 'request' }, n);
+
   handle(req: IncomingMessage, res: ServerResponse): void {
     const ex: Exchange = {
       started: performance.now(), clientIp: clientAddress(req.socket.remoteAddress), requestId: '',
@@ -65,7 +67,7 @@ export class Forwarder {
     const headers = this.upstreamHeaders(req, ex);
     const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
     // The copy kept for replay is only worth its memory when a retry can happen.
-    const body = hasBody ? new RequestBody(req, this.d.config.retries > 0 ? RETRY_BODY_LIMIT : 0) : undefined;
+    const body = hasBody ? new RequestBody(req, this.d.config.retries > 0 ? RETRY_BODY_LIMIT : 0, this.requestTrailersDropped) : undefined;
     if (req.headers['transfer-encoding'] !== undefined) headers.push('Transfer-Encoding', 'chunked');
     // A body on GET/HEAD is legal but read differently by some servers: its connection is not reused.
     if (hasBody && (req.method === 'GET' || req.method === 'HEAD')) headers.push('Connection', 'close');
@@ -174,7 +176,7 @@ export class Forwarder {
     up.relayBody(res, (err, rawTrailers) => {
       release();
       if (err === undefined) {
-        if (rawTrailers.length > 0) addTrailersSafely(res, rawTrailers);
+        if (rawTrailers.length > 0) addTrailersSafely(res, rawTrailers, (n) => this.d.metrics.trailersDropped.inc({ direction: 'response' }, n));
         res.end();
         return;
       }
@@ -196,10 +198,12 @@ export class Forwarder {
   }
 }
 
-/** Trailers Node refuses to encode are dropped (the body is complete; they are metadata). */
-function addTrailersSafely(res: ServerResponse, raw: readonly string[]): void {
+/** Trailers RFC 9110 forbids, or that Node refuses to encode, are dropped (the body is complete; they are metadata). */
+function addTrailersSafely(res: ServerResponse, raw: readonly string[], onDropped: (count: number) => void): void {
+  const { pairs, dropped } = allowedTrailers(raw);
+  if (dropped > 0) onDropped(dropped);
   try {
-    res.addTrailers(trailerPairs(raw));
+    res.addTrailers(pairs);
   } catch {
     // Nothing to do: the answer ends without them.
   }

@@ -30,6 +30,14 @@ export function connectionTokens(raw: readonly string[]): Set<string> {
 
 const NO_TOKENS: ReadonlySet<string> = new Set();
 
+/**
+ * End-to-end fields a message cannot be forwarded without: a Connection
+ * token naming one is ignored (RFC 9110 §7.6.1 forbids such options), so
+ * `Connection: Host` cannot strip Host, nor a body lose its length.
+ * Transfer-Encoding needs no entry: it is always removed and re-framed.
+ */
+const NEVER_NAMED = new Set(['host', 'content-length']);
+
 /** True when a Connection header names something besides the usual keep-alive/close (which are removed anyway). */
 function hasConnectionHeader(raw: readonly string[]): boolean {
   for (let i = 0; i < raw.length; i += 2) {
@@ -40,7 +48,7 @@ function hasConnectionHeader(raw: readonly string[]): boolean {
   return false;
 }
 
-/** Returns a new flat array without hop-by-hop headers and without any header a Connection header names. */
+/** Returns a new flat array without hop-by-hop headers and without any header a Connection header names (except NEVER_NAMED). */
 export function stripHopByHop(raw: readonly string[], options: StripOptions = {}): string[] {
   const named = hasConnectionHeader(raw) ? connectionTokens(raw) : NO_TOKENS;
   const out: string[] = [];
@@ -56,7 +64,7 @@ export function stripHopByHop(raw: readonly string[], options: StripOptions = {}
       }
       continue;
     }
-    if (named.has(lower) && !(options.keepUpgrade === true && lower === 'upgrade')) continue;
+    if (named.has(lower) && !NEVER_NAMED.has(lower) && !(options.keepUpgrade === true && lower === 'upgrade')) continue;
     out.push(name, value);
   }
   return out;
@@ -110,11 +118,29 @@ export function addForwarded(headers: string[], info: ForwardedInfo): string {
   return requestId;
 }
 
-/** Node's rawTrailers (flat) as the [name, value] pairs that addTrailers() takes. */
-export function trailerPairs(raw: readonly string[]): Array<[string, string]> {
+/**
+ * Fields a trailer section must not carry (RFC 9110 §6.5.1): message framing,
+ * routing, request modifiers, authentication, response control data and
+ * content processing, plus the hop-by-hop fields. A recipient that merged
+ * them into the head would act on fields the sender could not have vetted.
+ */
+const FORBIDDEN_IN_TRAILERS = new Set([
+  'content-length', 'transfer-encoding', 'trailer', 'content-encoding', 'content-type', 'content-range',
+  'connection', 'keep-alive', 'proxy-connection', 'te', 'upgrade', 'host',
+  'cache-control', 'expect', 'max-forwards', 'pragma', 'range', 'if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since', 'if-range',
+  'authorization', 'proxy-authorization', 'www-authenticate', 'proxy-authenticate', 'cookie', 'set-cookie',
+  'age', 'expires', 'warning', 'vary', 'location', 'retry-after', 'allow', 'accept-ranges', 'server',
+]);
+
+/** Node's rawTrailers (flat) as the [name, value] pairs addTrailers() takes, without the forbidden fields; same rule both ways. */
+export function allowedTrailers(raw: readonly string[]): { pairs: Array<[string, string]>; dropped: number } {
   const pairs: Array<[string, string]> = [];
-  for (let i = 0; i < raw.length; i += 2) pairs.push([raw[i]!, raw[i + 1]!]);
-  return pairs;
+  let dropped = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (FORBIDDEN_IN_TRAILERS.has(raw[i]!.toLowerCase())) dropped += 1;
+    else pairs.push([raw[i]!, raw[i + 1]!]);
+  }
+  return { pairs, dropped };
 }
 
 /** IPv4-mapped IPv6 (`::ffff:1.2.3.4`) shown as plain IPv4. */

@@ -4,7 +4,7 @@
  * bytes, so that a retry can replay it to another backend.
  */
 import type { IncomingMessage, ClientRequest } from 'node:http';
-import { trailerPairs } from './headers.js';
+import { allowedTrailers } from './headers.js';
 
 export const RETRY_BODY_LIMIT = 64 * 1024;
 
@@ -17,6 +17,8 @@ export class RequestBody {
   constructor(
     private readonly req: IncomingMessage,
     private readonly limit = RETRY_BODY_LIMIT,
+    /** Told how many forbidden trailer fields were dropped. */
+    private readonly onTrailersDropped: (count: number) => void = () => undefined,
   ) {
     req.on('data', (chunk: Buffer) => this.onData(chunk));
     req.once('end', () => {
@@ -71,7 +73,11 @@ export class RequestBody {
 
   private finish(sink: ClientRequest): void {
     if (sink.destroyed) return;
-    if (this.req.rawTrailers.length > 0) sink.addTrailers(trailerPairs(this.req.rawTrailers));
+    if (this.req.rawTrailers.length > 0) {
+      const { pairs, dropped } = allowedTrailers(this.req.rawTrailers);
+      if (dropped > 0) this.onTrailersDropped(dropped);
+      sink.addTrailers(pairs);
+    }
     sink.end();
   }
 }

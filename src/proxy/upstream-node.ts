@@ -6,10 +6,12 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { ConnectFailedError, UpstreamError, UpstreamResetError, UpstreamTimeoutError } from '../errors.js';
 import type { Backend } from '../upstream/backend.js';
 import type { UpstreamPool } from '../transport/pool.js';
-import { AttemptError, relayInformational, type AttemptOptions, type UpstreamCall, type UpstreamResponse } from './attempt.js';
+import { checkResponseHead } from './response-guard.js';
+import { AttemptError, MAX_INFORMATIONAL, relayInformational, type AttemptOptions, type UpstreamCall, type UpstreamResponse } from './attempt.js';
 
 export function attemptWithNodeHttp(backend: Backend, pool: UpstreamPool, o: AttemptOptions, onCall: (call: UpstreamCall) => void): Promise<UpstreamResponse> {
   return new Promise((resolve, reject) => {
@@ -47,9 +49,17 @@ export function attemptWithNodeHttp(backend: Backend, pool: UpstreamPool, o: Att
         clearTimeout(connectTimer);
       });
     });
+    /** Ends the attempt once, whatever reports the failure first; the socket is not reused. */
+    const fail = (error: UpstreamError, stale = false) => {
+      clearTimers();
+      if (settled) return;
+      settled = true;
+      upReq.destroy();
+      reject(new AttemptError(error, stale));
+    };
     upReq.once('finish', () => {
       if (o.upstreamTimeoutMs > 0 && !settled) {
-        headTimer = setTimeout(() => upReq.destroy(new UpstreamTimeoutError(backend.id, 'headers')), o.upstreamTimeoutMs);
+        headTimer = setTimeout(() => fail(new UpstreamTimeoutError(backend.id, 'headers')), o.upstreamTimeoutMs);
       }
     });
     let idle = false;
@@ -57,22 +67,31 @@ export function attemptWithNodeHttp(backend: Backend, pool: UpstreamPool, o: Att
       idle = true;
       upReq.destroy(new UpstreamTimeoutError(backend.id, 'idle'));
     });
+    let informational = 0;
     upReq.on('information', (info) => {
+      if (++informational > MAX_INFORMATIONAL) return fail(new UpstreamResetError(backend.id, true, new Error('too many 1xx answers')));
       if (relayInformational(o, info.statusCode, info.rawHeaders)) o.onInformational();
     });
+    // No request here asks for an upgrade (those go through the tunnel), so a 101 is a protocol error.
+    // Without this listener Node drops the socket and reports nothing at all.
+    upReq.on('upgrade', (_res: IncomingMessage, socket: Duplex) => {
+      socket.destroy();
+      fail(new UpstreamResetError(backend.id, true, new Error('101 Switching Protocols to a request without Upgrade')));
+    });
     upReq.once('response', (upRes) => {
+      const problem = checkResponseHead(upRes.rawHeaders);
+      if (problem !== undefined) return fail(new UpstreamResetError(backend.id, true, new Error(problem)));
       settled = true;
       clearTimers();
       resolve(new NodeResponse(upReq, upRes, backend.id, () => idle));
     });
     upReq.on('error', (err: NodeJS.ErrnoException) => {
-      clearTimers();
       if (settled) return; // after the head, the relay owns errors
-      settled = true;
       const error = classify(err, backend.id, connected);
-      const stale = upReq.reusedSocket && error instanceof UpstreamResetError && error.upstreamKind === 'reset';
-      reject(new AttemptError(error, stale));
+      fail(error, upReq.reusedSocket && error instanceof UpstreamResetError && error.upstreamKind === 'reset');
     });
+    // Whatever else ends the request before a head (Node closes some sockets without an error): a reset.
+    upReq.once('close', () => fail(new UpstreamResetError(backend.id, false)));
 
     if (o.body === undefined) upReq.end();
     else o.body.attach(upReq);

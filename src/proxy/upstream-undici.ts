@@ -8,11 +8,12 @@
  * can fire that much early, and its body timeout sleeps while paused.
  */
 import { STATUS_CODES, type ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
+import { errors, type Dispatcher } from 'undici';
 import { ConnectFailedError, UpstreamError, UpstreamResetError, UpstreamTimeoutError } from '../errors.js';
 import type { Backend } from '../upstream/backend.js';
 import type { UpstreamPool } from '../transport/pool.js';
-import { AttemptError, relayInformational, type AttemptOptions, type UpstreamCall, type UpstreamResponse } from './attempt.js';
+import { checkResponseHead } from './response-guard.js';
+import { AttemptError, MAX_INFORMATIONAL, relayInformational, type AttemptOptions, type UpstreamCall, type UpstreamResponse } from './attempt.js';
 
 /** Body bytes kept while the answer waits for its relay to start (it starts within the same tick). */
 const EARLY_BODY_LIMIT = 64 * 1024;
@@ -50,6 +51,8 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
   private aborted = false;
   /** A 204/304 that announced a body: relayed without one, its connection dropped. */
   private bodyless = false;
+  /** 1xx answers so far. */
+  private informational = 0;
   private abortFn: ((err?: Error) => void) | undefined;
   private resumeFn: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -112,13 +115,23 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     if (this.aborted) return false;
     if (statusCode < 200) {
+      if (++this.informational > MAX_INFORMATIONAL) {
+        this.cut(new UpstreamResetError(this.backendId, true, new Error('too many 1xx answers')));
+        return false;
+      }
       if (relayInformational(this.o, statusCode, latin1(rawHeaders))) this.o.onInformational();
       return true;
+    }
+    const raw = latin1(rawHeaders);
+    const problem = checkResponseHead(raw);
+    if (problem !== undefined) {
+      this.cut(new UpstreamResetError(this.backendId, true, new Error(problem)));
+      return false;
     }
     this.settled = true;
     this.statusCode = statusCode;
     this.statusMessage = reasonPhrase(statusText) ?? STATUS_CODES[statusCode] ?? '';
-    this.rawHeaders = latin1(rawHeaders);
+    this.rawHeaders = raw;
     // undici skips the body of a HEAD answer only; a 204/304 with a length would wait for bytes that never come.
     this.bodyless = (statusCode === 204 || statusCode === 304) && announcesBody(this.rawHeaders);
     this.resumeFn = resume;
@@ -195,9 +208,15 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
   private classify(err: Error, code: string): UpstreamError {
     if (err instanceof UpstreamError) return err;
     if (!this.connected) return new ConnectFailedError(this.backendId, code === 'UND_ERR_CONNECT_TIMEOUT', err);
-    const protocol = code.startsWith('HPE_') || code === 'UND_ERR_HEADERS_OVERFLOW' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH';
-    return new UpstreamResetError(this.backendId, protocol, err);
+    return new UpstreamResetError(this.backendId, isProtocolError(err, code), err);
   }
+}
+
+/** An answer undici's parser refused (HTTPParserError often has no code), too large, or a 101/100 it never asked for. */
+function isProtocolError(err: Error, code: string): boolean {
+  if (err instanceof errors.HTTPParserError || code.startsWith('HPE_')) return true;
+  if (code === 'UND_ERR_HEADERS_OVERFLOW' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return true;
+  return code === 'UND_ERR_SOCKET' && (err.message === 'bad upgrade' || err.message === 'bad response');
 }
 
 /** Header bytes as Node's own parser gives them: latin1 strings. */

@@ -53,6 +53,28 @@ test('request: hop-by-hop and Connection-named headers removed, X-Forwarded-For 
   assert.equal(JSON.stringify(log).includes('First  Value'), false, 'header values are not logged');
 });
 
+test('Connection naming Host or Content-Length is ignored for those fields, on both upstream clients', async (t) => {
+  const backend = await startBackend();
+  t.after(() => backend.close());
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${backend.port}`, HEALTH_CHECK_TYPE: 'none' });
+  t.after(() => lb.stop());
+  // A bodiless GET with Host first goes by undici (it names Host `host`); a POST with a body by node:http.
+  const cases = [
+    { raw: 'GET /echo/ch HTTP/1.1\r\nHost: a\r\nConnection: Host, X-Hop\r\nX-Hop: 1\r\n\r\n', host: ['host', 'a'], bodyBytes: 0 },
+    { raw: 'POST /echo/ch HTTP/1.1\r\nHost: a\r\nConnection: Host, Content-Length, X-Hop\r\nX-Hop: 1\r\nContent-Length: 5\r\n\r\nhello', host: ['Host', 'a'], bodyBytes: 5 },
+  ];
+  for (const c of cases) {
+    const reply = await rawExchange(lb.proxyPort, c.raw.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n'));
+    assert.match(reply, /^HTTP\/1\.1 200 /, reply);
+    const echo = JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4)) as Echo;
+    const got = pairs(echo.rawHeaders);
+    assert.deepEqual(got[0], c.host, `${c.raw.split(' ')[0]}: Host kept, first`);
+    assert.equal(got.filter(([n]) => n.toLowerCase() === 'x-hop').length, 0, 'other named headers still removed');
+    assert.equal(echo.bodyBytes, c.bodyBytes);
+    if (c.bodyBytes > 0) assert.deepEqual(got.find(([n]) => n.toLowerCase() === 'content-length'), ['Content-Length', '5'], 'the body keeps its length');
+  }
+});
+
 test('a request id is generated when absent; FORWARDED_HEADERS=false adds nothing', async (t) => {
   const backend = await startBackend();
   t.after(() => backend.close());

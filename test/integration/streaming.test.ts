@@ -67,17 +67,20 @@ test('text/event-stream: each event reaches the client as it is sent', async (t)
   assert.ok(arrivals[2]! - arrivals[0]! >= 450, 'events spaced as sent');
 });
 
-test('trailers are relayed in both directions', async (t) => {
+test('trailers are relayed in both directions; request trailers RFC 9110 forbids (Host, Authorization, Cookie) are dropped and counted', async (t) => {
   const backend = await startBackend();
   t.after(() => backend.close());
   const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${backend.port}`, HEALTH_CHECK_TYPE: 'none' });
   t.after(() => lb.stop());
   const down = await request(lb.proxyPort, '/trailers');
   assert.equal(down.trailers['x-checksum'], 'abc123');
-  const out = await rawExchange(lb.proxyPort, 'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\nX-Req-Trailer: t1\r\n\r\n');
+  const trailers = 'Host: evil.example\r\nX-Req-Trailer: t1\r\nAuthorization: Basic eDp5\r\nCookie: session=stolen\r\n';
+  const out = await rawExchange(lb.proxyPort, `POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n${trailers}\r\n`);
   const echo = JSON.parse(out.slice(out.indexOf('\r\n\r\n') + 4)) as { bodyBytes: number; rawTrailers: string[] };
   assert.equal(echo.bodyBytes, 5);
   assert.deepEqual(echo.rawTrailers, ['X-Req-Trailer', 't1']);
+  const metrics = await (await fetch(`http://127.0.0.1:${lb.adminPort}/metrics`)).text();
+  assert.match(metrics, /^outrigger_trailers_dropped_total\{direction="request"\} 3$/m);
 });
 
 test('1xx: 103 Early Hints relayed; 100 Continue comes from the backend, then the body flows', async (t) => {

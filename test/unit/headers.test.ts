@@ -1,7 +1,7 @@
 /** Hop-by-hop stripping and forwarded headers over Node's flat raw header arrays. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addForwarded, clientAddress, connectionTokens, headerValue, stripHopByHop, trailerPairs } from '../../src/proxy/headers.js';
+import { addForwarded, clientAddress, connectionTokens, headerValue, stripHopByHop, allowedTrailers } from '../../src/proxy/headers.js';
 
 /** [[name, value], …] → Node's flat rawHeaders. */
 function flat(pairs: ReadonlyArray<readonly [string, string]>): string[] {
@@ -47,6 +47,12 @@ describe('stripHopByHop', () => {
       const out = stripHopByHop(flat([['TE', value], ['Accept', '*/*']]), { keepTeTrailers });
       assert.deepEqual(out, kept ? flat([['TE', value], ['Accept', '*/*']]) : flat([['Accept', '*/*']]), `TE: ${value}, keepTeTrailers=${keepTeTrailers}`);
     }
+  });
+
+  test('a Connection token naming Host or Content-Length is ignored: the message keeps them', () => {
+    const raw = flat([['Host', 'a'], ['Connection', 'Host, content-length, X-Hop'], ['Content-Length', '2'], ['X-Hop', '1'], ['Accept', '*/*']]);
+    assert.deepEqual(stripHopByHop(raw), flat([['Host', 'a'], ['Content-Length', '2'], ['Accept', '*/*']]));
+    assert.deepEqual(stripHopByHop(flat([['Connection', 'upgrade, HOST'], ['host', 'b']]), { keepUpgrade: true }), flat([['Connection', 'Upgrade'], ['host', 'b']]));
   });
 
   test('TE: trailers survives even when Connection names TE (as clients must send it)', () => {
@@ -146,7 +152,25 @@ describe('small helpers', () => {
     assert.equal(headerValue(flat([['A', '1']]), 'b'), undefined);
   });
 
-  test('trailerPairs turns the flat list into pairs, duplicates kept', () => {
-    assert.deepEqual(trailerPairs(flat([['X-Sum', 'a'], ['x-sum', 'b']])), [['X-Sum', 'a'], ['x-sum', 'b']]);
+  test('allowedTrailers turns the flat list into pairs, duplicates and order kept', () => {
+    assert.deepEqual(allowedTrailers(flat([['X-Sum', 'a'], ['grpc-status', '0'], ['x-sum', 'b']])), { pairs: [['X-Sum', 'a'], ['grpc-status', '0'], ['x-sum', 'b']], dropped: 0 });
   });
+});
+
+describe('allowedTrailers drops what RFC 9110 §6.5.1 forbids in trailers, whatever the case', () => {
+  const forbidden: ReadonlyArray<readonly [string, string]> = [
+    ['framing', 'Content-Length'], ['framing', 'transfer-encoding'], ['framing', 'Trailer'], ['hop-by-hop', 'Connection'], ['hop-by-hop', 'TE'],
+    ['routing', 'Host'], ['request modifier', 'Expect'], ['request modifier', 'If-None-Match'], ['request modifier', 'Range'],
+    ['authentication', 'Authorization'], ['authentication', 'Proxy-Authorization'], ['authentication', 'WWW-Authenticate'],
+    ['authentication', 'Cookie'], ['authentication', 'Set-Cookie'], ['response control', 'Cache-Control'], ['response control', 'Location'],
+    ['response control', 'Retry-After'], ['response control', 'Vary'], ['content processing', 'Content-Encoding'], ['content processing', 'CONTENT-TYPE'],
+  ];
+  for (const [why, name] of forbidden) {
+    test(`${name} (${why})`, () => {
+      assert.deepEqual(allowedTrailers(flat([['X-Before', '1'], [name, 'v'], ['X-After', '2']])), { pairs: [['X-Before', '1'], ['X-After', '2']], dropped: 1 });
+    });
+  }
+  for (const name of ['X-Checksum', 'grpc-status', 'grpc-message', 'Server-Timing', 'Digest', 'X-Host', 'Content-MD5']) {
+    test(`${name} is kept`, () => assert.equal(allowedTrailers([name, 'v']).dropped, 0));
+  }
 });
