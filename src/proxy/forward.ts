@@ -1,6 +1,6 @@
 /**
  * One client request, end to end: take the eligible view, ask the picker,
- * send (proxy/attempt), retry on another backend where the rules allow,
+ * send (transport/select), retry on another backend where the rules allow,
  * stream the response back, and report the outcome to the outlier detector,
  * metrics and the access log. Failures become typed errors that
  * proxy/error-response turns into answers.
@@ -16,7 +16,9 @@ import type { Picker, PickContext } from '../balancer/picker.js';
 import type { Backend } from '../upstream/backend.js';
 import type { BackendSet } from '../upstream/backend-set.js';
 import { addForwarded, allowedTrailers, clientAddress, stripHopByHop } from './headers.js';
-import { attempt, AttemptError, type UpstreamCall, type UpstreamResponse } from './attempt.js';
+import { send } from '../transport/select.js';
+import { AttemptError, type UpstreamCall, type UpstreamResponse } from '../transport/contract.js';
+import { relayInformational } from './informational.js';
 import { RequestBody, RETRY_BODY_LIMIT } from './request-body.js';
 import type { RetryBudget } from './retry-budget.js';
 import type { UpstreamPool } from '../transport/pool.js';
@@ -107,6 +109,10 @@ export class Forwarder {
   private async run(req: IncomingMessage, res: ServerResponse, ex: Exchange, headers: string[], body: RequestBody | undefined): Promise<void> {
     const tried: Backend[] = [];
     const ctx = this.d.contextFor(ex.clientIp, req.headers);
+    const expectContinue = req.headers.expect?.toLowerCase() === '100-continue';
+    const onInformational = (status: number, raw: readonly string[]) => {
+      if (relayInformational(res, expectContinue, status, raw)) ex.informational = true;
+    };
     for (;;) {
       const backend = choose(this.d, tried, ctx);
       tried.push(backend);
@@ -116,13 +122,11 @@ export class Forwarder {
       const release = acquire(backend);
       const sentAt = performance.now();
       try {
-        result = await attempt(backend, this.d.pool, {
+        result = await send(backend, this.d.pool, {
           // An HTTP/1.0 request may lack Host; HTTP/1.1 to the backend needs one: the backend's own.
           method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers.host === undefined ? [...headers, 'Host', backend.id] : headers, body,
           connectTimeoutMs: this.d.config.connectTimeoutMs, upstreamTimeoutMs: this.d.config.upstreamTimeoutMs,
-          idleTimeoutMs: this.d.config.idleTimeoutMs, res, expectContinue: req.headers.expect?.toLowerCase() === '100-continue',
-          exactHeaders: !this.d.config.forwardedHeaders,
-          onInformational: () => (ex.informational = true),
+          idleTimeoutMs: this.d.config.idleTimeoutMs, exactHeaders: !this.d.config.forwardedHeaders, onInformational,
         }, (call) => (ex.call = call));
       } catch (err) {
         release();

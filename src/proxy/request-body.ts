@@ -5,10 +5,11 @@
  */
 import type { IncomingMessage, ClientRequest } from 'node:http';
 import { allowedTrailers } from './headers.js';
+import type { RequestBodySource } from '../transport/contract.js';
 
 export const RETRY_BODY_LIMIT = 64 * 1024;
 
-export class RequestBody {
+export class RequestBody implements RequestBodySource {
   private held: Buffer[] | null = [];
   private heldBytes = 0;
   private ended = false;

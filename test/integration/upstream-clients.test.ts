@@ -1,5 +1,5 @@
 /**
- * The two upstream clients behind proxy/attempt (undici for requests without
+ * The two upstream engines behind transport/select (undici for requests without
  * a body, node:http for requests with one) keep the same contract: every
  * case below runs once per client.
  */

@@ -1,7 +1,7 @@
 /** checkResponseHead: which backend answer heads may be re-framed and relayed. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkResponseHead } from '../../src/proxy/response-guard.js';
+import { checkResponseHead } from '../../src/transport/response-guard.js';
 
 const CASES: ReadonlyArray<readonly [string, string[], boolean]> = [
   ['no Transfer-Encoding', ['Content-Length', '3'], true],

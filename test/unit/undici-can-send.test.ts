@@ -1,7 +1,7 @@
 /** Which requests the undici client takes: only those it sends as received (table). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { undiciCanSend } from '../../src/proxy/attempt.js';
+import { undiciCanSend } from '../../src/transport/select.js';
 import type { RequestBody } from '../../src/proxy/request-body.js';
 
 const body = {} as RequestBody;

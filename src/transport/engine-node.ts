@@ -1,19 +1,20 @@
 /**
- * The `node:http` client behind proxy/attempt: requests with a body (the
- * client's body streamed with backpressure, request trailers, 100-continue)
- * and request targets undici does not take.
+ * The `node:http` engine: requests with a body (the client's body streamed
+ * with backpressure, request trailers, 100-continue), https backends, exact
+ * headers, and request targets undici does not take. It owns its timers
+ * (connect, response head, idle) and its error classification.
  */
 import http from 'node:http';
 import https from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex, Writable } from 'node:stream';
 import { ConnectFailedError, UpstreamError, UpstreamResetError, UpstreamTimeoutError } from '../errors.js';
 import type { Backend } from '../upstream/backend.js';
-import type { UpstreamPool } from '../transport/pool.js';
+import type { UpstreamPool } from './pool.js';
 import { checkResponseHead } from './response-guard.js';
-import { AttemptError, MAX_INFORMATIONAL, relayInformational, type AttemptOptions, type UpstreamCall, type UpstreamResponse } from './attempt.js';
+import { AttemptError, MAX_INFORMATIONAL, type ExchangeRequest, type UpstreamCall, type UpstreamResponse } from './contract.js';
 
-export function attemptWithNodeHttp(backend: Backend, pool: UpstreamPool, o: AttemptOptions, onCall: (call: UpstreamCall) => void): Promise<UpstreamResponse> {
+export function sendWithNodeHttp(backend: Backend, pool: UpstreamPool, o: ExchangeRequest, onCall: (call: UpstreamCall) => void): Promise<UpstreamResponse> {
   return new Promise((resolve, reject) => {
     const client = backend.scheme === 'https' ? https : http;
     const upReq = client.request({
@@ -70,7 +71,7 @@ export function attemptWithNodeHttp(backend: Backend, pool: UpstreamPool, o: Att
     let informational = 0;
     upReq.on('information', (info) => {
       if (++informational > MAX_INFORMATIONAL) return fail(new UpstreamResetError(backend.id, true, new Error('too many 1xx answers')));
-      if (relayInformational(o, info.statusCode, info.rawHeaders)) o.onInformational();
+      o.onInformational(info.statusCode, info.rawHeaders);
     });
     // No request here asks for an upgrade (those go through the tunnel), so a 101 is a protocol error.
     // Without this listener Node drops the socket and reports nothing at all.
@@ -119,9 +120,9 @@ class NodeResponse implements UpstreamResponse {
     this.upReq.destroy();
   }
 
-  relayBody(res: ServerResponse, done: (err: UpstreamError | undefined, rawTrailers: readonly string[]) => void): void {
+  relayBody(sink: Writable, done: (err: UpstreamError | undefined, rawTrailers: readonly string[]) => void): void {
     const upRes = this.upRes;
-    upRes.pipe(res, { end: false });
+    upRes.pipe(sink, { end: false });
     upRes.once('end', () => done(undefined, upRes.rawTrailers));
     upRes.once('error', (err: unknown) => {
       done(this.timedOut() ? new UpstreamTimeoutError(this.backendId, 'idle') : new UpstreamResetError(this.backendId, false, err), []);

@@ -1,19 +1,18 @@
 /**
- * The undici client behind proxy/attempt, for plain-http requests without a
- * body. It uses undici's dispatcher handler callbacks (the form its own
+ * The undici engine, for plain-http requests without a body. It uses undici's dispatcher handler callbacks (the form its own
  * client speaks natively, so no adapter runs per request): raw header bytes,
- * and body chunks written straight to the client's response with
- * backpressure (returning false pauses undici's parser until the response
- * drains). The timeouts are ours: undici's own timers tick every 0.5 s and
+ * and body chunks written straight to the caller's sink with backpressure
+ * (returning false pauses undici's parser until the sink drains). The timeouts are ours: undici's own timers tick every 0.5 s and
  * can fire that much early, and its body timeout sleeps while paused.
  */
-import { STATUS_CODES, type ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import type { Writable } from 'node:stream';
 import { errors, type Dispatcher } from 'undici';
 import { ConnectFailedError, UpstreamError, UpstreamResetError, UpstreamTimeoutError } from '../errors.js';
 import type { Backend } from '../upstream/backend.js';
-import type { UpstreamPool } from '../transport/pool.js';
+import type { UpstreamPool } from './pool.js';
 import { checkResponseHead } from './response-guard.js';
-import { AttemptError, MAX_INFORMATIONAL, relayInformational, type AttemptOptions, type UpstreamCall, type UpstreamResponse } from './attempt.js';
+import { AttemptError, MAX_INFORMATIONAL, type ExchangeRequest, type UpstreamCall, type UpstreamResponse } from './contract.js';
 
 /** Body bytes kept while the answer waits for its relay to start (it starts within the same tick). */
 const EARLY_BODY_LIMIT = 64 * 1024;
@@ -24,8 +23,8 @@ const REFUSED_LOCALLY = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED']
 type Done = (err: UpstreamError | undefined, rawTrailers: readonly string[]) => void;
 
 /** `fallback` sends the same request with the other client, for requests undici refuses to send. */
-export function attemptWithUndici(
-  backend: Backend, pool: UpstreamPool, o: AttemptOptions, onCall: (call: UpstreamCall) => void,
+export function sendWithUndici(
+  backend: Backend, pool: UpstreamPool, o: ExchangeRequest, onCall: (call: UpstreamCall) => void,
   fallback: () => Promise<UpstreamResponse>,
 ): Promise<UpstreamResponse> {
   return new Promise((resolve, reject) => {
@@ -57,7 +56,7 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
   private resumeFn: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   /** Set by relayBody(); until then body chunks are held. */
-  private res: ServerResponse | undefined;
+  private sink: Writable | undefined;
   private done: Done | undefined;
   private early: Buffer[] = [];
   private earlyBytes = 0;
@@ -66,7 +65,7 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
 
   constructor(
     private readonly backendId: string,
-    private readonly o: AttemptOptions,
+    private readonly o: ExchangeRequest,
     private readonly resolve: (r: UpstreamResponse) => void,
     private readonly reject: (e: AttemptError) => void,
     private readonly fallback: () => void,
@@ -84,14 +83,14 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
     this.cut(new UpstreamResetError(this.backendId, false), !this.connected);
   }
 
-  relayBody(res: ServerResponse, done: Done): void {
-    this.res = res;
+  relayBody(sink: Writable, done: Done): void {
+    this.sink = sink;
     this.done = done;
     if (this.bodyless) {
       this.finish(undefined, []);
       return this.cut(new UpstreamResetError(this.backendId, false));
     }
-    for (const chunk of this.early) res.write(chunk);
+    for (const chunk of this.early) sink.write(chunk);
     this.early = [];
     if (this.ended !== undefined) return done(this.ended.err, this.ended.trailers);
     // Armed here rather than at the head: most answers are complete before this runs.
@@ -119,7 +118,7 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
         this.cut(new UpstreamResetError(this.backendId, true, new Error('too many 1xx answers')));
         return false;
       }
-      if (relayInformational(this.o, statusCode, latin1(rawHeaders))) this.o.onInformational();
+      this.o.onInformational(statusCode, latin1(rawHeaders));
       return true;
     }
     const raw = latin1(rawHeaders);
@@ -143,14 +142,14 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
   onData(chunk: Buffer): boolean {
     if (this.aborted) return false;
     this.timer?.refresh();
-    const res = this.res;
-    if (res === undefined) {
+    const sink = this.sink;
+    if (sink === undefined) {
       this.early.push(chunk);
       this.earlyBytes += chunk.length;
       return this.earlyBytes < EARLY_BODY_LIMIT;
     }
-    if (res.write(chunk)) return true;
-    res.once('drain', this.resume);
+    if (sink.write(chunk)) return true;
+    sink.once('drain', this.resume);
     return false;
   }
 

@@ -1,0 +1,34 @@
+/**
+ * Relaying a backend's 1xx answer to the client. 100 Continue goes only to
+ * a client that asked for it; 103 Early Hints goes through. A hint Node
+ * cannot re-encode is dropped (a 103 is advisory) rather than allowed to
+ * throw, and so is any 1xx while the client's connection has unsent bytes
+ * queued past its high-water mark (Node writes 1xx without backpressure).
+ * Returns true when something was sent to the client.
+ */
+import type { ServerResponse } from 'node:http';
+
+export function relayInformational(res: ServerResponse, expectContinue: boolean, status: number, rawHeaders: readonly string[]): boolean {
+  if (res.headersSent || res.destroyed || res.socket == null || res.socket.writableNeedDrain) return false;
+  try {
+    if (status === 100) {
+      if (!expectContinue) return false;
+      res.writeContinue();
+      return true;
+    }
+    if (status !== 103) return false;
+    const hints: Record<string, string | string[]> = {};
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+      const name = rawHeaders[i]!.toLowerCase();
+      // Node wants one link per array entry; a backend may send a comma-separated list.
+      const values = name === 'link' ? rawHeaders[i + 1]!.split(/,\s*(?=<)/) : [rawHeaders[i + 1]!];
+      const prior = hints[name];
+      hints[name] = prior === undefined && values.length === 1 ? values[0]! : [...(prior === undefined ? [] : [prior].flat()), ...values];
+    }
+    if (hints.link === undefined) return false;
+    res.writeEarlyHints(hints);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * The one place an engine is chosen for an exchange. Two HTTP/1.1 engines
+ * sit behind the contract (docs/benchmarks.md has the measurements): undici
+ * where it sends the request as received, which is most traffic and costs a
+ * third less CPU there; `node:http` for everything else. A new engine is one
+ * file plus one line here.
+ */
+import type { Backend } from '../upstream/backend.js';
+import type { UpstreamPool } from './pool.js';
+import type { ExchangeRequest, UpstreamCall, UpstreamResponse } from './contract.js';
+import { sendWithNodeHttp } from './engine-node.js';
+import { sendWithUndici } from './engine-undici.js';
+
+/** Sends `request` to `backend` with the engine that fits it; rejects with an AttemptError. */
+export function send(backend: Backend, pool: UpstreamPool, request: ExchangeRequest, onCall: (call: UpstreamCall) => void): Promise<UpstreamResponse> {
+  const viaNode = () => sendWithNodeHttp(backend, pool, request, onCall);
+  return undiciCanSend(backend.scheme, request) ? sendWithUndici(backend, pool, request, onCall, viaNode) : viaNode();
+}
+
+/** undici's rule for a request target: origin-form, bytes 0x21–0xff. */
+const UNDICI_PATH = /^\/[\x21-\xff]*$/;
+
+/**
+ * True when undici sends this request as received. It writes `host` first
+ * (so Host must already be first; its name goes out in lower case), cannot
+ * stream trailers or wait for 100 Continue (requests with a body), refuses
+ * any `Expect`, drops `Content-Length: 0` on GET, closes the connection
+ * after every HEAD, and takes its TLS server name from the Host header
+ * (https backends stay with node:http, which names the backend).
+ */
+export function undiciCanSend(scheme: Backend['scheme'], o: Pick<ExchangeRequest, 'method' | 'path' | 'headers' | 'body' | 'exactHeaders'>): boolean {
+  if (scheme !== 'http' || o.body !== undefined || o.exactHeaders || o.method === 'HEAD' || !UNDICI_PATH.test(o.path)) return false;
+  const h = o.headers;
+  if (h.length === 0 || h[0]!.length !== 4 || h[0]!.toLowerCase() !== 'host') return false;
+  for (let i = 2; i < h.length; i += 2) {
+    const n = h[i]!.length;
+    if (n !== 6 && n !== 14 && n !== 4) continue;
+    const name = h[i]!.toLowerCase();
+    if (name === 'expect' || name === 'content-length' || name === 'host') return false;
+  }
+  return true;
+}
