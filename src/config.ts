@@ -8,18 +8,17 @@
  */
 import { cleanEnv, makeValidator, EnvMissingError, type ValidatorSpec } from 'envalid';
 import { ConfigError } from './errors.js';
+import { LOG_LEVELS, type LogLevel } from './log.js';
 import { parseBackendList, type BackendAddress } from './upstream/backend-address.js';
 import { readConfigFile, type FileSettings } from './upstream/config-file.js';
 
 export const MODES = ['http', 'tcp'] as const;
 export const ALGORITHMS = ['round-robin', 'least-connections', 'p2c', 'ewma', 'random', 'ip-hash', 'hash'] as const;
 export const HEALTH_CHECK_TYPES = ['tcp', 'http', 'none'] as const;
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export type Mode = (typeof MODES)[number];
 export type Algorithm = (typeof ALGORITHMS)[number];
 export type HealthCheckType = (typeof HEALTH_CHECK_TYPES)[number];
-export type LogLevel = (typeof LOG_LEVELS)[number];
 export type HashKey = { kind: 'ip' } | { kind: 'header'; name: string } | { kind: 'cookie'; name: string };
 
 // ---- validators: each throws an Error whose message says what is expected ----
