@@ -1,0 +1,195 @@
+/**
+ * Issue 7, part D: a sweep of hostile clients, each test showing that one
+ * bound holds: slow bodies are cut by IDLE_TIMEOUT_MS, a slow reader does
+ * not make Outrigger buffer the backend's answer, a flood of pipelined
+ * requests is cut at the pipelining cap, and WebSocket churn leaks neither
+ * file descriptors nor memory.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { startOutrigger } from '../helpers/outrigger.js';
+import { request, startBackend, startServer } from '../helpers/http.js';
+import { connectWatched, metricSum, mib, openFds, parseResponses, pollUntil, rssBytes, rssSampler, scrape, sleep, MiB } from '../helpers/hostile.js';
+
+const OPTS = { timeout: 120_000 };
+const RSS_BOUND = 64 * MiB;
+
+test('D1: a slow request body is cut after IDLE_TIMEOUT_MS and the backend request is aborted', OPTS, async (t) => {
+  const IDLE = 1000;
+  const seen: Array<{ got: number; aborted: boolean }> = [];
+  const origin = await startServer((req, res) => {
+    const entry = { got: 0, aborted: false };
+    seen.push(entry);
+    req.on('data', (d: Buffer) => (entry.got += d.length));
+    res.once('close', () => { if (!res.writableFinished) entry.aborted = true; });
+    req.once('end', () => res.end('complete\n'));
+  });
+  t.after(() => origin.close());
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${origin.port}`, HEALTH_CHECK_TYPE: 'none', IDLE_TIMEOUT_MS: String(IDLE), ACCESS_LOG: 'false' });
+  t.after(() => lb.stop('SIGKILL'));
+  const client = await connectWatched(lb.proxyPort, `POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n${'x'.repeat(10)}`);
+  t.after(() => client.socket.destroy());
+  const closed = await client.waitClosed(IDLE + 5000);
+  const after = client.closedAfter();
+  t.diagnostic(`D1: client cut after ${after} ms with ${JSON.stringify(client.received().split('\r\n')[0] ?? '')}`);
+  assert.ok(closed, `the client is cut within IDLE_TIMEOUT_MS + 5 s; received ${JSON.stringify(client.received().slice(0, 80))}`);
+  assert.ok(after! >= IDLE * 0.8, `cut after ${after} ms: not before IDLE_TIMEOUT_MS`);
+  assert.ok(await pollUntil(() => seen[0]?.aborted === true, 3000), `the backend request is aborted (seen ${JSON.stringify(seen)})`);
+  assert.equal(seen[0]!.got, 10, 'the backend got the 10 bytes that were sent');
+});
+
+test('D2: a slow reader of a 200 MiB answer does not make Outrigger buffer it', OPTS, async (t) => {
+  const TOTAL = 200 * MiB;
+  let written = 0;
+  const origin = await startServer((_req, res) => {
+    res.writeHead(200, { 'content-length': TOTAL });
+    const chunk = Buffer.alloc(64 * 1024, 0x62);
+    const pump = () => {
+      while (written < TOTAL && !res.destroyed) {
+        written += chunk.length;
+        if (!res.write(chunk)) return void res.once('drain', pump);
+      }
+      if (!res.destroyed) res.end();
+    };
+    pump();
+  });
+  t.after(() => origin.close());
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${origin.port}`, HEALTH_CHECK_TYPE: 'none', ACCESS_LOG: 'false' });
+  t.after(() => lb.stop('SIGKILL'));
+  const baseline = rssBytes(lb);
+  const sampler = rssSampler(lb);
+  const client = await connectWatched(lb.proxyPort, 'GET /big HTTP/1.1\r\nHost: x\r\n\r\n');
+  t.after(() => client.socket.destroy());
+  let read = 0;
+  client.socket.on('data', (d: Buffer) => (read += d.length));
+  client.socket.pause(); // a reader that has stopped
+  await sleep(3000);
+  const writtenWhilePaused = written;
+  for (let i = 0; i < 30; i++) { // then reads 64 KiB every 100 ms (640 KiB/s)
+    client.socket.read(64 * 1024);
+    await sleep(100);
+  }
+  const peak = sampler.stop();
+  t.diagnostic(`D2: baseline ${mib(baseline)}, peak ${mib(peak)} (+${mib(peak - baseline)}); backend wrote ${mib(writtenWhilePaused)} while the client was paused, ${mib(written)} in all; client read ${mib(read)}`);
+  assert.ok(peak - baseline < RSS_BOUND, `Outrigger RSS grew by ${mib(peak - baseline)} (bound ${mib(RSS_BOUND)})`);
+  assert.ok(writtenWhilePaused < 64 * MiB, `backpressure reached the backend: it wrote ${mib(writtenWhilePaused)} while the client read nothing`);
+});
+
+test('D3: 1000 pipelined requests in one write: the connection is cut at the pipelining cap; the process stays up and bounded; others are served', OPTS, async (t) => {
+  let backendRequests = 0;
+  const origin = await startServer((req, res) => { if (req.url === '/p') backendRequests += 1; res.end('ok\n'); });
+  t.after(() => origin.close());
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${origin.port}`, HEALTH_CHECK_TYPE: 'none', ACCESS_LOG: 'false' });
+  t.after(() => lb.stop('SIGKILL'));
+  const flood = 'GET /p HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(1000);
+  const baseline = rssBytes(lb);
+  const sampler = rssSampler(lb);
+  let othersOk = 0;
+  let othersBad = 0;
+  let flooding = true;
+  t.after(() => { flooding = false; });
+  const othersUntil = Date.now() + 60_000;
+  const others = (async () => {
+    while (flooding && Date.now() < othersUntil) {
+      const r = await request(lb.proxyPort, '/other', { timeoutMs: 5000 }).catch(() => undefined);
+      if (r?.status === 200) othersOk += 1; else othersBad += 1;
+    }
+  })();
+  const answers: number[] = [];
+  const ROUNDS = 20;
+  for (let round = 0; round < ROUNDS; round++) {
+    const before = backendRequests;
+    const c = await connectWatched(lb.proxyPort, flood);
+    const closed = await c.waitClosed(10_000);
+    c.socket.destroy();
+    assert.ok(closed, `round ${round}: the flooding connection is closed by the proxy`);
+    const { responses } = parseResponses(c.received());
+    assert.ok(responses.every((r) => r.status === 200), `round ${round}: answers are the backend's`);
+    answers.push(responses.length);
+    await sleep(100);
+    assert.ok(backendRequests - before <= 34, `round ${round}: at most 1 + 32 queued requests reach the backend, not ${backendRequests - before}`);
+  }
+  flooding = false;
+  await others;
+  const peak = sampler.stop();
+  const health = await fetch(`http://127.0.0.1:${lb.adminPort}/healthz`);
+  t.diagnostic(`D3: answers per flooding connection ${JSON.stringify(answers)}; backend requests ${backendRequests} over ${ROUNDS} rounds; other client ${othersOk} ok / ${othersBad} failed; RSS baseline ${mib(baseline)}, peak ${mib(peak)} (+${mib(peak - baseline)})`);
+  assert.equal(health.status, 200, 'the process is alive');
+  assert.equal(lb.child.exitCode, null);
+  assert.ok(answers.every((n) => n < 1000), 'no flooding connection is served in full (the cap cuts it)');
+  assert.ok(othersOk > 0 && othersBad === 0, `other clients are served meanwhile: ${othersOk} ok, ${othersBad} failed`);
+  // 20 000 requests are parsed here; their garbage shows in the peak (+50-60 MiB measured, flat from 20 to 80 rounds).
+  assert.ok(peak - baseline < 2 * RSS_BOUND, `RSS grew by ${mib(peak - baseline)}`);
+});
+
+const HANDSHAKE = 'GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+const FRAME = Buffer.from([0x81, 0x85, 1, 2, 3, 4, 0x69, 0x67, 0x6f, 0x68, 0x6e]); // masked "hello"
+
+/** One WebSocket open/echo/close cycle with a raw handshake; closes with FIN or RST. */
+function wsCycle(port: number, rst: boolean): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    let buf = Buffer.alloc(0);
+    let upgraded = false;
+    const timer = setTimeout(() => { s.destroy(); resolve(false); }, 10_000);
+    s.on('error', () => undefined);
+    s.on('close', () => { clearTimeout(timer); resolve(false); });
+    s.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      if (!upgraded) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        if (!buf.subarray(0, 12).equals(Buffer.from('HTTP/1.1 101'))) return void s.destroy();
+        upgraded = true;
+        buf = buf.subarray(end + 4);
+        s.write(FRAME);
+      }
+      if (buf.length >= FRAME.length) {
+        clearTimeout(timer);
+        s.removeAllListeners('close');
+        if (rst) s.resetAndDestroy(); else s.end();
+        s.once('close', () => resolve(true));
+        setTimeout(() => s.destroy(), 5000);
+      }
+    });
+    s.write(HANDSHAKE);
+  });
+}
+
+test('D4: 2000 WebSocket open/close cycles leave no file descriptors or memory behind', OPTS, async (t) => {
+  const backend = await startBackend();
+  t.after(() => backend.close());
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${backend.port}`, HEALTH_CHECK_TYPE: 'none', ACCESS_LOG: 'false' });
+  t.after(() => lb.stop('SIGKILL'));
+  for (let i = 0; i < 20; i++) assert.ok(await wsCycle(lb.proxyPort, i % 2 === 1), 'warm-up cycle');
+  await sleep(500);
+  const fds0 = openFds(lb);
+  const rss0 = rssBytes(lb);
+  const sampler = rssSampler(lb, 100);
+  const CYCLES = 2000;
+  const CONCURRENCY = 20;
+  let ok = 0;
+  const started = Date.now();
+  let next = 0;
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (next < CYCLES) {
+      const i = next++;
+      if (await wsCycle(lb.proxyPort, i % 2 === 1)) ok += 1;
+    }
+  }));
+  const took = Date.now() - started;
+  const peak = sampler.stop();
+  let fds = NaN;
+  const settled = await pollUntil(() => (fds = openFds(lb)) <= fds0 + 10, 5000, 100);
+  const metrics = await scrape(lb);
+  const rss = rssBytes(lb);
+  t.diagnostic(`D4: ${ok}/${CYCLES} cycles ok in ${took} ms; fds ${fds0} before, ${fds} after; RSS ${mib(rss0)} before, peak ${mib(peak)}, ${mib(rss)} after`);
+  assert.equal(ok, CYCLES, 'every cycle upgraded, echoed and closed');
+  assert.ok(settled, `open fds back near baseline: ${fds} (baseline ${fds0})`);
+  assert.equal(metricSum(metrics, 'outrigger_tunnels'), 0, 'no tunnel left open');
+  assert.equal(metricSum(metrics, 'outrigger_upstream_in_flight'), 0, 'no backend slot left held');
+  assert.equal(metricSum(metrics, 'outrigger_downstream_connections'), 0, 'no client connection left open');
+  // V8 keeps the heap it grew (about +40 MiB measured, flat from 2000 to 8000 cycles): a bound, not a return to baseline.
+  assert.ok(rss - rss0 < RSS_BOUND, `RSS after the churn ${mib(rss)} vs ${mib(rss0)} before`);
+});
