@@ -1,0 +1,128 @@
+/**
+ * The transport contract, engine by engine: the same table of backend
+ * behaviours runs against the undici engine and the node:http engine,
+ * called directly (no proxy in between), with a scripted backend on
+ * loopback. Each row states the one outcome both engines must give: an
+ * answer (status, body, trailers, 1xx seen) or a typed error.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import type net from 'node:net';
+import { Backend } from '../../src/upstream/backend.js';
+import { parseBackendEntry } from '../../src/upstream/backend-address.js';
+import { UpstreamPool } from '../../src/transport/pool.js';
+import { sendWithNodeHttp } from '../../src/transport/engine-node.js';
+import { sendWithUndici } from '../../src/transport/engine-undici.js';
+import { AttemptError, type ExchangeRequest, type UpstreamCall, type UpstreamResponse } from '../../src/transport/contract.js';
+import { startScriptedBackend, type Play } from '../helpers/scripted-backend.js';
+import { closedPort } from '../helpers/http.js';
+
+type Engine = (backend: Backend, pool: UpstreamPool, request: ExchangeRequest, onCall: (call: UpstreamCall) => void) => Promise<UpstreamResponse>;
+
+const ENGINES: Record<string, Engine> = {
+  undici: (b, pool, r, onCall) => sendWithUndici(b, pool, r, onCall, () => Promise.reject(new Error('undici refused the request'))),
+  'node:http': sendWithNodeHttp,
+};
+
+/** What one exchange came to. */
+type Outcome =
+  | { answer: number; body: string; trailers: string[]; informational: number[] }
+  | { error: string; kind: string; during: 'head' | 'body' };
+
+interface Row {
+  readonly name: string;
+  readonly play: Play;
+  readonly expect: Outcome;
+  readonly timeouts?: Partial<Pick<ExchangeRequest, 'upstreamTimeoutMs' | 'idleTimeoutMs'>>;
+}
+
+const hang = (bytes = '') => (socket: net.Socket) => { if (bytes !== '') socket.write(bytes); };
+
+const ROWS: Row[] = [
+  { name: 'a plain answer', play: 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello',
+    expect: { answer: 200, body: 'hello', trailers: [], informational: [] } },
+  { name: 'a chunked answer with a trailer', play: 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-T\r\n\r\n3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n',
+    expect: { answer: 200, body: 'abc', trailers: ['X-T', '1'], informational: [] } },
+  { name: 'a 103 before the answer', play: 'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n',
+    expect: { answer: 204, body: '', trailers: [], informational: [103] } },
+  { name: 'a 503 is an answer, not an error', play: 'HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n',
+    expect: { answer: 503, body: '', trailers: [], informational: [] } },
+  { name: 'closed before the head', play: { bytes: '', close: true },
+    expect: { error: 'UpstreamResetError', kind: 'reset', during: 'head' } },
+  { name: 'garbage instead of a status line', play: { bytes: 'SSH-2.0-OpenSSH_9\r\n\r\n', close: true },
+    expect: { error: 'UpstreamResetError', kind: 'protocol', during: 'head' } },
+  { name: 'a transfer coding other than chunked', play: 'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
+    expect: { error: 'UpstreamResetError', kind: 'protocol', during: 'head' } },
+  { name: 'a flood of 1xx answers', play: 'HTTP/1.1 103 Early Hints\r\nLink: </x>; rel=preload\r\n\r\n'.repeat(20),
+    expect: { error: 'UpstreamResetError', kind: 'protocol', during: 'head' } },
+  { name: 'no head within UPSTREAM_TIMEOUT_MS', play: hang(), timeouts: { upstreamTimeoutMs: 300, idleTimeoutMs: 0 },
+    expect: { error: 'UpstreamTimeoutError', kind: 'timeout', during: 'head' } },
+  { name: 'a body cut short by a reset', play: { bytes: 'HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc', close: true },
+    expect: { error: 'UpstreamResetError', kind: 'reset', during: 'body' } },
+  { name: 'a body gone silent for IDLE_TIMEOUT_MS', play: hang('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc'), timeouts: { idleTimeoutMs: 300 },
+    expect: { error: 'UpstreamTimeoutError', kind: 'timeout', during: 'body' } },
+];
+
+function request(path: string, timeouts: Row['timeouts'], informational: number[]): ExchangeRequest {
+  return {
+    method: 'GET', path, headers: ['Host', 'contract.test'], body: undefined, exactHeaders: false,
+    connectTimeoutMs: 1000, upstreamTimeoutMs: timeouts?.upstreamTimeoutMs ?? 5000, idleTimeoutMs: timeouts?.idleTimeoutMs ?? 5000,
+    onInformational: (status) => informational.push(status),
+  };
+}
+
+/** Runs one exchange to its end and says what it came to. */
+async function run(engine: Engine, backend: Backend, pool: UpstreamPool, req: ExchangeRequest, informational: number[]): Promise<Outcome> {
+  let response: UpstreamResponse;
+  try {
+    response = await engine(backend, pool, req, () => undefined);
+  } catch (err) {
+    assert.ok(err instanceof AttemptError, `rejects with an AttemptError, not ${String(err)}`);
+    return { error: err.error.constructor.name, kind: err.error.upstreamKind, during: 'head' };
+  }
+  let body = '';
+  const sink = new Writable({ write(chunk: Buffer, _enc, cb) { body += chunk.toString('latin1'); cb(); } });
+  return new Promise((resolve) => response.relayBody(sink, (err, trailers) => {
+    if (err !== undefined) resolve({ error: err.constructor.name, kind: err.upstreamKind, during: 'body' });
+    else resolve({ answer: response.statusCode, body, trailers: [...trailers], informational });
+  }));
+}
+
+for (const [engineName, engine] of Object.entries(ENGINES)) {
+  test(`transport contract, ${engineName} engine: every row gives the outcome the contract states`, { timeout: 30_000 }, async (t) => {
+    const plays = new Map(ROWS.map((r, i) => [`/row${i}`, r.play]));
+    const server = await startScriptedBackend((path) => plays.get(path) ?? 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
+    t.after(() => server.close());
+    const pool = new UpstreamPool({ keepaliveMs: 1000, connectTimeoutMs: 1000 });
+    t.after(() => pool.close());
+    const backend = new Backend(parseBackendEntry(`127.0.0.1:${server.port}`), true, Date.now());
+    for (const [i, row] of ROWS.entries()) {
+      const informational: number[] = [];
+      const outcome = await run(engine, backend, pool, request(`/row${i}`, row.timeouts, informational), informational);
+      assert.deepEqual(outcome, row.expect, row.name);
+      if (engineName === 'undici') assert.equal(server.firstHeader.get(`/row${i}`), 'host', `${row.name}: undici served it`);
+      else assert.equal(server.firstHeader.get(`/row${i}`), 'Host', `${row.name}: node:http served it`);
+    }
+  });
+
+  test(`transport contract, ${engineName} engine: a refused connect is a ConnectFailedError, and abort() ends a call before its head`, async (t) => {
+    const pool = new UpstreamPool({ keepaliveMs: 1000, connectTimeoutMs: 1000 });
+    t.after(() => pool.close());
+    const refused = new Backend(parseBackendEntry(`127.0.0.1:${await closedPort()}`), true, Date.now());
+    assert.deepEqual(await run(engine, refused, pool, request('/', undefined, []), []), { error: 'ConnectFailedError', kind: 'connect_refused', during: 'head' });
+
+    let closed = false;
+    const server = await startScriptedBackend(() => (socket) => socket.once('close', () => (closed = true)));
+    t.after(() => server.close());
+    const backend = new Backend(parseBackendEntry(`127.0.0.1:${server.port}`), true, Date.now());
+    let call: UpstreamCall | undefined;
+    const pending = engine(backend, pool, request('/hang', undefined, []), (c) => (call = c));
+    const deadline = Date.now() + 3000;
+    while (server.firstHeader.get('/hang') === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    call!.abort();
+    await assert.rejects(pending, AttemptError);
+    while (!closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(closed, 'the backend connection was closed by the abort');
+  });
+}
