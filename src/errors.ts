@@ -69,6 +69,18 @@ export class UpstreamResetError extends UpstreamError {
   }
 }
 
+/**
+ * The backend refused the request without processing it (HTTP/2 REFUSED_STREAM, or a stream above the
+ * last-stream-id of its GOAWAY): safe to retry on another backend whatever the method (RFC 9113 §8.7).
+ */
+export class StreamRefusedError extends UpstreamError {
+  readonly kind = 'upstream_reset';
+  readonly upstreamKind = 'reset';
+  constructor(backend: string, cause?: unknown) {
+    super('ERR_STREAM_REFUSED', `${backend} refused the stream before processing it`, backend, { cause });
+  }
+}
+
 export class UpstreamTimeoutError extends UpstreamError {
   readonly kind = 'upstream_timeout';
   readonly upstreamKind = 'timeout';

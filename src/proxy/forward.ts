@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config.js';
-import { UpstreamResetError, ConnectFailedError } from '../errors.js';
+import { UpstreamResetError, ConnectFailedError, StreamRefusedError } from '../errors.js';
 import { acquire, choose, mayRetry, type ContextFactory } from './choose.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -215,6 +215,7 @@ function addTrailersSafely(res: ServerResponse, raw: readonly string[], onDroppe
 
 function retryReason(failure: AttemptError, method: string): string | undefined {
   if (failure.error instanceof ConnectFailedError) return 'connect_failed';
+  if (failure.error instanceof StreamRefusedError) return 'refused_stream';
   if (failure.error instanceof UpstreamResetError && IDEMPOTENT.has(method)) return 'upstream_reset';
   return undefined;
 }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as errors from '../../src/errors.js';
 import {
   ConfigError, ConnectFailedError, FileRejectedError, NoHealthyBackendError, OutriggerError, OverloadedError, ProxyError, UpstreamError,
-  UpstreamResetError, UpstreamTimeoutError,
+  StreamRefusedError, UpstreamResetError, UpstreamTimeoutError,
 } from '../../src/errors.js';
 import { errorStatus, parserRefusal, rawErrorResponse, refusalStatus, type RefusalKind } from '../../src/proxy/error-response.js';
 
@@ -26,6 +26,7 @@ const ROWS: readonly Row[] = [
   { make: () => new ConnectFailedError('10.0.0.1:80', true), cls: 'ConnectFailedError', code: 'ERR_CONNECT_FAILED', kind: 'connect_failed', upstreamKind: 'connect_timeout', status: 502, answer: 'connect_failed' },
   { make: () => new UpstreamResetError('10.0.0.1:80', false, cause), cls: 'UpstreamResetError', code: 'ERR_UPSTREAM_RESET', kind: 'upstream_reset', upstreamKind: 'reset', status: 502, answer: 'upstream_reset' },
   { make: () => new UpstreamResetError('10.0.0.1:80', true), cls: 'UpstreamResetError', code: 'ERR_UPSTREAM_RESET', kind: 'upstream_reset', upstreamKind: 'protocol', status: 502, answer: 'upstream_reset' },
+  { make: () => new StreamRefusedError('10.0.0.1:80'), cls: 'StreamRefusedError', code: 'ERR_STREAM_REFUSED', kind: 'upstream_reset', upstreamKind: 'reset', status: 502, answer: 'upstream_reset' },
   { make: () => new UpstreamTimeoutError('10.0.0.1:80', 'headers'), cls: 'UpstreamTimeoutError', code: 'ERR_UPSTREAM_TIMEOUT', kind: 'upstream_timeout', upstreamKind: 'timeout', status: 504, answer: 'upstream_timeout' },
   { make: () => new UpstreamTimeoutError('10.0.0.1:80', 'idle'), cls: 'UpstreamTimeoutError', code: 'ERR_UPSTREAM_TIMEOUT', kind: 'upstream_timeout', upstreamKind: 'timeout', status: 504, answer: 'upstream_timeout' },
   { make: () => new ConfigError(['PROXY_PORT: got "x", expected a port']), cls: 'ConfigError', code: 'ERR_INVALID_CONFIG', kind: undefined, upstreamKind: undefined, status: 500, answer: 'internal' },
