@@ -8,8 +8,9 @@ import type { Config } from './config.js';
 import type { LogHandle } from './log.js';
 import { createMetrics } from './metrics.js';
 import { BackendSet } from './upstream/backend-set.js';
-import { Discovery } from './upstream/discovery.js';
-import { ConfigWatcher } from './upstream/config-watcher.js';
+import { dnsContext, entrySources } from './upstream/discovery.js';
+import { SourceSet } from './upstream/source-set.js';
+import { ConfigFileSource } from './upstream/config-file-source.js';
 import { readBoundedFileSync } from './upstream/bounded-file.js';
 import { createPicker } from './balancer/index.js';
 import { Prober } from './health/prober.js';
@@ -51,9 +52,13 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
     pool.forget(id);
     metrics.forgetBackend(id);
   });
-  const discovery = new Discovery(set, config.dnsRefreshMs, logger);
-  const watcher = config.configFile === undefined ? undefined
-    : new ConfigWatcher(config.configFile, safeRead(config.configFile), config.mode, discovery, metrics, logger);
+  // Discovery: BACKENDS, or CONFIG_FILE's servers, as sources whose diffs BackendSet applies.
+  const dns = dnsContext(config.dnsRefreshMs, logger);
+  const sourcesFor = (entries: Config['backends']) => entrySources(entries, dns);
+  const configFile = config.configFile === undefined ? undefined : new ConfigFileSource({
+    path: config.configFile, entries: config.backends, text: safeRead(config.configFile), mode: config.mode, sourcesFor, metrics, logger,
+  });
+  const discovery = configFile ?? new SourceSet(sourcesFor(config.backends));
   const picker = createPicker(config.algorithm);
   const prober = new Prober(set, config.healthCheck, metrics, rng);
   const outlier = new OutlierDetector(set, config.outlier, metrics);
@@ -100,7 +105,6 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
       closeConnections();
     },
     finish: async () => {
-      watcher?.close();
       discovery.close();
       prober.close();
       set.close();
@@ -113,8 +117,7 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
 
   return {
     async start() {
-      await discovery.setEntries(config.backends);
-      watcher?.start();
+      await discovery.start((diff) => set.apply(diff));
       prober.start();
       void prober.firstRound.then(() => {
         readiness.markFirstProbeRoundDone();
@@ -127,7 +130,7 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
       return { proxy: proxyAddress, admin: adminAddress };
     },
     shutdown: (signal) => shutdown.begin(signal),
-    reloadables: watcher === undefined ? [] : [watcher],
+    reloadables: configFile === undefined ? [] : [configFile],
   };
 }
 

@@ -7,7 +7,7 @@ import { ConfigError } from './errors.js';
 import { createLogger } from './log.js';
 import { createApp } from './app.js';
 import { installSignalHandlers } from './lifecycle/signals.js';
-import { closeUnrequestedInspector } from './lifecycle/inspector-guard.js';
+import { guardInspector } from './lifecycle/inspector-guard.js';
 
 const EXIT_CONFIG = 78;
 
@@ -32,7 +32,7 @@ function main(): void {
   process.on('uncaughtException', (err) => fatal(err, 'uncaught exception'));
   process.on('unhandledRejection', (err) => fatal(err, 'unhandled rejection'));
   installSignalHandlers({ shutdown: app.shutdown, reloadables: app.reloadables, logger: log.logger, exit: (code) => process.exit(code) });
-  closeUnrequestedInspector(process.execArgv, process.env.NODE_OPTIONS, log.logger);
+  guardInspector(process.execArgv, process.env.NODE_OPTIONS, log.logger);
   app.start().catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {
       log.logger.fatal({ code: err.code, address: (err as { address?: string }).address, port: (err as { port?: number }).port }, 'cannot listen');

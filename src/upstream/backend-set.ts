@@ -1,11 +1,12 @@
 /**
- * Pool membership and the eligible view. Discovery writes membership, the
- * prober and the outlier detector write health flags, the operator writes the
- * drain flag; pickers read `eligible()`, a precomputed array rebuilt only when
- * a flag changes or an ejection runs out.
+ * Pool membership and the eligible view. Discovery writes membership (as
+ * diffs, discovery-source.ts), the prober and the outlier detector write
+ * health flags, the operator writes the drain flag; pickers read `eligible()`,
+ * a precomputed array rebuilt only when a flag changes or an ejection runs out.
  */
 import type { BackendAddress } from './backend-address.js';
 import { Backend, type BackendState } from './backend.js';
+import { diffAddresses, reorder, type BackendDiff } from './discovery-source.js';
 
 export type BackendEvent = 'added' | 'removed' | 'healthy' | 'unhealthy' | 'ejected' | 'returned' | 'drained' | 'enabled';
 export type BackendListener = (backend: Backend, event: BackendEvent, detail?: Record<string, unknown>) => void;
@@ -52,32 +53,37 @@ export class BackendSet {
     return this.view;
   }
 
-  /** Makes the membership equal to `addresses` (in their order): adds, removes, updates weights. */
-  replace(addresses: readonly BackendAddress[]): void {
+  /**
+   * Applies a discovery diff: removals first, then additions (an id already
+   * present with the same scheme only takes the new weight, keeping its
+   * counters and flags), then the diff's order if it has one.
+   */
+  apply(diff: BackendDiff): void {
     const now = this.now();
-    const wanted = new Map(addresses.map((a) => [a.id, a]));
-    for (const [id, backend] of this.members) {
-      // A scheme change (http ⇄ https) makes it another backend: new connections, new health.
-      if (!wanted.has(id) || wanted.get(id)!.scheme !== backend.scheme) {
-        this.members.delete(id);
-        backend.removed = true;
-        this.emit(backend, 'removed');
-      }
-    }
-    const previous = new Map(this.members);
-    this.members.clear();
-    for (const address of addresses) {
-      const existing = previous.get(address.id);
-      if (existing !== undefined) {
+    for (const id of diff.removed) this.remove(id);
+    for (const address of diff.added) {
+      const existing = this.members.get(address.id);
+      if (existing !== undefined && existing.scheme === address.scheme) {
         existing.weight = address.weight;
-        this.members.set(address.id, existing);
         continue;
       }
+      // A scheme change (http ⇄ https) makes it another backend: new connections, new health.
+      if (existing !== undefined) this.remove(address.id);
       const backend = new Backend(address, this.options.startHealthy ? true : undefined, now);
       this.members.set(address.id, backend);
       this.emit(backend, 'added', { weight: address.weight });
     }
+    if (diff.order !== undefined) {
+      const ordered = reorder(this.members, diff.order);
+      this.members.clear();
+      for (const b of ordered) this.members.set(b.id, b);
+    }
     this.dirty = true;
+  }
+
+  /** Makes the membership equal to `addresses` (in their order): adds, removes, updates weights. */
+  replace(addresses: readonly BackendAddress[]): void {
+    this.apply(diffAddresses(this.all(), addresses));
   }
 
   /** The prober's verdict. The first verdict always applies; callers own thresholds. */
@@ -115,6 +121,14 @@ export class BackendSet {
   close(): void {
     if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
     this.expiryTimer = undefined;
+  }
+
+  private remove(id: string): void {
+    const backend = this.members.get(id);
+    if (backend === undefined) return;
+    this.members.delete(id);
+    backend.removed = true;
+    this.emit(backend, 'removed');
   }
 
   private rebuild(now: number): void {

@@ -12,14 +12,16 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { describeReadError, parseConfigFile } from './config-file.js';
 import { readBoundedFile } from './bounded-file.js';
-import type { Discovery } from './discovery.js';
+import type { BackendAddress } from './backend-address.js';
+
+/** Puts a valid file's servers into effect; resolves when they are. */
+export type ApplyEntries = (entries: readonly BackendAddress[]) => Promise<void>;
 
 const DEBOUNCE_MS = 100;
 /** A safety net for file systems whose events are unreliable. */
 const POLL_MS = 5000;
 
 export class ConfigWatcher {
-  readonly name = 'CONFIG_FILE';
   private watcher: FSWatcher | undefined;
   private debounce: NodeJS.Timeout | undefined;
   private poll: NodeJS.Timeout | undefined;
@@ -34,7 +36,7 @@ export class ConfigWatcher {
     private readonly path: string,
     initialText: string,
     private readonly mode: 'http' | 'tcp',
-    private readonly discovery: Discovery,
+    private readonly apply: ApplyEntries,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
   ) {
@@ -99,7 +101,7 @@ export class ConfigWatcher {
     this.lastText = text;
     try {
       const parsed = parseConfigFile(text, this.mode);
-      await this.discovery.setEntries(parsed.backends);
+      await this.apply(parsed.backends);
       this.metrics.configReloads.inc({ result: 'success' });
       this.logger.info({ file: this.path, backends: parsed.backends.length, trigger }, 'config reloaded');
     } catch (err) {
