@@ -22,7 +22,7 @@ import { Outcomes } from './proxy/outcome.js';
 import { pickContextFactory } from './proxy/choose.js';
 import { SpliceRegistry } from './proxy/splice.js';
 import { Tunnels } from './proxy/upgrade.js';
-import { createProxyServer } from './proxy/server.js';
+import { createHttpPort } from './proxy/http-port.js';
 import { createTcpServer } from './proxy/tcp.js';
 import { createAdminServer } from './admin/server.js';
 import { InFlight } from './lifecycle/in-flight.js';
@@ -71,6 +71,7 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
   const outcomes = new Outcomes({ outlier, metrics, logger, accessLog: config.accessLog && logger.isLevelEnabled('info') ? log.writeLine : undefined });
   const contextFor = pickContextFactory(config, rng);
   let proxy: NetServer;
+  let announceDrain: () => void = () => undefined;
   let stopListening: () => void;
   let closeConnections: () => void;
   if (config.mode === 'tcp') {
@@ -80,13 +81,11 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
   } else {
     const forwarder = new Forwarder({ config, set, picker, pool, outcomes, contextFor, budget, metrics, logger, draining });
     const tunnels = new Tunnels({ config, set, picker, budget, outlier, outcomes, contextFor, splices, inFlight, metrics, logger });
-    const listener = createProxyServer({ config, forwarder, tunnels, inFlight, metrics, logger });
-    proxy = listener.server;
-    stopListening = () => listener.stopListening();
-    closeConnections = () => {
-      tunnels.closePending();
-      listener.closeAll();
-    };
+    const port = createHttpPort({ config, forwarder, tunnels, inFlight, metrics, outcomes, logger, draining });
+    proxy = port.server;
+    announceDrain = () => port.announceDrain();
+    stopListening = () => port.stopListening();
+    closeConnections = () => port.closeAll();
   }
   const admin = createAdminServer({ config, set, readiness, metrics, logger, version: VERSION, startedAt });
 
@@ -96,6 +95,7 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
     markDraining: () => {
       readiness.markDraining();
       metrics.draining.set(1);
+      announceDrain();
     },
     stopListening: () => stopListening(),
     idle: () => inFlight.idle(),

@@ -114,6 +114,9 @@ const VARIABLES: readonly Variable[] = [
   v('FORWARDED_HEADERS', 'true', 'add `X-Forwarded-For/Proto/Host` and `X-Request-Id`; `false` = byte-transparent headers', flag),
   v('ADMIN_TOKEN', undefined, 'bearer token for the mutating admin API; unset = mutations disabled (403)', text),
   v('DNS_REFRESH_MS', '5000', 're-resolution period for `dns+` backends', positiveMs),
+  v('HTTP2', 'true', 'the traffic listener also speaks HTTP/2 (h2c with prior knowledge on the same port); `false` = HTTP/1.1 only', flag),
+  v('MAX_CONCURRENT_STREAMS', '100', 'HTTP/2 streams one client connection may have open', intIn(1, 10_000)),
+  v('MAX_CONNECTION_AGE_MS', '0', 'a client connection older than this is closed gracefully (HTTP/1.1: `Connection: close` on its next answer; HTTP/2: GOAWAY); 0 = never', durationMs),
   v('LOG_LEVEL', 'info', '`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`', oneOf(LOG_LEVELS)),
   v('ACCESS_LOG', 'true', 'one JSON line per request; `false` turns it off', flag),
 ];
@@ -158,6 +161,9 @@ export interface Config {
   readonly forwardedHeaders: boolean;
   readonly adminToken: string | undefined;
   readonly dnsRefreshMs: number;
+  readonly http2: boolean;
+  readonly maxConcurrentStreams: number;
+  readonly maxConnectionAgeMs: number;
   readonly logLevel: LogLevel;
   readonly accessLog: boolean;
 }
@@ -271,6 +277,9 @@ function buildConfig(c: Record<string, unknown>, backends: BackendAddress[], con
     forwardedHeaders: b('FORWARDED_HEADERS'),
     adminToken: nonEmpty(c.ADMIN_TOKEN as string | undefined),
     dnsRefreshMs: n('DNS_REFRESH_MS'),
+    http2: b('HTTP2'),
+    maxConcurrentStreams: n('MAX_CONCURRENT_STREAMS'),
+    maxConnectionAgeMs: n('MAX_CONNECTION_AGE_MS'),
     logLevel: c.LOG_LEVEL as LogLevel,
     accessLog: b('ACCESS_LOG'),
   });

@@ -31,6 +31,8 @@ export function createMetrics(version: string) {
     httpDuration: new SeriesHistogram('outrigger_http_request_duration_seconds', 'Time from request head to response end, as seen by the proxy.', ['method', 'code_class'] as const, LATENCY_BUCKETS, registry),
     upstreamRequests: new SeriesCounter('outrigger_upstream_requests_total', 'Responses received from backends.', ['backend', 'code_class'] as const, registry),
     upstreamResponse: new SeriesHistogram('outrigger_upstream_response_seconds', 'Time from request sent to backend response headers.', ['backend'] as const, LATENCY_BUCKETS, registry),
+    grpcRequests: new SeriesCounter('outrigger_grpc_requests_total', 'gRPC calls answered to clients, by grpc-status.', ['grpc_code'] as const, registry),
+    downstreamStreams: new Gauge({ name: 'outrigger_downstream_streams', help: 'Open HTTP/2 streams from clients.', registers: r }),
     upstreamErrors: new Counter({ name: 'outrigger_upstream_errors_total', help: 'Failed backend attempts.', labelNames: ['backend', 'kind'] as const, registers: r }),
     // Read from the backends when scraped (their in-flight count is kept for the pickers anyway).
     upstreamInFlight: new Gauge({

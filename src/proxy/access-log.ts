@@ -16,6 +16,11 @@ export interface AccessEntry {
   readonly attempts: number;
   /** The client connection closed before the answer was complete. */
   readonly aborted: boolean;
+  /** `HTTP/1.1` or `HTTP/2`; absent for upgrades. */
+  readonly protocol?: string;
+  /** A gRPC call: the line carries `grpcStatus` (the code, or null when none arrived). */
+  readonly grpc?: boolean;
+  readonly grpcStatus?: number | undefined;
 }
 
 /** pino's level number for `info`. */
@@ -32,5 +37,6 @@ export function accessLine(e: AccessEntry, now: number): string {
   const backend = e.backend === null ? 'null' : str(e.backend);
   return `{"level":${INFO},"time":${now},"name":"outrigger","reqId":${str(e.reqId)},"client":${str(e.client)},`
     + `"method":${str(e.method)},"path":${str(e.path)},"backend":${backend},"status":${e.status},`
-    + `"durationMs":${Math.round(e.durationMs * 100) / 100},"attempts":${e.attempts}${e.aborted ? ',"aborted":true' : ''},"msg":"request"}\n`;
+    + `"durationMs":${Math.round(e.durationMs * 100) / 100},"attempts":${e.attempts}${e.aborted ? ',"aborted":true' : ''}`
+    + `${e.protocol === undefined ? '' : `,"protocol":"${e.protocol}"`}${e.grpc === true ? `,"grpcStatus":${e.grpcStatus ?? 'null'}` : ''},"msg":"request"}\n`;
 }

@@ -6,7 +6,7 @@
  * fields, trailers, "gone") are decided here and nowhere else.
  */
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { Http2ServerResponse, type Http2ServerRequest } from 'node:http2';
+import { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 
 export type ClientRequest = IncomingMessage | Http2ServerRequest;
 export type ClientResponse = ServerResponse | Http2ServerResponse;
@@ -53,6 +53,14 @@ export function http2Head(req: Http2ServerRequest): RequestHead {
   return { method: req.method, url: req.url, httpVersion: '1.1', rawHeaders: out, headers, protocol: 'HTTP/2' };
 }
 
+/** True when the request has a body to forward (an HTTP/2 stream not ended by its HEADERS). */
+export function carriesBody(req: ClientRequest, head: RequestHead): boolean {
+  if (req instanceof Http2ServerRequest) return !req.stream.endAfterHeaders;
+  const te = head.headers['transfer-encoding'];
+  const cl = head.headers['content-length'];
+  return te !== undefined || (cl !== undefined && cl !== '0');
+}
+
 /** True once the client can no longer be answered on this request (its connection, or its stream, is gone). */
 export function clientGone(res: ClientResponse): boolean {
   return isHttp2(res) ? res.stream.destroyed : res.destroyed;
@@ -62,6 +70,15 @@ export function clientGone(res: ClientResponse): boolean {
 export function writeHead(res: ClientResponse, status: number, reason: string, raw: string[]): void {
   if (isHttp2(res)) res.writeHead(status, toObject(raw));
   else res.writeHead(status, reason, raw);
+}
+
+/**
+ * Sets the response head without sending it: HTTP/2 then sends it with the
+ * end of the stream when nothing else follows (a gRPC trailers-only answer).
+ */
+export function holdHead(res: Http2ServerResponse, status: number, raw: string[]): void {
+  res.statusCode = status;
+  for (const [name, value] of Object.entries(toObject(raw))) if (value !== undefined) res.setHeader(name, value);
 }
 
 /** Trailer [name, value] pairs, in the form each protocol's addTrailers takes. */

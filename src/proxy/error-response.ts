@@ -3,9 +3,10 @@
  * proxy-generated answer carries `x-outrigger-error: <kind>` and a one-line
  * text body.
  */
-import { STATUS_CODES, type ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
 import { ProxyError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { isHttp2, type ClientResponse } from './downstream.js';
 
 export type ErrorKind = ProxyError['kind'] | 'internal';
 
@@ -16,6 +17,16 @@ const STATUS: Record<ErrorKind, number> = {
   upstream_timeout: 504,
   overloaded: 503,
   internal: 500,
+};
+
+/** The gRPC status of each kind, for answers to gRPC calls (SPEC §8): 14 UNAVAILABLE, 4 DEADLINE_EXCEEDED, 13 INTERNAL. */
+const GRPC_STATUS: Record<ErrorKind, number> = {
+  no_healthy_backend: 14,
+  connect_failed: 14,
+  upstream_reset: 14,
+  overloaded: 14,
+  upstream_timeout: 4,
+  internal: 13,
 };
 
 /** Requests refused before anything is sent to a backend: by Node's parser, request-guard, or a client deadline. */
@@ -66,12 +77,13 @@ export function rawErrorResponse(status: number, kind: string): string {
   return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nx-outrigger-error: ${kind}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
 }
 
-/** Answers a refused request on its ServerResponse, with Connection: close. */
-export function sendRefusal(res: ServerResponse, kind: RefusalKind): number {
+/** Answers a refused request on its response; an HTTP/1.1 connection is closed after it (an HTTP/2 stream just ends). */
+export function sendRefusal(res: ClientResponse, kind: RefusalKind): number {
   const status = REFUSAL_STATUS[kind];
   const body = `${kind}\n`;
   res.writeHead(status, {
-    'content-type': 'text/plain; charset=utf-8', 'x-outrigger-error': kind, 'content-length': body.length, connection: 'close',
+    'content-type': 'text/plain; charset=utf-8', 'x-outrigger-error': kind, 'content-length': body.length,
+    ...(isHttp2(res) ? {} : { connection: 'close' }),
   });
   res.end(body);
   return status;
@@ -81,10 +93,21 @@ export function sendRefusal(res: ServerResponse, kind: RefusalKind): number {
  * Answers `res` for `err`. If the response already started, the client
  * connection is cut instead (a truncated body must not look complete).
  */
-export function sendError(res: ServerResponse, err: unknown, close: boolean, logger?: Logger): ErrorKind {
+export function sendError(res: ClientResponse, err: unknown, o: { close: boolean; grpc: boolean }, logger?: Logger): ErrorKind {
   const { status, kind } = errorStatus(err, logger);
-  if (res.headersSent || res.destroyed) {
+  if (res.headersSent) {
     res.destroy();
+    return kind;
+  }
+  if (o.grpc && isHttp2(res)) {
+    // Trailers-only (gRPC over HTTP/2): the status travels in the one HEADERS frame that ends the stream.
+    // Headers set and no writeHead(): end() then sends them with END_STREAM, as gRPC clients require.
+    res.statusCode = 200;
+    res.setHeader('content-type', 'application/grpc');
+    res.setHeader('grpc-status', String(GRPC_STATUS[kind]));
+    res.setHeader('grpc-message', kind);
+    res.setHeader('x-outrigger-error', kind);
+    res.end();
     return kind;
   }
   const message = err instanceof Error ? err.message : String(err);
@@ -93,8 +116,13 @@ export function sendError(res: ServerResponse, err: unknown, close: boolean, log
     'content-type': 'text/plain; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     'x-outrigger-error': kind,
-    ...(close ? { connection: 'close' } : {}),
+    ...(o.close && !isHttp2(res) ? { connection: 'close' } : {}),
   });
   res.end(body);
   return kind;
+}
+
+/** The gRPC status an answer of `kind` carries to a gRPC client. */
+export function grpcStatusOf(kind: ErrorKind): number {
+  return GRPC_STATUS[kind];
 }

@@ -1,12 +1,11 @@
 /**
- * One client request, end to end: take the eligible view, ask the picker,
- * send (transport/select), retry on another backend where the rules allow,
- * stream the response back, and report the outcome to the outlier detector,
- * metrics and the access log. Failures become typed errors that
- * proxy/error-response turns into answers.
+ * One client request (an HTTP/1.1 request or an HTTP/2 stream), end to end:
+ * take the eligible view, ask the picker, send (transport/select), retry on
+ * another backend where the rules allow, relay the answer (proxy/relay), and
+ * report the outcome (proxy/outcome). Failures become typed errors that
+ * proxy/error-response turns into answers (gRPC-shaped for gRPC calls).
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config.js';
 import { UpstreamResetError, ConnectFailedError, StreamRefusedError } from '../errors.js';
 import { acquire, choose, mayRetry, type ContextFactory } from './choose.js';
@@ -15,15 +14,18 @@ import type { Metrics } from '../metrics.js';
 import type { Picker, PickContext } from '../balancer/picker.js';
 import type { Backend } from '../upstream/backend.js';
 import type { BackendSet } from '../upstream/backend-set.js';
-import { addForwarded, allowedTrailers, clientAddress, stripHopByHop } from './headers.js';
+import { addForwarded, clientAddress, stripHopByHop } from './headers.js';
 import { send } from '../transport/select.js';
-import { AttemptError, type UpstreamCall, type UpstreamResponse } from '../transport/contract.js';
+import { AttemptError, type UpstreamResponse } from '../transport/contract.js';
 import { relayInformational } from './informational.js';
 import { RequestBody, RETRY_BODY_LIMIT } from './request-body.js';
 import type { RetryBudget } from './retry-budget.js';
 import type { UpstreamPool } from '../transport/pool.js';
-import { sendError } from './error-response.js';
+import { grpcStatusOf, sendError } from './error-response.js';
 import type { Outcomes } from './outcome.js';
+import { carriesBody, clientGone, type ClientRequest, type ClientResponse, type RequestHead } from './downstream.js';
+import { GRPC_UNAVAILABLE, grpcStatusIn, grpcTimeoutMs, isGrpc } from './grpc.js';
+import { relay, type Exchange } from './relay.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
@@ -40,39 +42,25 @@ export interface ForwardDeps {
   readonly draining: () => boolean;
 }
 
-/** What the access log says about one exchange. */
-interface Exchange {
-  readonly started: number;
-  readonly clientIp: string;
-  requestId: string;
-  backend: Backend | undefined;
-  attempts: number;
-  call: UpstreamCall | undefined;
-  /** A 1xx already went to the client: no retry may follow. */
-  informational: boolean;
-  /** The client closed its connection before the exchange completed. */
-  clientGone: boolean;
-  /** Frees the backend slot of the answer being relayed (also when the client leaves mid-body). */
-  release: (() => void) | undefined;
-}
-
 export class Forwarder {
   constructor(private readonly d: ForwardDeps) {}
 
   private readonly requestTrailersDropped = (n: number): void => this.d.metrics.trailersDropped.inc({ direction: 'request' }, n);
 
-  handle(req: IncomingMessage, res: ServerResponse): void {
+  handle(req: ClientRequest, res: ClientResponse, head: RequestHead): void {
     const ex: Exchange = {
-      started: performance.now(), clientIp: clientAddress(req.socket.remoteAddress), requestId: '',
+      started: performance.now(), clientIp: clientAddress(req.socket.remoteAddress), requestId: '', protocol: head.protocol,
+      grpc: isGrpc(head.headers), grpcStatus: undefined,
       backend: undefined, attempts: 0, call: undefined, informational: false, clientGone: false, release: undefined,
     };
-    const headers = this.upstreamHeaders(req, ex);
-    const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+    const headers = this.upstreamHeaders(head, ex);
+    const hasBody = carriesBody(req, head);
     // The copy kept for replay is only worth its memory when a retry can happen.
     const body = hasBody ? new RequestBody(req, this.d.config.retries > 0 ? RETRY_BODY_LIMIT : 0, this.requestTrailersDropped) : undefined;
-    if (req.headers['transfer-encoding'] !== undefined) headers.push('Transfer-Encoding', 'chunked');
+    // HTTP/1.1 to the backend: a body of unknown length goes chunked.
+    if (hasBody && (head.headers['transfer-encoding'] !== undefined || head.headers['content-length'] === undefined)) headers.push('Transfer-Encoding', 'chunked');
     // A body on GET/HEAD is legal but read differently by some servers: its connection is not reused.
-    if (hasBody && (req.method === 'GET' || req.method === 'HEAD')) headers.push('Connection', 'close');
+    if (hasBody && (head.method === 'GET' || head.method === 'HEAD')) headers.push('Connection', 'close');
     this.d.budget.onRequest();
     res.once('close', () => {
       // The client left before the exchange completed (either way): the backend request goes too.
@@ -81,12 +69,13 @@ export class Forwarder {
         ex.call?.abort();
       }
       ex.release?.();
-      this.logAndCount(req, res, ex);
+      this.logAndCount(head, res, ex);
     });
-    this.run(req, res, ex, headers, body).catch((err: unknown) => {
-      if (ex.clientGone || res.destroyed) return; // nobody to answer, and not a proxy error
+    this.run(head, res, ex, headers, body).catch((err: unknown) => {
+      if (ex.clientGone || clientGone(res)) return; // nobody to answer, and not a proxy error
       try {
-        const kind = sendError(res, err, this.d.draining() || (body !== undefined && !body.complete), this.d.logger);
+        const kind = sendError(res, err, { close: this.d.draining() || (body !== undefined && !body.complete), grpc: ex.grpc }, this.d.logger);
+        if (ex.grpc) ex.grpcStatus = grpcStatusOf(kind);
         this.d.metrics.proxyErrors.inc({ kind });
       } catch (fault) {
         this.d.logger.error({ err: fault }, 'could not answer with an error; closing the connection');
@@ -95,24 +84,28 @@ export class Forwarder {
     });
   }
 
-  private upstreamHeaders(req: IncomingMessage, ex: Exchange): string[] {
-    const headers = stripHopByHop(req.rawHeaders, { keepTeTrailers: true });
+  private upstreamHeaders(head: RequestHead, ex: Exchange): string[] {
+    const headers = stripHopByHop(head.rawHeaders, { keepTeTrailers: true });
     if (this.d.config.forwardedHeaders) {
       ex.requestId = addForwarded(headers, { clientIp: ex.clientIp, proto: 'http', newRequestId: randomUUID });
     } else {
-      const given = req.headers['x-request-id'];
+      const given = head.headers['x-request-id'];
       ex.requestId = typeof given === 'string' ? given : randomUUID();
     }
     return headers;
   }
 
-  private async run(req: IncomingMessage, res: ServerResponse, ex: Exchange, headers: string[], body: RequestBody | undefined): Promise<void> {
+  private async run(head: RequestHead, res: ClientResponse, ex: Exchange, headers: string[], body: RequestBody | undefined): Promise<void> {
     const tried: Backend[] = [];
-    const ctx = this.d.contextFor(ex.clientIp, req.headers);
-    const expectContinue = req.headers.expect?.toLowerCase() === '100-continue';
+    const ctx = this.d.contextFor(ex.clientIp, head.headers);
+    const expectContinue = head.headers.expect?.toLowerCase() === '100-continue';
     const onInformational = (status: number, raw: readonly string[]) => {
       if (relayInformational(res, expectContinue, status, raw)) ex.informational = true;
     };
+    // grpc-timeout bounds the wait for the answer too; the shorter of it and UPSTREAM_TIMEOUT_MS wins.
+    const grpcTimeout = ex.grpc ? grpcTimeoutMs(head.headers['grpc-timeout']) : undefined;
+    const configured = this.d.config.upstreamTimeoutMs;
+    const upstreamTimeoutMs = grpcTimeout === undefined ? configured : configured === 0 ? grpcTimeout : Math.min(configured, grpcTimeout);
     for (;;) {
       const backend = choose(this.d, tried, ctx);
       tried.push(backend);
@@ -124,92 +117,59 @@ export class Forwarder {
       try {
         result = await send(backend, this.d.pool, {
           // An HTTP/1.0 request may lack Host; HTTP/1.1 to the backend needs one: the backend's own.
-          method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers.host === undefined ? [...headers, 'Host', backend.id] : headers, body,
-          connectTimeoutMs: this.d.config.connectTimeoutMs, upstreamTimeoutMs: this.d.config.upstreamTimeoutMs,
+          method: head.method, path: head.url, headers: head.headers.host === undefined ? [...headers, 'Host', backend.id] : headers, body,
+          connectTimeoutMs: this.d.config.connectTimeoutMs, upstreamTimeoutMs,
           idleTimeoutMs: this.d.config.idleTimeoutMs, exactHeaders: !this.d.config.forwardedHeaders, onInformational,
         }, (call) => (ex.call = call));
       } catch (err) {
         release();
         const failure = err as AttemptError;
         body?.detach();
-        if (ex.clientGone || res.destroyed) throw failure.error; // the client left; not the backend's fault
+        if (ex.clientGone || clientGone(res)) throw failure.error; // the client left; not the backend's fault
         this.d.outcomes.attemptFailed(backend, failure.error, !failure.stale);
-        const reason = retryReason(failure, req.method ?? 'GET');
+        const reason = retryReason(failure, head.method);
         if (reason === undefined || !this.mayRetry(tried, ctx, body, res, ex)) throw failure.error;
         this.d.metrics.retries.inc({ reason });
         continue;
       }
       const status = result.statusCode;
-      this.d.outcomes.answered(backend, status, performance.now() - sentAt);
-      if ((status === 502 || status === 503) && IDEMPOTENT.has(req.method ?? '') && this.mayRetry(tried, ctx, body, res, ex)) {
+      // A trailers-only gRPC answer carries its status in the head.
+      const headStatus = ex.grpc && status === 200 ? grpcStatusIn(result.rawHeaders) : undefined;
+      this.d.outcomes.answered(backend, status, performance.now() - sentAt, ex.grpc && status === 200 && headStatus === undefined);
+      if (headStatus !== undefined) this.d.outcomes.grpcAnswered(backend, headStatus);
+      const retry = (status === 502 || status === 503) && IDEMPOTENT.has(head.method) ? `status_${status}`
+        : headStatus === GRPC_UNAVAILABLE ? 'grpc_unavailable' : undefined;
+      if (retry !== undefined && this.mayRetry(tried, ctx, body, res, ex)) {
         // Discard this answer now: its connection is not reused, its slot is free at once.
         release();
         body?.detach();
         result.abort();
-        this.d.metrics.retries.inc({ reason: `status_${status}` });
+        this.d.metrics.retries.inc({ reason: retry });
         continue;
       }
       body?.stopHolding();
-      this.relay(res, result, backend, release, ex);
+      relay({ res, up: result, backend, release, ex, draining: this.d.draining(), outcomes: this.d.outcomes, metrics: this.d.metrics });
       return;
     }
   }
 
-  private mayRetry(tried: readonly Backend[], ctx: PickContext, body: RequestBody | undefined, res: ServerResponse, ex: Exchange): boolean {
-    if (res.headersSent || res.destroyed || ex.informational) return false;
+  private mayRetry(tried: readonly Backend[], ctx: PickContext, body: RequestBody | undefined, res: ClientResponse, ex: Exchange): boolean {
+    if (res.headersSent || clientGone(res) || ex.informational) return false;
     if (body !== undefined && !body.replayable) return false;
     return mayRetry(this.d, tried, ctx.now);
   }
 
-  /** Streams the backend's answer to the client; trailers follow the body. */
-  private relay(res: ServerResponse, up: UpstreamResponse, backend: Backend, release: () => void, ex: Exchange): void {
-    const headers = stripHopByHop(up.rawHeaders);
-    if (this.d.draining()) headers.push('Connection', 'close');
-    res.sendDate = false;
-    try {
-      res.writeHead(up.statusCode, up.statusMessage, headers);
-    } catch (err) {
-      // A head Node will not write (a reason phrase or value with bytes it refuses): the backend's answer is unusable.
-      up.abort();
-      release();
-      res.statusMessage = ''; // Node keeps the refused one, and would refuse the error answer too
-      const error = new UpstreamResetError(backend.id, true, err);
-      this.d.outcomes.relayFailed(backend, error);
-      throw error;
-    }
-    up.relayBody(res, (err, rawTrailers) => {
-      release();
-      if (err === undefined) {
-        if (rawTrailers.length > 0) addTrailersSafely(res, rawTrailers, (n) => this.d.metrics.trailersDropped.inc({ direction: 'response' }, n));
-        res.end();
-        return;
-      }
-      // The backend broke off mid-body (or went silent): cut the client too, so the truncation shows.
-      if (!ex.clientGone) this.d.outcomes.relayFailed(backend, err);
-      res.destroy();
-    });
-    ex.release = release;
-  }
-
-  private logAndCount(req: IncomingMessage, res: ServerResponse, ex: Exchange): void {
-    const url = req.url ?? '';
+  private logAndCount(head: RequestHead, res: ClientResponse, ex: Exchange): void {
+    const url = head.url;
     const q = url.indexOf('?');
-    this.d.outcomes.request(req.method ?? '', {
-      reqId: ex.requestId, client: ex.clientIp, method: req.method ?? '', path: q < 0 ? url : url.slice(0, q),
+    const aborted = !res.writableFinished;
+    let grpcStatus = ex.grpcStatus;
+    if (ex.grpc && grpcStatus === undefined && aborted && ex.clientGone) grpcStatus = 1; // CANCELLED by the client
+    this.d.outcomes.request(head.method, {
+      reqId: ex.requestId, client: ex.clientIp, method: head.method, path: q < 0 ? url : url.slice(0, q),
       backend: ex.backend?.id ?? null, status: res.headersSent ? res.statusCode : 0, durationMs: performance.now() - ex.started,
-      attempts: ex.attempts, aborted: !res.writableFinished,
+      attempts: ex.attempts, aborted, protocol: ex.protocol, grpc: ex.grpc, grpcStatus,
     });
-  }
-}
-
-/** Trailers RFC 9110 forbids, or that Node refuses to encode, are dropped (the body is complete; they are metadata). */
-function addTrailersSafely(res: ServerResponse, raw: readonly string[], onDropped: (count: number) => void): void {
-  const { pairs, dropped } = allowedTrailers(raw);
-  if (dropped > 0) onDropped(dropped);
-  try {
-    res.addTrailers(pairs);
-  } catch {
-    // Nothing to do: the answer ends without them.
   }
 }
 
@@ -219,3 +179,4 @@ function retryReason(failure: AttemptError, method: string): string | undefined 
   if (failure.error instanceof UpstreamResetError && IDEMPOTENT.has(method)) return 'upstream_reset';
   return undefined;
 }
+

@@ -46,8 +46,10 @@ export class HeadDeadlines {
     this.sweepMs = Math.min(MAX_SWEEP_MS, Math.max(MIN_SWEEP_MS, Math.floor(o.headersTimeoutMs / 4)));
   }
 
-  /** A new connection: its first head is due CLIENT_HEADERS_TIMEOUT_MS from now. */
+  /** A new connection: its first head (or HTTP/2 preface) is due CLIENT_HEADERS_TIMEOUT_MS from now. Idempotent. */
   watch(socket: Socket): HeadClock {
+    const known = this.clocks.get(socket);
+    if (known !== undefined) return known;
     const clock: HeadClock = { phase: 'head', since: Date.now(), bytes: socket.bytesRead };
     this.clocks.set(socket, clock);
     if (this.timer === undefined) {

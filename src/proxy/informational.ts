@@ -6,9 +6,9 @@
  * queued past its high-water mark (Node writes 1xx without backpressure).
  * Returns true when something was sent to the client.
  */
-import type { ServerResponse } from 'node:http';
+import type { ClientResponse } from './downstream.js';
 
-export function relayInformational(res: ServerResponse, expectContinue: boolean, status: number, rawHeaders: readonly string[]): boolean {
+export function relayInformational(res: ClientResponse, expectContinue: boolean, status: number, rawHeaders: readonly string[]): boolean {
   if (res.headersSent || res.destroyed || res.socket == null || res.socket.writableNeedDrain) return false;
   try {
     if (status === 100) {

@@ -11,6 +11,9 @@ import type { Logger } from '../log.js';
 import { codeClass, methodLabel, type Metrics } from '../metrics.js';
 import type { Backend } from '../upstream/backend.js';
 import { accessLine, type AccessEntry } from './access-log.js';
+import { grpcCodeName, isBackendFailure } from './grpc.js';
+import { refusalStatus, type RefusalKind } from './error-response.js';
+import type { Protocol } from './downstream.js';
 
 export interface OutcomeDeps {
   readonly outlier: OutlierDetector;
@@ -34,13 +37,28 @@ export class Outcomes {
     if (health) this.d.outlier.onFailure(backend);
   }
 
-  /** A backend answered `status`, `ms` after the request was sent. */
-  answered(backend: Backend, status: number, ms: number): void {
+  /**
+   * A backend answered `status`, `ms` after the request was sent. For a gRPC
+   * call the verdict waits for its `grpc-status` (`grpcAnswered`).
+   */
+  answered(backend: Backend, status: number, ms: number, verdictLater = false): void {
     if (backend.removed) return;
     backend.observeLatency(ms, Date.now());
     this.d.metrics.upstreamResponse.observe([backend.id], ms / 1000);
     this.d.metrics.upstreamRequests.inc([backend.id, codeClass(status)]);
+    if (verdictLater) return;
     if (status >= 500) {
+      backend.failures += 1;
+      this.d.outlier.onFailure(backend);
+    } else {
+      this.d.outlier.onSuccess(backend);
+    }
+  }
+
+  /** A gRPC call's status arrived: INTERNAL, UNAVAILABLE and DATA_LOSS count against the backend. */
+  grpcAnswered(backend: Backend, code: number): void {
+    if (backend.removed) return;
+    if (isBackendFailure(code)) {
       backend.failures += 1;
       this.d.outlier.onFailure(backend);
     } else {
@@ -59,15 +77,33 @@ export class Outcomes {
     this.d.metrics.upstreamErrors.inc({ backend: backend.id, kind: err.upstreamKind });
   }
 
+  /**
+   * A request Outrigger answered itself without a backend (a refusal, a head
+   * timeout, CONNECT): counted and access-logged like every request. `method`
+   * and `path` are null when no head was parsed. Returns the status.
+   */
+  refused(kind: RefusalKind, client: string, method: string | null, url: string | null, protocol: Protocol = 'HTTP/1.1'): number {
+    const status = refusalStatus(kind);
+    this.d.metrics.proxyErrors.inc({ kind });
+    this.d.metrics.httpRequests.inc([methodLabel(method ?? undefined), String(status)]);
+    if (this.d.accessLog !== undefined) {
+      this.d.logger.info({
+        client, method, path: url === null ? null : url.split('?')[0], backend: null, status, durationMs: 0, attempts: 0, protocol, refused: kind,
+      }, 'request');
+    }
+    return status;
+  }
+
   /** One client request (or upgrade request) is over: request metrics and the access line. */
   request(method: string, entry: AccessEntry, upgrade = false): void {
     const label = methodLabel(method);
     this.d.metrics.httpRequests.inc([label, String(entry.status)]);
+    if (entry.grpc === true) this.d.metrics.grpcRequests.inc([grpcCodeName(entry.grpcStatus)]);
     if (!upgrade) this.d.metrics.httpDuration.observe([label, codeClass(entry.status)], entry.durationMs / 1000);
     const write = this.d.accessLog;
     if (write === undefined) return;
     if (!upgrade) return write(accessLine(entry, Date.now()));
-    const { aborted: _aborted, durationMs, ...rest } = entry;
+    const { aborted: _aborted, durationMs, protocol: _protocol, grpc: _grpc, grpcStatus: _status, ...rest } = entry;
     this.d.logger.info({ ...rest, durationMs: Math.round(durationMs * 100) / 100, upgrade: true }, 'request');
   }
 }

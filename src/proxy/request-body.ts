@@ -3,7 +3,8 @@
  * backpressure, and holds a copy of it while it is at most RETRY_BODY_LIMIT
  * bytes, so that a retry can replay it to another backend.
  */
-import type { IncomingMessage, ClientRequest } from 'node:http';
+import type { ClientRequest } from 'node:http';
+import type { ClientRequest as DownstreamRequest } from './downstream.js';
 import { allowedTrailers } from './headers.js';
 import type { RequestBodySource } from '../transport/contract.js';
 
@@ -16,7 +17,7 @@ export class RequestBody implements RequestBodySource {
   private sink: ClientRequest | undefined;
 
   constructor(
-    private readonly req: IncomingMessage,
+    private readonly req: DownstreamRequest,
     private readonly limit = RETRY_BODY_LIMIT,
     /** Told how many forbidden trailer fields were dropped. */
     private readonly onTrailersDropped: (count: number) => void = () => undefined,

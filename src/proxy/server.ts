@@ -6,16 +6,18 @@
  * in-flight work counted for the drain.
  */
 import http from 'node:http';
-import net, { type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import { methodLabel, type Metrics } from '../metrics.js';
+import type { Metrics } from '../metrics.js';
 import type { InFlight } from '../lifecycle/in-flight.js';
-import { parserRefusal, rawErrorResponse, refusalStatus, sendRefusal, type RefusalKind } from './error-response.js';
+import { parserRefusal, rawErrorResponse, sendRefusal, type RefusalKind } from './error-response.js';
+import type { Outcomes } from './outcome.js';
 import { clientAddress } from './headers.js';
 import type { Forwarder } from './forward.js';
 import type { Tunnels } from './upgrade.js';
-import { checkRequest, checkUpgrade, type RequestHead } from './request-guard.js';
+import { checkRequest, checkUpgrade } from './request-guard.js';
+import { http1Head } from './downstream.js';
 import { HeadDeadlines } from './head-deadline.js';
 import { Pipeline, readTurn, type Queued } from './pipeline.js';
 
@@ -28,12 +30,16 @@ export interface ProxyServerDeps {
   readonly tunnels: Tunnels;
   readonly inFlight: InFlight;
   readonly metrics: Metrics;
+  readonly outcomes: Outcomes;
   readonly logger: Logger;
 }
 
-/** The traffic listener plus the drain operations the shutdown sequence needs. */
+/** The HTTP/1.1 server plus the drain operations the shutdown sequence needs. */
 export interface ProxyListener {
+  /** Not listening itself: proxy/front-door hands it its connections. */
   readonly server: http.Server;
+  /** The head clocks of every client connection (the front door starts them at accept). */
+  readonly deadlines: HeadDeadlines;
   /**
    * Stops accepting and closes keep-alive connections that sit idle after a
    * response. A connection accepted but still waiting for its first request
@@ -45,7 +51,7 @@ export interface ProxyListener {
 }
 
 export function createProxyServer(d: ProxyServerDeps): ProxyListener {
-  const { config, metrics } = d;
+  const { config } = d;
   const server = http.createServer({
     // A backstop only: Outrigger's own deadline (proxy/head-deadline) fires first.
     headersTimeout: config.clientHeadersTimeoutMs + 2 * MAX_CHECK_INTERVAL_MS,
@@ -56,22 +62,11 @@ export function createProxyServer(d: ProxyServerDeps): ProxyListener {
     // request-guard refuses a missing Host itself, so that the answer is counted and logged like every refusal.
     requireHostHeader: false,
   });
-  server.maxConnections = config.maxConnections;
   const connections = new Map<Socket, Pipeline>();
 
-  /** Access line and counters for an answer Outrigger made without a backend. */
-  const countRefusal = (kind: RefusalKind, socket: Socket, req: http.IncomingMessage | undefined): number => {
-    const status = refusalStatus(kind);
-    metrics.proxyErrors.inc({ kind });
-    metrics.httpRequests.inc([methodLabel(req?.method), String(status)]);
-    if (config.accessLog) {
-      d.logger.info({
-        client: clientAddress(socket.remoteAddress), method: req?.method ?? null, path: req === undefined ? null : (req.url ?? '').split('?')[0],
-        backend: null, status, durationMs: 0, attempts: 0, refused: kind,
-      }, 'request');
-    }
-    return status;
-  };
+  /** Counters and the access line for an answer Outrigger made without a backend. */
+  const countRefusal = (kind: RefusalKind, socket: Socket, req: http.IncomingMessage | undefined): number =>
+    d.outcomes.refused(kind, clientAddress(socket.remoteAddress), req?.method ?? null, req === undefined ? null : req.url ?? '');
   /** Answers on the raw socket (no ServerResponse owns it) and closes. */
   const answerAndClose = (socket: Socket, kind: RefusalKind, req?: http.IncomingMessage): void => {
     const status = countRefusal(kind, socket, req);
@@ -90,8 +85,9 @@ export function createProxyServer(d: ProxyServerDeps): ProxyListener {
     q.started = true;
     p.active = q;
     p.requests += 1;
-    const problem = checkRequest(headOf(q.req));
-    if (problem === undefined) return d.forwarder.handle(q.req, q.res);
+    const head = http1Head(q.req);
+    const problem = checkRequest(head);
+    if (problem === undefined) return d.forwarder.handle(q.req, q.res, head);
     p.closing = true; // whatever is pipelined behind a refusal is dropped with the closing connection
     d.logger.debug({ reason: problem.reason }, 'refused request');
     countRefusal(problem.kind, p.socket, q.req);
@@ -134,7 +130,7 @@ export function createProxyServer(d: ProxyServerDeps): ProxyListener {
   };
   server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
     release(socket);
-    const problem = checkUpgrade(headOf(req), head.length);
+    const problem = checkUpgrade(http1Head(req), head.length);
     if (problem !== undefined) return answerAndClose(socket, problem.kind, req);
     d.tunnels.open(req, socket, head);
   });
@@ -143,14 +139,11 @@ export function createProxyServer(d: ProxyServerDeps): ProxyListener {
     answerAndClose(socket, 'method_not_allowed', req);
   });
   server.on('connection', (socket: Socket) => {
-    metrics.downstreamConnectionsTotal.inc();
-    metrics.downstreamConnections.inc();
     const p = new Pipeline(socket, deadlines.watch(socket));
     // Until its first request, an open connection is work the drain waits for.
     p.endFresh = d.inFlight.begin();
     connections.set(socket, p);
     socket.once('close', () => {
-      metrics.downstreamConnections.dec();
       release(socket);
       p.dropQueued();
     });
@@ -175,10 +168,10 @@ export function createProxyServer(d: ProxyServerDeps): ProxyListener {
   });
   return {
     server,
+    deadlines,
     stopListening() {
-      // net.Server's close, not http.Server's: the latter also closes connections
-      // that were just accepted and have not sent their request yet.
-      net.Server.prototype.close.call(server);
+      // Keep-alive connections idle after an answer; one accepted but still waiting for its
+      // first request keeps its chance: that request is served (with Connection: close).
       for (const [socket, p] of connections) if (p.requests > 0 && p.active === undefined) socket.destroy();
     },
     closeAll() {
@@ -187,8 +180,4 @@ export function createProxyServer(d: ProxyServerDeps): ProxyListener {
       for (const socket of connections.keys()) socket.destroy();
     },
   };
-}
-
-function headOf(req: http.IncomingMessage): RequestHead {
-  return { method: req.method ?? '', url: req.url ?? '', httpVersion: req.httpVersion, rawHeaders: req.rawHeaders };
 }

@@ -28,7 +28,7 @@ const SPEC_DEFAULTS: Record<string, string | undefined> = {
   UPSTREAM_TIMEOUT_MS: '30000', IDLE_TIMEOUT_MS: '60000', UPSTREAM_KEEPALIVE_MS: '4000', MAX_CONNECTIONS: '10000',
   CLIENT_HEADERS_TIMEOUT_MS: '10000', CLIENT_KEEPALIVE_TIMEOUT_MS: '65000', SHUTDOWN_DELAY_MS: '5000', DRAIN_TIMEOUT_MS: '20000',
   READY_MIN_HEALTHY_BACKENDS: '0', FORWARDED_HEADERS: 'true', ADMIN_TOKEN: undefined, DNS_REFRESH_MS: '5000', LOG_LEVEL: 'info',
-  ACCESS_LOG: 'true',
+  ACCESS_LOG: 'true', HTTP2: 'true', MAX_CONCURRENT_STREAMS: '100', MAX_CONNECTION_AGE_MS: '0',
 };
 
 /** Where each variable lands in Config. */
@@ -47,6 +47,7 @@ const FIELD: Record<string, (c: Config) => unknown> = {
   SHUTDOWN_DELAY_MS: (c) => c.shutdownDelayMs, DRAIN_TIMEOUT_MS: (c) => c.drainTimeoutMs,
   READY_MIN_HEALTHY_BACKENDS: (c) => c.readyMinHealthyBackends, FORWARDED_HEADERS: (c) => c.forwardedHeaders,
   ADMIN_TOKEN: (c) => c.adminToken, DNS_REFRESH_MS: (c) => c.dnsRefreshMs, LOG_LEVEL: (c) => c.logLevel, ACCESS_LOG: (c) => c.accessLog,
+  HTTP2: (c) => c.http2, MAX_CONCURRENT_STREAMS: (c) => c.maxConcurrentStreams, MAX_CONNECTION_AGE_MS: (c) => c.maxConnectionAgeMs,
 };
 
 /** The typed value an env string stands for. */
@@ -145,6 +146,9 @@ describe('bad values: one problem line per bad variable, naming it and the value
     ['DNS_REFRESH_MS', '0'],
     ['LOG_LEVEL', 'verbose'],
     ['ACCESS_LOG', 'on'],
+    ['HTTP2', 'h2c'],
+    ['MAX_CONCURRENT_STREAMS', '0'],
+    ['MAX_CONNECTION_AGE_MS', '1h'],
     ['BACKENDS', '10.0.0.1'],
   ];
 

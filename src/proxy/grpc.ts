@@ -1,0 +1,50 @@
+/**
+ * What the data plane needs to know about gRPC (SPEC §8), as pure functions:
+ * which requests are gRPC calls, the status a response carries, the names
+ * of status codes (the `grpc_code` label), and `grpc-timeout`.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** gRPC status names by code (the `grpc_code` label of outrigger_grpc_requests_total). */
+export const GRPC_CODE_NAMES = [
+  'OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS', 'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS',
+  'UNAUTHENTICATED',
+] as const;
+
+export const GRPC_UNAVAILABLE = 14;
+
+/** Codes that say the backend failed (INTERNAL, UNAVAILABLE, DATA_LOSS): they feed outlier detection. */
+export function isBackendFailure(code: number): boolean {
+  return code === 13 || code === 14 || code === 15;
+}
+
+export function isGrpc(headers: IncomingHttpHeaders): boolean {
+  const type = headers['content-type'];
+  return type !== undefined && type.startsWith('application/grpc');
+}
+
+/** The `grpc-status` in a flat raw header (or trailer) list, or undefined. */
+export function grpcStatusIn(raw: readonly string[]): number | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 11 && raw[i]!.toLowerCase() === 'grpc-status') {
+      const code = Number(raw[i + 1]);
+      return Number.isInteger(code) && code >= 0 ? code : undefined;
+    }
+  }
+  return undefined;
+}
+
+export function grpcCodeName(code: number | undefined): string {
+  return code === undefined ? 'UNKNOWN' : GRPC_CODE_NAMES[code] ?? 'UNKNOWN';
+}
+
+const TIMEOUT_UNITS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
+
+/** `grpc-timeout` (1–8 digits and a unit) in milliseconds, at least 1; undefined when absent or malformed. */
+export function grpcTimeoutMs(value: string | string[] | undefined): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const m = /^(\d{1,8})([HMSmun])$/.exec(value);
+  if (m === null) return undefined;
+  return Math.max(1, Math.ceil(Number(m[1]) * TIMEOUT_UNITS[m[2]!]!));
+}

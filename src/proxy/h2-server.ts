@@ -1,0 +1,103 @@
+/**
+ * HTTP/2 from clients (h2c with prior knowledge; proxy/front-door hands the
+ * connections over). Every stream is one request for the Forwarder, balanced
+ * on its own: a client connection carrying many streams spreads them over
+ * the backends. The request guard and the refusal answers apply per stream.
+ *
+ * Lifecycle (SPEC §8): the preface must arrive within
+ * CLIENT_HEADERS_TIMEOUT_MS (the head clock of proxy/head-deadline); an
+ * idle session is closed after CLIENT_KEEPALIVE_TIMEOUT_MS. On SIGTERM the
+ * drain sends a GOAWAY with the highest stream id at once, then, when
+ * listening stops, the real last stream id (RFC 9113 §6.8); open streams
+ * finish within DRAIN_TIMEOUT_MS.
+ */
+import http2 from 'node:http2';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { InFlight } from '../lifecycle/in-flight.js';
+import type { Forwarder } from './forward.js';
+import type { HeadDeadlines } from './head-deadline.js';
+import type { Outcomes } from './outcome.js';
+import { http2Head } from './downstream.js';
+import { checkRequest } from './request-guard.js';
+import { sendRefusal } from './error-response.js';
+import { clientAddress } from './headers.js';
+
+/** The largest stream id (2^31 - 1): a first GOAWAY that tells the client to stop opening streams. */
+const MAX_STREAM_ID = 2 ** 31 - 1;
+
+export interface H2ServerDeps {
+  readonly config: Config;
+  readonly forwarder: Forwarder;
+  readonly inFlight: InFlight;
+  readonly metrics: Metrics;
+  readonly outcomes: Outcomes;
+  readonly logger: Logger;
+  readonly deadlines: HeadDeadlines;
+  readonly draining: () => boolean;
+}
+
+export interface H2Listener {
+  readonly server: http2.Http2Server;
+  /** Drain, step 1: every session is told to open no more streams (GOAWAY with the highest id). */
+  announceDrain(): void;
+  /** Drain, step 2: GOAWAY with the real last stream id; sessions close once their streams finish. */
+  closeGracefully(): void;
+  /** The end of the drain: whatever is left is cut. */
+  closeAll(): void;
+}
+
+export function createH2Server(d: H2ServerDeps): H2Listener {
+  const { config, metrics } = d;
+  const server = http2.createServer({
+    settings: { maxConcurrentStreams: config.maxConcurrentStreams },
+    maxHeaderListPairs: 256,
+  });
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on('session', (session) => {
+    sessions.add(session);
+    session.on('error', () => session.destroy());
+    session.once('close', () => sessions.delete(session));
+    const socket = session.socket;
+    // The preface and the client's SETTINGS arrived: the head clock's job is done; idle time takes over.
+    session.once('remoteSettings', () => d.deadlines.forget(socket as Parameters<HeadDeadlines['forget']>[0]));
+    session.setTimeout(config.clientKeepaliveTimeoutMs, () => session.close());
+    if (d.draining()) goawayAll([session]);
+  });
+  server.on('sessionError', () => undefined); // the session's own 'error' listener closes it
+  server.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
+    metrics.downstreamStreams.inc();
+    const end = d.inFlight.begin();
+    res.once('close', () => {
+      metrics.downstreamStreams.dec();
+      end();
+    });
+    // A stream reset by the client surfaces as an error on its request: nothing to do but let it close.
+    req.on('error', () => undefined);
+    res.on('error', () => undefined);
+    const head = http2Head(req);
+    const problem = checkRequest(head);
+    if (problem === undefined) return d.forwarder.handle(req, res, head);
+    d.logger.debug({ reason: problem.reason }, 'refused request');
+    d.outcomes.refused(problem.kind, clientAddress(req.socket.remoteAddress), head.method, head.url, 'HTTP/2');
+    sendRefusal(res, problem.kind);
+  });
+  return {
+    server,
+    announceDrain: () => goawayAll(sessions),
+    closeGracefully() {
+      for (const session of sessions) session.close();
+    },
+    closeAll() {
+      for (const session of sessions) session.destroy();
+    },
+  };
+}
+
+function goawayAll(sessions: Iterable<http2.ServerHttp2Session>): void {
+  for (const session of sessions) {
+    if (session.closed || session.destroyed) continue;
+    session.goaway(http2.constants.NGHTTP2_NO_ERROR, MAX_STREAM_ID);
+  }
+}

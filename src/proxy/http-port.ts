@@ -1,0 +1,49 @@
+/**
+ * MODE=http: the traffic port assembled. The front door accepts and sorts
+ * connections; the HTTP/1.1 server (proxy/server) and, unless HTTP2=false,
+ * the HTTP/2 server (proxy/h2-server) serve them; both hand requests to the
+ * one Forwarder and upgrades to the Tunnels. The drain steps the shutdown
+ * sequence calls are gathered here for both protocols.
+ */
+import type net from 'node:net';
+import type { Forwarder } from './forward.js';
+import type { Tunnels } from './upgrade.js';
+import { createProxyServer, type ProxyServerDeps } from './server.js';
+import { createH2Server } from './h2-server.js';
+import { createFrontDoor } from './front-door.js';
+
+export interface HttpPortDeps extends ProxyServerDeps {
+  readonly forwarder: Forwarder;
+  readonly tunnels: Tunnels;
+  readonly draining: () => boolean;
+}
+
+export interface HttpPort {
+  readonly server: net.Server;
+  /** SIGTERM: HTTP/2 clients are told at once to open no more streams. */
+  announceDrain(): void;
+  /** After SHUTDOWN_DELAY_MS: stop accepting, close idle connections, let HTTP/2 sessions finish their streams. */
+  stopListening(): void;
+  /** The end of the drain: cut everything left. */
+  closeAll(): void;
+}
+
+export function createHttpPort(d: HttpPortDeps): HttpPort {
+  const http1 = createProxyServer(d);
+  const h2 = d.config.http2 ? createH2Server({ ...d, deadlines: http1.deadlines }) : undefined;
+  const server = createFrontDoor({ maxConnections: d.config.maxConnections, http1: http1.server, http2: h2?.server, deadlines: http1.deadlines, metrics: d.metrics });
+  return {
+    server,
+    announceDrain: () => h2?.announceDrain(),
+    stopListening() {
+      server.close();
+      http1.stopListening();
+      h2?.closeGracefully();
+    },
+    closeAll() {
+      d.tunnels.closePending();
+      http1.closeAll();
+      h2?.closeAll();
+    },
+  };
+}

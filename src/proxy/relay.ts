@@ -1,0 +1,95 @@
+/**
+ * Relays a backend's answer to the client: the head (connection-level
+ * fields removed; HTTP/2 gets no reason phrase), the body with
+ * backpressure, then the trailers RFC 9110 allows. For gRPC calls the
+ * `grpc-status` of the trailers is what the outcome records.
+ */
+import { UpstreamResetError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
+import type { Backend } from '../upstream/backend.js';
+import type { UpstreamCall, UpstreamResponse } from '../transport/contract.js';
+import { allowedTrailers, stripHopByHop } from './headers.js';
+import { addTrailers, holdHead, isHttp2, writeHead, type ClientResponse, type Protocol } from './downstream.js';
+import { grpcStatusIn } from './grpc.js';
+import type { Outcomes } from './outcome.js';
+
+/** What the access log and the metrics say about one client request. */
+export interface Exchange {
+  readonly started: number;
+  readonly clientIp: string;
+  readonly protocol: Protocol;
+  readonly grpc: boolean;
+  /** The gRPC status the client got (from the backend, or from Outrigger's own answer). */
+  grpcStatus: number | undefined;
+  requestId: string;
+  backend: Backend | undefined;
+  attempts: number;
+  call: UpstreamCall | undefined;
+  /** A 1xx already went to the client: no retry may follow. */
+  informational: boolean;
+  /** The client closed its connection before the exchange completed. */
+  clientGone: boolean;
+  /** Frees the backend slot of the answer being relayed (also when the client leaves mid-body). */
+  release: (() => void) | undefined;
+}
+
+export interface RelayArgs {
+  readonly res: ClientResponse;
+  readonly up: UpstreamResponse;
+  readonly backend: Backend;
+  readonly release: () => void;
+  readonly ex: Exchange;
+  /** After SIGTERM an HTTP/1.1 answer carries Connection: close (HTTP/2 clients get a GOAWAY instead). */
+  readonly draining: boolean;
+  readonly outcomes: Outcomes;
+  readonly metrics: Metrics;
+}
+
+/** Writes the head and streams the rest; throws an UpstreamResetError when Node refuses the backend's head. */
+export function relay({ res, up, backend, release, ex, draining, outcomes, metrics }: RelayArgs): void {
+  const headers = stripHopByHop(up.rawHeaders);
+  if (draining && !isHttp2(res)) headers.push('Connection', 'close');
+  res.sendDate = false;
+  // A gRPC trailers-only answer (its status in the head) must reach an HTTP/2 client as one HEADERS frame that ends the stream.
+  const trailersOnly = ex.grpc && isHttp2(res) && grpcStatusIn(up.rawHeaders) !== undefined;
+  try {
+    if (trailersOnly && isHttp2(res)) holdHead(res, up.statusCode, headers);
+    else writeHead(res, up.statusCode, up.statusMessage, headers);
+  } catch (err) {
+    // A head Node will not write (a reason phrase or value with bytes it refuses): the backend's answer is unusable.
+    up.abort();
+    release();
+    if (!isHttp2(res)) res.statusMessage = ''; // Node keeps the refused one, and would refuse the error answer too
+    const error = new UpstreamResetError(backend.id, true, err);
+    outcomes.relayFailed(backend, error);
+    throw error;
+  }
+  if (ex.grpc) ex.grpcStatus = grpcStatusIn(up.rawHeaders);
+  up.relayBody(res, (err, rawTrailers) => {
+    release();
+    if (err === undefined) {
+      if (ex.grpc && rawTrailers.length > 0) {
+        ex.grpcStatus = grpcStatusIn(rawTrailers) ?? ex.grpcStatus;
+        if (ex.grpcStatus !== undefined) outcomes.grpcAnswered(backend, ex.grpcStatus);
+      }
+      if (rawTrailers.length > 0) addTrailersSafely(res, rawTrailers, (n) => metrics.trailersDropped.inc({ direction: 'response' }, n));
+      res.end();
+      return;
+    }
+    // The backend broke off mid-body (or went silent): cut the client too, so the truncation shows.
+    if (!ex.clientGone) outcomes.relayFailed(backend, err);
+    res.destroy();
+  });
+  ex.release = release;
+}
+
+/** Trailers RFC 9110 forbids, or that Node refuses to encode, are dropped (the body is complete; they are metadata). */
+function addTrailersSafely(res: ClientResponse, raw: readonly string[], onDropped: (count: number) => void): void {
+  const { pairs, dropped } = allowedTrailers(raw);
+  if (dropped > 0) onDropped(dropped);
+  try {
+    addTrailers(res, pairs);
+  } catch {
+    // Nothing to do: the answer ends without them.
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * gRPC peers for the tests, from @grpc/grpc-js (a client and servers nobody
+ * here wrote): an Echo service with every call shape, and the standard
+ * grpc.health.v1 service, on 127.0.0.1 port 0, plaintext HTTP/2.
+ */
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+
+const PROTO = fileURLToPath(new URL('../../../test/fixtures/echo.proto', import.meta.url));
+
+interface EchoRequest { message: string; payload: Buffer; fail_with: number; delay_ms: number }
+interface EchoReply { message: string; payload: Buffer; backend: number; index: number }
+
+const definition = protoLoader.loadSync(PROTO, { keepCase: true, longs: Number, defaults: true });
+// The loaded package is untyped by nature; the service and client constructors are looked up by name.
+const pkg = grpc.loadPackageDefinition(definition) as unknown as { outrigger: { test: { Echo: grpc.ServiceClientConstructor } } };
+export const EchoClient = pkg.outrigger.test.Echo;
+
+export interface EchoServer {
+  readonly port: number;
+  readonly server: grpc.Server;
+  /** Calls seen, by method name. */
+  readonly calls: Map<string, number>;
+  close(): Promise<void>;
+}
+
+export async function startEchoServer(): Promise<EchoServer> {
+  const server = new grpc.Server();
+  const calls = new Map<string, number>();
+  let port = 0;
+  const count = (name: string) => calls.set(name, (calls.get(name) ?? 0) + 1);
+  server.addService(EchoClient.service, {
+    Unary(call: grpc.ServerUnaryCall<EchoRequest, EchoReply>, cb: grpc.sendUnaryData<EchoReply>) {
+      count('Unary');
+      const r = call.request;
+      const answer = () => {
+        if (r.fail_with !== 0) return cb({ code: r.fail_with, details: r.message });
+        cb(null, { message: r.message, payload: r.payload, backend: port, index: 0 });
+      };
+      if (r.delay_ms > 0) setTimeout(answer, r.delay_ms);
+      else answer();
+    },
+    ServerStream(call: grpc.ServerWritableStream<{ count: number; interval_ms: number }, EchoReply>) {
+      count('ServerStream');
+      let i = 0;
+      const next = () => {
+        if (call.cancelled) return;
+        if (i >= call.request.count) return call.end();
+        call.write({ message: 'item', payload: Buffer.alloc(0), backend: port, index: i++ });
+        setTimeout(next, call.request.interval_ms);
+      };
+      next();
+    },
+    ClientStream(call: grpc.ServerReadableStream<EchoRequest, EchoReply>, cb: grpc.sendUnaryData<EchoReply>) {
+      count('ClientStream');
+      const parts: string[] = [];
+      call.on('data', (r: EchoRequest) => parts.push(r.message));
+      call.on('end', () => cb(null, { message: parts.join(','), payload: Buffer.alloc(0), backend: port, index: parts.length }));
+    },
+    Bidi(call: grpc.ServerDuplexStream<EchoRequest, EchoReply>) {
+      count('Bidi');
+      let i = 0;
+      call.on('data', (r: EchoRequest) => call.write({ message: r.message, payload: r.payload, backend: port, index: i++ }));
+      call.on('end', () => call.end());
+    },
+  });
+  port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+  });
+  return {
+    port, server, calls,
+    close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+  };
+}
+
+/** A client for the Echo service through `port` (plaintext HTTP/2, one channel). */
+export function echoClient(port: number): grpc.Client & Record<string, (...args: unknown[]) => unknown> {
+  // The generated client's methods are added at run time from the proto; they are called by name.
+  return new EchoClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+}
+
+/** One unary call as a promise. */
+export function unary(client: grpc.Client & Record<string, (...args: unknown[]) => unknown>, request: Partial<EchoRequest>, deadlineMs = 5000): Promise<EchoReply> {
+  return new Promise((resolve, reject) => {
+    client.Unary!(request, { deadline: Date.now() + deadlineMs }, (err: grpc.ServiceError | null, reply: EchoReply) => (err ? reject(err) : resolve(reply)));
+  });
+}
