@@ -23,6 +23,7 @@ import { pickContextFactory } from './proxy/choose.js';
 import { SpliceRegistry } from './proxy/splice.js';
 import { Tunnels } from './proxy/upgrade.js';
 import { createHttpPort } from './proxy/http-port.js';
+import { ConnectionAge } from './proxy/connection-age.js';
 import { createTcpServer } from './proxy/tcp.js';
 import { createAdminServer } from './admin/server.js';
 import { InFlight } from './lifecycle/in-flight.js';
@@ -79,9 +80,10 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
     stopListening = () => proxy.close();
     closeConnections = () => undefined; // every TCP-mode connection is a splice
   } else {
-    const forwarder = new Forwarder({ config, set, picker, pool, outcomes, contextFor, budget, metrics, logger, draining });
+    const age = new ConnectionAge(config.maxConnectionAgeMs);
+    const forwarder = new Forwarder({ config, set, picker, pool, outcomes, contextFor, budget, metrics, logger, draining, age });
     const tunnels = new Tunnels({ config, set, picker, budget, outlier, outcomes, contextFor, splices, inFlight, metrics, logger });
-    const port = createHttpPort({ config, forwarder, tunnels, inFlight, metrics, outcomes, logger, draining });
+    const port = createHttpPort({ config, forwarder, tunnels, inFlight, metrics, outcomes, logger, draining, age });
     proxy = port.server;
     announceDrain = () => port.announceDrain();
     stopListening = () => port.stopListening();

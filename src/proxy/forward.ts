@@ -26,6 +26,7 @@ import type { Outcomes } from './outcome.js';
 import { carriesBody, clientGone, type ClientRequest, type ClientResponse, type RequestHead } from './downstream.js';
 import { GRPC_UNAVAILABLE, grpcStatusIn, grpcTimeoutMs, isGrpc } from './grpc.js';
 import { relay, type Exchange } from './relay.js';
+import type { ConnectionAge } from './connection-age.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
@@ -40,6 +41,7 @@ export interface ForwardDeps {
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly draining: () => boolean;
+  readonly age: ConnectionAge;
 }
 
 export class Forwarder {
@@ -71,10 +73,11 @@ export class Forwarder {
       ex.release?.();
       this.logAndCount(head, res, ex);
     });
-    this.run(head, res, ex, headers, body).catch((err: unknown) => {
+    this.run(req, head, res, ex, headers, body).catch((err: unknown) => {
       if (ex.clientGone || clientGone(res)) return; // nobody to answer, and not a proxy error
       try {
-        const kind = sendError(res, err, { close: this.d.draining() || (body !== undefined && !body.complete), grpc: ex.grpc }, this.d.logger);
+        const close = this.closeAfter(req) || (body !== undefined && !body.complete);
+        const kind = sendError(res, err, { close, grpc: ex.grpc }, this.d.logger);
         if (ex.grpc) ex.grpcStatus = grpcStatusOf(kind);
         this.d.metrics.proxyErrors.inc({ kind });
       } catch (fault) {
@@ -95,7 +98,7 @@ export class Forwarder {
     return headers;
   }
 
-  private async run(head: RequestHead, res: ClientResponse, ex: Exchange, headers: string[], body: RequestBody | undefined): Promise<void> {
+  private async run(req: ClientRequest, head: RequestHead, res: ClientResponse, ex: Exchange, headers: string[], body: RequestBody | undefined): Promise<void> {
     const tried: Backend[] = [];
     const ctx = this.d.contextFor(ex.clientIp, head.headers);
     const expectContinue = head.headers.expect?.toLowerCase() === '100-continue';
@@ -148,9 +151,14 @@ export class Forwarder {
         continue;
       }
       body?.stopHolding();
-      relay({ res, up: result, backend, release, ex, draining: this.d.draining(), outcomes: this.d.outcomes, metrics: this.d.metrics });
+      relay({ res, up: result, backend, release, ex, closeConnection: this.closeAfter(req), outcomes: this.d.outcomes, metrics: this.d.metrics });
       return;
     }
+  }
+
+  /** An HTTP/1.1 answer that should close its connection: draining, or past MAX_CONNECTION_AGE_MS. */
+  private closeAfter(req: ClientRequest): boolean {
+    return this.d.draining() || (req.httpVersionMajor === 1 && this.d.age.expired(req.socket));
   }
 
   private mayRetry(tried: readonly Backend[], ctx: PickContext, body: RequestBody | undefined, res: ClientResponse, ex: Exchange): boolean {

@@ -11,6 +11,7 @@ import type http from 'node:http';
 import type http2 from 'node:http2';
 import type { Metrics } from '../metrics.js';
 import type { HeadDeadlines } from './head-deadline.js';
+import type { ConnectionAge } from './connection-age.js';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
@@ -20,6 +21,7 @@ export interface FrontDoorDeps {
   /** Undefined with HTTP2=false. */
   readonly http2: http2.Http2Server | undefined;
   readonly deadlines: HeadDeadlines;
+  readonly age: ConnectionAge;
   readonly metrics: Metrics;
 }
 
@@ -32,6 +34,7 @@ export function createFrontDoor(d: FrontDoorDeps): net.Server {
       d.deadlines.forget(socket);
     });
     d.deadlines.watch(socket);
+    d.age.accepted(socket);
     const h2 = d.http2;
     if (h2 === undefined) return void d.http1.emit('connection', socket);
     socket.on('error', () => socket.destroy()); // until a protocol server owns the socket

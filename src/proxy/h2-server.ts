@@ -64,6 +64,14 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
     session.once('remoteSettings', () => d.deadlines.forget(socket as Parameters<HeadDeadlines['forget']>[0]));
     session.setTimeout(config.clientKeepaliveTimeoutMs, () => session.close());
     if (d.draining()) goawayAll([session]);
+    if (config.maxConnectionAgeMs > 0) {
+      const aged = setTimeout(() => {
+        goawayAll([session]);
+        session.close();
+      }, config.maxConnectionAgeMs);
+      aged.unref();
+      session.once('close', () => clearTimeout(aged));
+    }
   });
   server.on('sessionError', () => undefined); // the session's own 'error' listener closes it
   server.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {

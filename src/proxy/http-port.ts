@@ -11,11 +11,13 @@ import type { Tunnels } from './upgrade.js';
 import { createProxyServer, type ProxyServerDeps } from './server.js';
 import { createH2Server } from './h2-server.js';
 import { createFrontDoor } from './front-door.js';
+import type { ConnectionAge } from './connection-age.js';
 
 export interface HttpPortDeps extends ProxyServerDeps {
   readonly forwarder: Forwarder;
   readonly tunnels: Tunnels;
   readonly draining: () => boolean;
+  readonly age: ConnectionAge;
 }
 
 export interface HttpPort {
@@ -31,7 +33,9 @@ export interface HttpPort {
 export function createHttpPort(d: HttpPortDeps): HttpPort {
   const http1 = createProxyServer(d);
   const h2 = d.config.http2 ? createH2Server({ ...d, deadlines: http1.deadlines }) : undefined;
-  const server = createFrontDoor({ maxConnections: d.config.maxConnections, http1: http1.server, http2: h2?.server, deadlines: http1.deadlines, metrics: d.metrics });
+  const server = createFrontDoor({
+    maxConnections: d.config.maxConnections, http1: http1.server, http2: h2?.server, deadlines: http1.deadlines, age: d.age, metrics: d.metrics,
+  });
   return {
     server,
     announceDrain: () => h2?.announceDrain(),

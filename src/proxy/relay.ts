@@ -39,16 +39,16 @@ export interface RelayArgs {
   readonly backend: Backend;
   readonly release: () => void;
   readonly ex: Exchange;
-  /** After SIGTERM an HTTP/1.1 answer carries Connection: close (HTTP/2 clients get a GOAWAY instead). */
-  readonly draining: boolean;
+  /** Draining or aged out: an HTTP/1.1 answer carries Connection: close (HTTP/2 clients get a GOAWAY instead). */
+  readonly closeConnection: boolean;
   readonly outcomes: Outcomes;
   readonly metrics: Metrics;
 }
 
 /** Writes the head and streams the rest; throws an UpstreamResetError when Node refuses the backend's head. */
-export function relay({ res, up, backend, release, ex, draining, outcomes, metrics }: RelayArgs): void {
+export function relay({ res, up, backend, release, ex, closeConnection, outcomes, metrics }: RelayArgs): void {
   const headers = stripHopByHop(up.rawHeaders);
-  if (draining && !isHttp2(res)) headers.push('Connection', 'close');
+  if (closeConnection && !isHttp2(res)) headers.push('Connection', 'close');
   res.sendDate = false;
   // A gRPC trailers-only answer (its status in the head) must reach an HTTP/2 client as one HEADERS frame that ends the stream.
   const trailersOnly = ex.grpc && isHttp2(res) && grpcStatusIn(up.rawHeaders) !== undefined;

@@ -13,6 +13,7 @@ function pinoLine(e: AccessEntry, now: number): string {
   logger.info({
     reqId: e.reqId, client: e.client, method: e.method, path: e.path, backend: e.backend, status: e.status,
     durationMs: Math.round(e.durationMs * 100) / 100, attempts: e.attempts, ...(e.aborted ? { aborted: true } : {}),
+    ...(e.protocol === undefined ? {} : { protocol: e.protocol }), ...(e.grpc === true ? { grpcStatus: e.grpcStatus ?? null } : {}),
   }, 'request');
   return out;
 }
@@ -30,6 +31,9 @@ const cases: Array<[string, Partial<AccessEntry>]> = [
   ['a path with quotes and bytes above 0x7f', { path: '/a"b/\u00e9\u00ff/%22' }],
   ['a long path', { path: `/${'x'.repeat(300)}` }],
   ['a whole-number duration', { durationMs: 12, attempts: 3 }],
+  ['an HTTP/2 request', { protocol: 'HTTP/2' }],
+  ['a gRPC call with its status', { protocol: 'HTTP/2', grpc: true, grpcStatus: 14 }],
+  ['a gRPC call that got no status', { protocol: 'HTTP/2', grpc: true, grpcStatus: undefined, aborted: true }],
 ];
 
 for (const [name, change] of cases) {
