@@ -14,7 +14,7 @@ import { readConfigFile, type FileSettings } from './upstream/config-file.js';
 
 export const MODES = ['http', 'tcp'] as const;
 export const ALGORITHMS = ['round-robin', 'least-connections', 'p2c', 'ewma', 'random', 'ip-hash', 'hash'] as const;
-export const HEALTH_CHECK_TYPES = ['tcp', 'http', 'none'] as const;
+export const HEALTH_CHECK_TYPES = ['tcp', 'http', 'grpc', 'none'] as const;
 
 export type Mode = (typeof MODES)[number];
 export type Algorithm = (typeof ALGORITHMS)[number];
@@ -88,8 +88,9 @@ const VARIABLES: readonly Variable[] = [
   v('ADMIN_PORT', '9901', 'admin listener port (0 = any free port)', port),
   v('LB_ALGORITHM', 'round-robin', ALGORITHMS.map((a) => `\`${a}\``).join(', '), oneOf(ALGORITHMS)),
   v('HASH_KEY', 'ip', 'for `hash`: `ip`, `header:NAME` or `cookie:NAME`', hashKey),
-  v('HEALTH_CHECK_TYPE', 'tcp', '`tcp` (connect succeeds), `http` (GET path answers 2xx), `none`', oneOf(HEALTH_CHECK_TYPES)),
+  v('HEALTH_CHECK_TYPE', 'tcp', '`tcp` (connect succeeds), `http` (GET path answers 2xx), `grpc` (`grpc.health.v1` answers SERVING), `none`', oneOf(HEALTH_CHECK_TYPES)),
   v('HEALTH_CHECK_PATH', '/health', 'path for `http` checks', path),
+  v('HEALTH_CHECK_GRPC_SERVICE', undefined, 'service name for `grpc` checks (`grpc.health.v1.Health/Check`); unset or empty = the whole server', text),
   v('HEALTH_CHECK_INTERVAL_MS', '5000', 'time between probes of one backend (±10 % jitter)', positiveMs),
   v('HEALTH_CHECK_TIMEOUT_MS', '1000', 'a probe slower than this failed', positiveMs),
   v('HEALTHY_THRESHOLD', '2', 'consecutive successes to mark a backend healthy', intIn(1, 100)),
@@ -138,6 +139,7 @@ export interface Config {
   readonly healthCheck: {
     readonly type: HealthCheckType;
     readonly path: string;
+    readonly grpcService: string;
     readonly intervalMs: number;
     readonly timeoutMs: number;
     readonly healthyThreshold: number;
@@ -250,6 +252,7 @@ function buildConfig(c: Record<string, unknown>, backends: BackendAddress[], con
     healthCheck: {
       type: c.HEALTH_CHECK_TYPE as HealthCheckType,
       path: s('HEALTH_CHECK_PATH'),
+      grpcService: (c.HEALTH_CHECK_GRPC_SERVICE as string | undefined) ?? '',
       intervalMs: n('HEALTH_CHECK_INTERVAL_MS'),
       timeoutMs: n('HEALTH_CHECK_TIMEOUT_MS'),
       healthyThreshold: n('HEALTHY_THRESHOLD'),

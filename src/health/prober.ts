@@ -9,6 +9,7 @@ import type { Metrics } from '../metrics.js';
 import type { Backend } from '../upstream/backend.js';
 import type { BackendSet } from '../upstream/backend-set.js';
 import { probeHttp, probeTcp, type ProbeOutcome } from './probe.js';
+import { probeGrpc } from './grpc-probe.js';
 
 const JITTER = 0.1;
 
@@ -74,9 +75,9 @@ export class Prober {
   private async probe(backend: Backend, track: Track): Promise<void> {
     const started = Date.now();
     const outcome: ProbeOutcome =
-      this.config.type === 'http'
-        ? await probeHttp(backend, this.config.path, this.config.timeoutMs)
-        : await probeTcp(backend, this.config.timeoutMs);
+      this.config.type === 'http' ? await probeHttp(backend, this.config.path, this.config.timeoutMs)
+        : this.config.type === 'grpc' ? await probeGrpc(backend, this.config.grpcService, this.config.timeoutMs)
+          : await probeTcp(backend, this.config.timeoutMs);
     if (track.stopped) return;
     backend.lastProbe = { at: started, ok: outcome.ok, durationMs: Date.now() - started, ...(outcome.error ? { error: outcome.error } : {}) };
     this.metrics.healthChecks.inc({ backend: backend.id, result: outcome.ok ? 'success' : 'failure' });

@@ -12,14 +12,22 @@ const PROTO = fileURLToPath(new URL('../../../test/fixtures/echo.proto', import.
 interface EchoRequest { message: string; payload: Buffer; fail_with: number; delay_ms: number }
 interface EchoReply { message: string; payload: Buffer; backend: number; index: number }
 
-const definition = protoLoader.loadSync(PROTO, { keepCase: true, longs: Number, defaults: true });
+const HEALTH_PROTO = fileURLToPath(new URL('../../../test/fixtures/health.proto', import.meta.url));
+
+const definition = protoLoader.loadSync([PROTO, HEALTH_PROTO], { keepCase: true, longs: Number, enums: String, defaults: true });
 // The loaded package is untyped by nature; the service and client constructors are looked up by name.
-const pkg = grpc.loadPackageDefinition(definition) as unknown as { outrigger: { test: { Echo: grpc.ServiceClientConstructor } } };
+const pkg = grpc.loadPackageDefinition(definition) as unknown as {
+  outrigger: { test: { Echo: grpc.ServiceClientConstructor } };
+  grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
+};
 export const EchoClient = pkg.outrigger.test.Echo;
+const Health = pkg.grpc.health.v1.Health;
 
 export interface EchoServer {
   readonly port: number;
   readonly server: grpc.Server;
+  /** What grpc.health.v1.Health/Check answers, by service name ('' = the whole server); SERVING by default. */
+  readonly health: Map<string, 'SERVING' | 'NOT_SERVING' | 'UNKNOWN'>;
   /** Calls seen, by method name. */
   readonly calls: Map<string, number>;
   close(): Promise<void>;
@@ -28,7 +36,15 @@ export interface EchoServer {
 export async function startEchoServer(): Promise<EchoServer> {
   const server = new grpc.Server();
   const calls = new Map<string, number>();
+  const health = new Map<string, 'SERVING' | 'NOT_SERVING' | 'UNKNOWN'>([['', 'SERVING']]);
   let port = 0;
+  server.addService(Health.service, {
+    Check(call: grpc.ServerUnaryCall<{ service: string }, { status: string }>, cb: grpc.sendUnaryData<{ status: string }>) {
+      const status = health.get(call.request.service);
+      if (status === undefined) return cb({ code: grpc.status.NOT_FOUND, details: 'unknown service' });
+      cb(null, { status });
+    },
+  });
   const count = (name: string) => calls.set(name, (calls.get(name) ?? 0) + 1);
   server.addService(EchoClient.service, {
     Unary(call: grpc.ServerUnaryCall<EchoRequest, EchoReply>, cb: grpc.sendUnaryData<EchoReply>) {
@@ -69,7 +85,7 @@ export async function startEchoServer(): Promise<EchoServer> {
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
   });
   return {
-    port, server, calls,
+    port, server, calls, health,
     close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
   };
 }

@@ -18,7 +18,7 @@ const CASES: Array<[Record<string, string>, string, RegExp]> = [
   [{ ADMIN_PORT: 'abc' }, 'ADMIN_PORT', /port number/],
   [{ LB_ALGORITHM: 'fastest' }, 'LB_ALGORITHM', /expected one of round-robin/],
   [{ HASH_KEY: 'query:x' }, 'HASH_KEY', /ip, header:NAME or cookie:NAME/],
-  [{ HEALTH_CHECK_TYPE: 'grpc' }, 'HEALTH_CHECK_TYPE', /tcp, http, none/],
+  [{ HEALTH_CHECK_TYPE: 'h2' }, 'HEALTH_CHECK_TYPE', /tcp, http, grpc, none/],
   [{ HEALTH_CHECK_PATH: 'health' }, 'HEALTH_CHECK_PATH', /absolute path/],
   [{ HEALTH_CHECK_INTERVAL_MS: '0' }, 'HEALTH_CHECK_INTERVAL_MS', /integer ≥ 1/],
   [{ HEALTH_CHECK_TIMEOUT_MS: '1s' }, 'HEALTH_CHECK_TIMEOUT_MS', /milliseconds/],

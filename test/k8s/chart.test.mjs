@@ -150,6 +150,17 @@ test('chart: TCP mode with CONFIG_FILE from a ConfigMap, mounted as a directory,
   assert.equal(kind(docs, 'Secret')[0].data.token, Buffer.from('change-me').toString('base64'));
 });
 
+test('chart: gRPC values: grpc health checks, the h2c appProtocol on the traffic port, http by default', async () => {
+  const docs = chart('grpc');
+  const env = envOf(container(docs));
+  assert.equal(env.HEALTH_CHECK_TYPE, 'grpc');
+  assert.equal(env.HEALTH_CHECK_GRPC_SERVICE, 'orders.v1.Orders');
+  const { loadConfig } = await import('../../dist/config.js');
+  assert.equal(loadConfig(env).healthCheck.type, 'grpc', 'the code accepts the rendered environment');
+  assert.equal(kind(docs, 'Service')[0].spec.ports.find((p) => p.name === 'traffic').appProtocol, 'kubernetes.io/h2c');
+  assert.equal(kind(chart('default'), 'Service')[0].spec.ports.find((p) => p.name === 'traffic').appProtocol, 'http');
+});
+
 test('chart: BACKENDS list is joined, image user matches, helm test asks /readyz', () => {
   const docs = chart('servicemonitor');
   assert.equal(envOf(container(docs)).BACKENDS, 'dns+http://orders-api-headless.shop.svc.cluster.local:8080');

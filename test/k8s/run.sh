@@ -29,6 +29,7 @@ value_sets=(
   "servicemonitor|$chart/ci/servicemonitor-values.yaml|--api-versions monitoring.coreos.com/v1"
   "http|$chart/ci/http-values.yaml|"
   "tcp|$chart/ci/tcp-values.yaml|"
+  "grpc|$chart/ci/grpc-values.yaml|"
 )
 for set in "${value_sets[@]}"; do
   IFS='|' read -r name file flags <<<"$set"

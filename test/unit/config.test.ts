@@ -28,7 +28,7 @@ const SPEC_DEFAULTS: Record<string, string | undefined> = {
   UPSTREAM_TIMEOUT_MS: '30000', IDLE_TIMEOUT_MS: '60000', UPSTREAM_KEEPALIVE_MS: '4000', MAX_CONNECTIONS: '10000',
   CLIENT_HEADERS_TIMEOUT_MS: '10000', CLIENT_KEEPALIVE_TIMEOUT_MS: '65000', SHUTDOWN_DELAY_MS: '5000', DRAIN_TIMEOUT_MS: '20000',
   READY_MIN_HEALTHY_BACKENDS: '0', FORWARDED_HEADERS: 'true', ADMIN_TOKEN: undefined, DNS_REFRESH_MS: '5000', LOG_LEVEL: 'info',
-  ACCESS_LOG: 'true', HTTP2: 'true', MAX_CONCURRENT_STREAMS: '100', MAX_CONNECTION_AGE_MS: '0',
+  ACCESS_LOG: 'true', HEALTH_CHECK_GRPC_SERVICE: undefined, HTTP2: 'true', MAX_CONCURRENT_STREAMS: '100', MAX_CONNECTION_AGE_MS: '0',
 };
 
 /** Where each variable lands in Config. */
@@ -47,7 +47,7 @@ const FIELD: Record<string, (c: Config) => unknown> = {
   SHUTDOWN_DELAY_MS: (c) => c.shutdownDelayMs, DRAIN_TIMEOUT_MS: (c) => c.drainTimeoutMs,
   READY_MIN_HEALTHY_BACKENDS: (c) => c.readyMinHealthyBackends, FORWARDED_HEADERS: (c) => c.forwardedHeaders,
   ADMIN_TOKEN: (c) => c.adminToken, DNS_REFRESH_MS: (c) => c.dnsRefreshMs, LOG_LEVEL: (c) => c.logLevel, ACCESS_LOG: (c) => c.accessLog,
-  HTTP2: (c) => c.http2, MAX_CONCURRENT_STREAMS: (c) => c.maxConcurrentStreams, MAX_CONNECTION_AGE_MS: (c) => c.maxConnectionAgeMs,
+  HEALTH_CHECK_GRPC_SERVICE: (c) => c.healthCheck.grpcService || undefined, HTTP2: (c) => c.http2, MAX_CONCURRENT_STREAMS: (c) => c.maxConcurrentStreams, MAX_CONNECTION_AGE_MS: (c) => c.maxConnectionAgeMs,
 };
 
 /** The typed value an env string stands for. */
@@ -118,7 +118,7 @@ describe('bad values: one problem line per bad variable, naming it and the value
     ['LB_ALGORITHM', 'weighted-random'],
     ['HASH_KEY', 'query:x'],
     ['HASH_KEY', 'header:'],
-    ['HEALTH_CHECK_TYPE', 'grpc'],
+    ['HEALTH_CHECK_TYPE', 'h2'],
     ['HEALTH_CHECK_PATH', 'health'],
     ['HEALTH_CHECK_INTERVAL_MS', '5s'],
     ['HEALTH_CHECK_INTERVAL_MS', '0'],
@@ -155,7 +155,7 @@ describe('bad values: one problem line per bad variable, naming it and the value
   test('the table covers every variable that can be given a bad value', () => {
     const covered = new Set(BAD.map(([name]) => name));
     for (const v of CONFIG_VARIABLES) {
-      if (v.name === 'ADMIN_TOKEN' || v.name === 'CONFIG_FILE') continue; // any string; CONFIG_FILE has its own tests
+      if (v.name === 'ADMIN_TOKEN' || v.name === 'CONFIG_FILE' || v.name === 'HEALTH_CHECK_GRPC_SERVICE') continue; // any string; CONFIG_FILE has its own tests
       assert.ok(covered.has(v.name), `${v.name} has no bad-value row`);
     }
   });
