@@ -66,6 +66,13 @@ export function clientGone(res: ClientResponse): boolean {
   return isHttp2(res) ? res.stream.destroyed : res.destroyed;
 }
 
+/** True when the answer went out whole (for HTTP/2: its stream ended without a reset). */
+export function answered(res: ClientResponse): boolean {
+  if (!isHttp2(res)) return res.writableFinished;
+  const rst = res.stream.rstCode;
+  return res.writableFinished && (rst === undefined || rst === 0);
+}
+
 /** Writes the response head: HTTP/2 has no reason phrase and no connection-level fields (already stripped). */
 export function writeHead(res: ClientResponse, status: number, reason: string, raw: string[]): void {
   if (isHttp2(res)) res.writeHead(status, toObject(raw));

@@ -23,7 +23,7 @@ import type { RetryBudget } from './retry-budget.js';
 import type { UpstreamPool } from '../transport/pool.js';
 import { grpcStatusOf, sendError } from './error-response.js';
 import type { Outcomes } from './outcome.js';
-import { carriesBody, clientGone, type ClientRequest, type ClientResponse, type RequestHead } from './downstream.js';
+import { answered, carriesBody, clientGone, type ClientRequest, type ClientResponse, type RequestHead } from './downstream.js';
 import { GRPC_UNAVAILABLE, grpcStatusIn, grpcTimeoutMs, isGrpc } from './grpc.js';
 import { relay, type Exchange } from './relay.js';
 import type { ConnectionAge } from './connection-age.js';
@@ -66,8 +66,9 @@ export class Forwarder {
     this.d.budget.onRequest();
     res.once('close', () => {
       // The client left before the exchange completed (either way): the backend request goes too.
-      if (!res.writableFinished || !req.complete) {
-        ex.clientGone = !res.writableFinished;
+      const whole = answered(res);
+      if (!whole || !req.complete) {
+        ex.clientGone = !whole;
         ex.call?.abort();
       }
       ex.release?.();
@@ -170,7 +171,7 @@ export class Forwarder {
   private logAndCount(head: RequestHead, res: ClientResponse, ex: Exchange): void {
     const url = head.url;
     const q = url.indexOf('?');
-    const aborted = !res.writableFinished;
+    const aborted = !answered(res);
     let grpcStatus = ex.grpcStatus;
     if (ex.grpc && grpcStatus === undefined && aborted && ex.clientGone) grpcStatus = 1; // CANCELLED by the client
     this.d.outcomes.request(head.method, {

@@ -34,7 +34,7 @@ export interface EchoServer {
 }
 
 export async function startEchoServer(): Promise<EchoServer> {
-  const server = new grpc.Server();
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
   const calls = new Map<string, number>();
   const health = new Map<string, 'SERVING' | 'NOT_SERVING' | 'UNKNOWN'>([['', 'SERVING']]);
   let port = 0;
@@ -49,6 +49,7 @@ export async function startEchoServer(): Promise<EchoServer> {
   server.addService(EchoClient.service, {
     Unary(call: grpc.ServerUnaryCall<EchoRequest, EchoReply>, cb: grpc.sendUnaryData<EchoReply>) {
       count('Unary');
+      call.on('cancelled', () => count('Unary cancelled'));
       const r = call.request;
       const answer = () => {
         if (r.fail_with !== 0) return cb({ code: r.fail_with, details: r.message });
@@ -93,7 +94,7 @@ export async function startEchoServer(): Promise<EchoServer> {
 /** A client for the Echo service through `port` (plaintext HTTP/2, one channel). */
 export function echoClient(port: number): grpc.Client & Record<string, (...args: unknown[]) => unknown> {
   // The generated client's methods are added at run time from the proto; they are called by name.
-  return new EchoClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+  return new EchoClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': 16 * 1024 * 1024 }) as unknown as grpc.Client & Record<string, (...args: unknown[]) => unknown>;
 }
 
 /** One unary call as a promise. */

@@ -56,3 +56,105 @@ test('HEALTH_CHECK_TYPE=grpc: grpc.health.v1 SERVING keeps a backend in rotation
   server.health.delete('orders.v1.Orders'); // the server answers NOT_FOUND: a failure too
   await waitState('unhealthy');
 });
+
+type Client = ReturnType<typeof echoClient>;
+
+async function grpcSetup(t: { after(fn: () => unknown): void }, backends: number, env: Record<string, string> = {}) {
+  const servers = await Promise.all(Array.from({ length: backends }, () => startEchoServer()));
+  t.after(() => Promise.all(servers.map((s) => s.close())));
+  const lb = await startOutrigger({ BACKENDS: servers.map((s) => `h2c://127.0.0.1:${s.port}`).join(','), HEALTH_CHECK_TYPE: 'none', ...env });
+  t.after(() => lb.stop());
+  const client = echoClient(lb.proxyPort);
+  t.after(() => client.close());
+  return { servers, lb, client };
+}
+
+function collect<T>(call: grpc.ClientReadableStream<T>): Promise<T[]> {
+  return new Promise((resolve, reject) => {
+    const items: T[] = [];
+    call.on('data', (item: T) => items.push(item));
+    call.on('end', () => resolve(items));
+    call.on('error', reject);
+  });
+}
+
+test('unary, server-streaming, client-streaming and bidi calls through Outrigger to h2c gRPC backends', async (t) => {
+  const { client } = await grpcSetup(t, 1);
+  assert.equal((await unary(client, { message: 'hello' })).message, 'hello');
+  const items = await collect(client.ServerStream!({ count: 5, interval_ms: 5 }) as grpc.ClientReadableStream<{ index: number }>);
+  assert.deepEqual(items.map((i) => i.index), [0, 1, 2, 3, 4]);
+  const summed = await new Promise<{ message: string; index: number }>((resolve, reject) => {
+    const call = client.ClientStream!((err: grpc.ServiceError | null, reply: { message: string; index: number }) => (err ? reject(err) : resolve(reply))) as grpc.ClientWritableStream<{ message: string }>;
+    for (const m of ['a', 'b', 'c']) call.write({ message: m });
+    call.end();
+  });
+  assert.deepEqual([summed.message, summed.index], ['a,b,c', 3]);
+  const bidi = client.Bidi!() as grpc.ClientDuplexStream<{ message: string }, { message: string; index: number }>;
+  const echoed = collect(bidi);
+  for (const m of ['x', 'y']) bidi.write({ message: m });
+  bidi.end();
+  assert.deepEqual((await echoed).map((r) => r.message), ['x', 'y']);
+});
+
+test('300 calls on one channel spread per call over three backends; an 8 MiB message arrives byte-exact', async (t) => {
+  const { servers, client } = await grpcSetup(t, 3, { ACCESS_LOG: 'false' });
+  const counts = new Map<number, number>();
+  for (let batch = 0; batch < 30; batch++) {
+    const replies = await Promise.all(Array.from({ length: 10 }, () => unary(client, { message: 'm' })));
+    for (const r of replies) counts.set(r.backend, (counts.get(r.backend) ?? 0) + 1);
+  }
+  assert.deepEqual(servers.map((s) => counts.get(s.port)), [100, 100, 100], 'round-robin per call, not per connection');
+  const payload = Buffer.alloc(8 * 1024 * 1024);
+  for (let i = 0; i < payload.length; i += 4) payload.writeUInt32LE(i, i);
+  const reply = await unary(client, { message: 'big', payload }, 20_000);
+  assert.ok(Buffer.compare(reply.payload, payload) === 0, 'the 8 MiB payload came back byte for byte');
+});
+
+test('a backend status and its message are relayed; a client deadline cancels the backend call', async (t) => {
+  const { servers, lb, client } = await grpcSetup(t, 1);
+  await assert.rejects(unary(client, { message: 'no such order', fail_with: grpc.status.NOT_FOUND }), (err: grpc.ServiceError) => {
+    assert.equal(err.code, grpc.status.NOT_FOUND);
+    assert.equal(err.details, 'no such order');
+    return true;
+  });
+  const cancelledBefore = servers[0]!.calls.get('Unary cancelled') ?? 0;
+  await assert.rejects(unary(client, { message: 'slow', delay_ms: 2000 }, 200), (err: grpc.ServiceError) => err.code === grpc.status.DEADLINE_EXCEEDED);
+  const line = await lb.waitForLog((l) => l.msg === 'request' && l.path === '/outrigger.test.Echo/Unary' && l.grpcStatus !== 5);
+  assert.equal(line.grpcStatus, 1, 'counted as CANCELLED by the client');
+  // The backend saw the cancellation (RST_STREAM CANCEL reached it), long before its 2 s were up.
+  const deadline = Date.now() + 1000;
+  while ((servers[0]!.calls.get('Unary cancelled') ?? 0) === cancelledBefore && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(servers[0]!.calls.get('Unary cancelled'), cancelledBefore + 1, 'the backend call was cancelled');
+  const metrics = await (await fetch(`http://127.0.0.1:${lb.adminPort}/metrics`)).text();
+  assert.match(metrics, /^outrigger_grpc_requests_total\{grpc_code="NOT_FOUND"\} 1$/m);
+  assert.match(metrics, /^outrigger_upstream_in_flight\{backend="[^"]+"\} 0$/m);
+});
+
+test('a backend killed under continuous calls: zero failed calls', async (t) => {
+  const { servers, client } = await grpcSetup(t, 3, { ACCESS_LOG: 'false', HEALTH_CHECK_TYPE: 'tcp', HEALTH_CHECK_INTERVAL_MS: '100' });
+  let failed = 0;
+  let done = 0;
+  let running = true;
+  const workers = Array.from({ length: 5 }, async () => {
+    while (running) {
+      await unary(client, { message: 'x' }).then(() => (done += 1), () => (failed += 1));
+    }
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  servers[1]!.server.forceShutdown();
+  await new Promise((r) => setTimeout(r, 1000));
+  running = false;
+  await Promise.all(workers);
+  assert.ok(done > 100, `only ${done} calls completed`);
+  assert.equal(failed, 0, `${failed} of ${done + failed} calls failed`);
+});
+
+test('SIGTERM during long server streams: every stream completes, exit 0', async (t) => {
+  const { lb, client } = await grpcSetup(t, 2, { SHUTDOWN_DELAY_MS: '200', DRAIN_TIMEOUT_MS: '5000' });
+  const streams = Array.from({ length: 6 }, () => collect(client.ServerStream!({ count: 15, interval_ms: 100 }) as grpc.ClientReadableStream<{ index: number }>));
+  await new Promise((r) => setTimeout(r, 300));
+  lb.child.kill('SIGTERM');
+  const results = await Promise.all(streams);
+  for (const items of results) assert.equal(items.length, 15, 'every message of every stream arrived');
+  assert.equal(await lb.exited, 0);
+});
