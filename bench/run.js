@@ -23,7 +23,8 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProcessGroup, tasksetUsable } from './lib/processes.js';
-import { ProcSampler, CpuBusySampler, cpuSecondsOf, waitForQuiet, busyText } from './lib/proc-stats.js';
+import { busyText } from './lib/proc-stats.js';
+import { measureOnce as measure } from './lib/measure.js';
 import { runLoad } from './lib/load.js';
 import { startBackend } from './lib/backends.js';
 import { directTarget, outriggerTarget, variantTarget, floorTarget, httpProxyTarget, nginxTarget, haproxyTarget, found } from './lib/targets.js';
@@ -40,8 +41,6 @@ const DEFAULT_TARGETS = {
   nginx: ['outrigger', 'floor', 'http-proxy', 'nginx', 'haproxy'],
 };
 const APT_PACKAGE = { nginx: 'nginx-light', haproxy: 'haproxy', wrk: 'wrk' };
-const QUIET_BUSY = 0.15;
-const QUIET_WAIT_S = 30;
 
 const { values: args } = parseArgs({
   options: {
@@ -165,26 +164,12 @@ async function main() {
 }
 
 /**
- * One warm-up + measurement of one target: the load tool's numbers, the
- * proxy's RSS peak and CPU (cores, over warm-up and measurement), its CPU µs
- * per request (over the measured window only: utime + stime of its
- * process(es) ÷ requests completed), and the CPUs' busy share.
+ * One warm-up + measurement of one target (lib/measure.js), plus the access
+ * log's bytes per request where the target writes one.
  */
 async function measureOnce(t, pid, load, loadCpu) {
   if (t.logFile && existsSync(t.logFile)) truncateSync(t.logFile, 0);
-  const background = await waitForQuiet(QUIET_BUSY, QUIET_WAIT_S);
-  if (background > QUIET_BUSY) console.log(`  (machine still ${Math.round(background * 100)} % busy after ${QUIET_WAIT_S} s; measuring anyway)`);
-  const procs = pid ? [pid].flat() : [];
-  const sampler = procs.length ? new ProcSampler(procs) : undefined;
-  const busy = new CpuBusySampler();
-  let [cpu0, cpu1] = [null, null];
-  const window = { start: () => { cpu0 = cpuSecondsOf(procs); }, stop: () => { cpu1 = cpuSecondsOf(procs); } };
-  sampler?.start();
-  busy.start();
-  const r = await runLoad(group, { ...load, url: t.url, cpu: loadCpu }, window);
-  r.proc = sampler?.stop();
-  r.cpuBusy = busy.stop();
-  r.cpuUsPerReq = procs.length && cpu0 !== null && cpu1 !== null && r.requests > 0 ? ((cpu1 - cpu0) * 1e6) / r.requests : null;
+  const r = await measure(pid, (window) => runLoad(group, { ...load, url: t.url, cpu: loadCpu }, window));
   if (t.logFile && existsSync(t.logFile)) r.logBytesPerRequest = statSync(t.logFile).size / (r.ok * (1 + load.warmupS / load.durationS));
   return r;
 }
