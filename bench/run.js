@@ -6,13 +6,18 @@
  * rotates each round) and the tables show each round and the medians, with the
  * proxy's CPU µs per request. See docs/benchmarks.md.
  *
- *   node bench/run.js [--backend demo|nginx] [--tool autocannon|wrk] [--connections 50]
+ *   node bench/run.js [--protocol h1|h2] [--backend demo|nginx] [--tool autocannon|wrk] [--connections 50]
  *                     [--threads 1] [--duration 10] [--warmup 3] [--rounds 3] [--only a,b]
  *                     [--no-rivals] [--variant LABEL=path/to/main.js[,NAME=VALUE…]]… [--check]
  *
  * `--backend nginx` is the CPU-per-request topology: an NGINX backend with a
  * 12-byte body, wrk -t1 -c64, and the targets outrigger, floor, http-proxy,
  * nginx and haproxy (all required) unless --only says otherwise.
+ *
+ * `--protocol h2` is the HTTP/2 topology (lib/h2-bench.js): h2load -c10 -m10
+ * (--connections, --streams) through Outrigger, HAProxy and NGINX to three h2c
+ * NGINX backends, with Outrigger's HTTP/1.1 figure (wrk) in the same run.
+ * --duration, --warmup, --rounds, --only and --check apply; the others do not.
  *
  * In --variant, NAME=VALUE pairs are environment for that Outrigger, except
  * BENCH_STDOUT=PATH, which sends its stdout (the access log) to PATH instead of a file.
@@ -25,6 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { ProcessGroup, tasksetUsable } from './lib/processes.js';
 import { busyText } from './lib/proc-stats.js';
 import { measureOnce as measure } from './lib/measure.js';
+import { runH2Bench } from './lib/h2-bench.js';
 import { runLoad } from './lib/load.js';
 import { startBackend } from './lib/backends.js';
 import { directTarget, outriggerTarget, variantTarget, floorTarget, httpProxyTarget, nginxTarget, haproxyTarget, found } from './lib/targets.js';
@@ -44,6 +50,8 @@ const APT_PACKAGE = { nginx: 'nginx-light', haproxy: 'haproxy', wrk: 'wrk' };
 
 const { values: args } = parseArgs({
   options: {
+    protocol: { type: 'string', default: 'h1' }, // h2: the HTTP/2 topology (lib/h2-bench.js)
+    streams: { type: 'string' }, // h2load streams per connection, --protocol h2 only (10)
     backend: { type: 'string', default: 'demo' },
     tool: { type: 'string' }, // autocannon, or wrk with --backend nginx
     connections: { type: 'string' }, // 50, or 64 with --backend nginx
@@ -109,6 +117,11 @@ function selectTargets(load, notes) {
 
 async function main() {
   if (!existsSync(MAIN_JS)) throw new Error('dist/main.js is missing: run `npm run build` (npm run bench does)');
+  if (args.protocol !== 'h1' && args.protocol !== 'h2') throw new Error('--protocol is h1 or h2');
+  if (args.protocol === 'h2') { // its own topology, targets and report; tempDir goes on exit
+    tempDir = mkdtempSync(join(tmpdir(), 'outrigger-bench-'));
+    return runH2Bench({ args, group, dir: tempDir, mainJs: MAIN_JS, root: ROOT, commandLine: commandLine() }).finally(() => group.stopAll());
+  }
   if (!Object.hasOwn(DEFAULT_TARGETS, args.backend)) throw new Error('--backend is demo or nginx');
   const nginxBackend = args.backend === 'nginx';
   const tool = args.tool ?? (nginxBackend ? 'wrk' : 'autocannon');
