@@ -1,10 +1,12 @@
 /**
  * One active probe: a TCP connect, or an HTTP(S) GET that must answer 2xx,
- * within a timeout. Resolves with the outcome; never rejects.
+ * within a timeout (over HTTP/2 for `h2c`/`h2` backends, on a session of its
+ * own). Resolves with the outcome; never rejects.
  */
 import net from 'node:net';
 import http from 'node:http';
 import https from 'node:https';
+import http2 from 'node:http2';
 import type { Backend } from '../upstream/backend.js';
 
 export interface ProbeOutcome {
@@ -27,6 +29,7 @@ export function probeTcp(backend: Backend, timeoutMs: number): Promise<ProbeOutc
 }
 
 export function probeHttp(backend: Backend, path: string, timeoutMs: number): Promise<ProbeOutcome> {
+  if (backend.scheme === 'h2c' || backend.scheme === 'h2') return probeHttp2(backend, path, timeoutMs);
   return new Promise((resolve) => {
     const client = backend.scheme === 'https' ? https : http;
     const req = client.request({
@@ -53,5 +56,35 @@ export function probeHttp(backend: Backend, path: string, timeoutMs: number): Pr
     });
     req.once('error', (err: NodeJS.ErrnoException) => done({ ok: false, error: err.code ?? err.message }));
     req.end();
+  });
+}
+
+function probeHttp2(backend: Backend, path: string, timeoutMs: number): Promise<ProbeOutcome> {
+  return new Promise((resolve) => {
+    const tlsBackend = backend.scheme === 'h2';
+    const host = net.isIP(backend.host) === 6 ? `[${backend.host}]` : backend.host;
+    const session = http2.connect(`${tlsBackend ? 'https' : 'http'}://${host}:${backend.port}`, {
+      ...(tlsBackend && net.isIP(backend.host) === 0 ? { servername: backend.host } : {}),
+    });
+    let settled = false;
+    const done = (outcome: ProbeOutcome) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      session.destroy();
+      resolve(outcome);
+    };
+    const timer = setTimeout(() => done({ ok: false, error: 'timeout' }), timeoutMs);
+    session.on('error', (err: NodeJS.ErrnoException) => done({ ok: false, error: err.code ?? err.message }));
+    session.once('close', () => done({ ok: false, error: 'closed' }));
+    const req = session.request({
+      ':method': 'GET', ':path': path, ':scheme': tlsBackend ? 'https' : 'http', ':authority': backend.id, 'user-agent': 'outrigger-health-check',
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => done({ ok: false, error: err.code ?? err.message }));
+    req.once('close', () => done({ ok: false, error: `stream closed (${req.rstCode ?? 0})` }));
+    req.once('response', (headers) => {
+      const status = Number(headers[':status']);
+      done(status >= 200 && status < 300 ? { ok: true } : { ok: false, error: `status ${status}` });
+    });
   });
 }

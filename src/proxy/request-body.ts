@@ -3,10 +3,9 @@
  * backpressure, and holds a copy of it while it is at most RETRY_BODY_LIMIT
  * bytes, so that a retry can replay it to another backend.
  */
-import type { ClientRequest } from 'node:http';
 import type { ClientRequest as DownstreamRequest } from './downstream.js';
 import { allowedTrailers } from './headers.js';
-import type { RequestBodySource } from '../transport/contract.js';
+import type { RequestBodySink, RequestBodySource } from '../transport/contract.js';
 
 export const RETRY_BODY_LIMIT = 64 * 1024;
 
@@ -14,7 +13,7 @@ export class RequestBody implements RequestBodySource {
   private held: Buffer[] | null = [];
   private heldBytes = 0;
   private ended = false;
-  private sink: ClientRequest | undefined;
+  private sink: RequestBodySink | undefined;
 
   constructor(
     private readonly req: DownstreamRequest,
@@ -44,7 +43,7 @@ export class RequestBody implements RequestBodySource {
   }
 
   /** Sends what is held, then everything that follows, to `sink`. */
-  attach(sink: ClientRequest): void {
+  attach(sink: RequestBodySink): void {
     this.sink = sink;
     if (this.held !== null) for (const chunk of this.held) sink.write(chunk);
     if (this.ended) this.finish(sink);
@@ -73,7 +72,7 @@ export class RequestBody implements RequestBodySource {
     }
   }
 
-  private finish(sink: ClientRequest): void {
+  private finish(sink: RequestBodySink): void {
     if (sink.destroyed) return;
     if (this.req.rawTrailers.length > 0) {
       const { pairs, dropped } = allowedTrailers(this.req.rawTrailers);

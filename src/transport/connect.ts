@@ -1,7 +1,7 @@
 /**
  * The connect path shared by the connection-level entries (WebSocket/Upgrade
  * tunnels and TCP mode): one socket to one backend within CONNECT_TIMEOUT_MS
- * (for `https` backends the TLS handshake included, with the backend's name
+ * (for `https` and `h2` backends the TLS handshake included, with the backend's name
  * as SNI when it is not an IP), failures classified once as
  * ConnectFailedError. The caller owns the socket once it resolves.
  */
@@ -18,7 +18,7 @@ export interface Connecting {
 
 /** `allowHalfOpen` applies to plain TCP (MODE=tcp entries have no TLS). */
 export function connectBackend(backend: Backend, connectTimeoutMs: number, options: { allowHalfOpen?: boolean } = {}): Connecting {
-  const tlsBackend = backend.scheme === 'https';
+  const tlsBackend = backend.scheme === 'https' || backend.scheme === 'h2';
   const socket = tlsBackend
     ? tls.connect({ host: backend.host, port: backend.port, ...(net.isIP(backend.host) === 0 ? { servername: backend.host } : {}) })
     : net.connect({ host: backend.host, port: backend.port, noDelay: true, allowHalfOpen: options.allowHalfOpen });

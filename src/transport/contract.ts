@@ -5,14 +5,27 @@
  * out. Nothing here knows the downstream socket: the body goes to any
  * Writable, and a 1xx answer is handed to the caller to relay or drop.
  */
-import type { ClientRequest } from 'node:http';
 import type { Writable } from 'node:stream';
 import type { UpstreamError } from '../errors.js';
+
+/**
+ * Where an engine takes a request body: a node:http ClientRequest as it is,
+ * or an engine's adapter (HTTP/2 sends trailers in a frame of their own).
+ */
+export interface RequestBodySink {
+  /** False: stop writing until 'drain'. */
+  write(chunk: Buffer): boolean;
+  once(event: 'drain', listener: () => void): unknown;
+  end(): unknown;
+  readonly destroyed: boolean;
+  /** Called at most once, before end(). */
+  addTrailers(pairs: Array<[string, string]>): void;
+}
 
 /** A client's request body as an engine consumes it (proxy/request-body implements it). */
 export interface RequestBodySource {
   /** Sends what is held, then what follows, to `sink`, and ends it (with trailers) when the body ends. */
-  attach(sink: ClientRequest): void;
+  attach(sink: RequestBodySink): void;
 }
 
 export interface ExchangeRequest {

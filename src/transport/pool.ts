@@ -1,7 +1,7 @@
 /**
- * Pooled keep-alive connections to backends, for both HTTP/1.1 engines of
+ * Pooled keep-alive connections to backends, for every engine of
  * transport/: per backend one undici Pool and one `node:http` Agent,
- * each created on first use. Idle connections close after
+ * each created on first use, and HTTP/2 sessions (transport/h2-sessions). Idle connections close after
  * UPSTREAM_KEEPALIVE_MS (kept below the usual backend keep-alive so that we
  * close first); connections are not limited in number and never pipelined.
  * TLS to https backends verifies certificates (extra CAs: NODE_EXTRA_CA_CERTS).
@@ -11,6 +11,7 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import { Pool } from 'undici';
 import type { Backend } from '../upstream/backend.js';
+import { H2SessionPool } from './h2-sessions.js';
 
 export interface PoolOptions {
   readonly keepaliveMs: number;
@@ -20,8 +21,12 @@ export interface PoolOptions {
 export class UpstreamPool {
   private readonly agents = new Map<string, http.Agent>();
   private readonly pools = new Map<string, Pool>();
+  /** Multiplexed sessions to `h2c`/`h2` backends. */
+  readonly h2: H2SessionPool;
 
-  constructor(private readonly o: PoolOptions) {}
+  constructor(private readonly o: PoolOptions) {
+    this.h2 = new H2SessionPool(o);
+  }
 
   agentFor(backend: Backend): http.Agent {
     let agent = this.agents.get(backend.id);
@@ -74,6 +79,7 @@ export class UpstreamPool {
       this.pools.delete(id);
       pool.close().catch(() => undefined);
     }
+    this.h2.forget(id);
   }
 
   close(): void {
@@ -81,6 +87,7 @@ export class UpstreamPool {
     this.agents.clear();
     for (const pool of this.pools.values()) pool.destroy().catch(() => undefined);
     this.pools.clear();
+    this.h2.close();
   }
 }
 

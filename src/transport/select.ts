@@ -1,6 +1,7 @@
 /**
- * The one place an engine is chosen for an exchange. Two HTTP/1.1 engines
- * sit behind the contract (docs/benchmarks.md has the measurements): undici
+ * The one place an engine is chosen for an exchange. HTTP/2 backends (`h2c`,
+ * `h2`) have their engine; two HTTP/1.1 engines sit behind the contract for
+ * the others (docs/benchmarks.md has the measurements): undici
  * where it sends the request as received, which is most traffic and costs a
  * third less CPU there; `node:http` for everything else. A new engine is one
  * file plus one line here.
@@ -10,9 +11,11 @@ import type { UpstreamPool } from './pool.js';
 import type { ExchangeRequest, UpstreamCall, UpstreamResponse } from './contract.js';
 import { sendWithNodeHttp } from './engine-node.js';
 import { sendWithUndici } from './engine-undici.js';
+import { sendWithH2 } from './engine-h2.js';
 
 /** Sends `request` to `backend` with the engine that fits it; rejects with an AttemptError. */
 export function send(backend: Backend, pool: UpstreamPool, request: ExchangeRequest, onCall: (call: UpstreamCall) => void): Promise<UpstreamResponse> {
+  if (backend.scheme === 'h2c' || backend.scheme === 'h2') return sendWithH2(backend, pool, request, onCall);
   const viaNode = () => sendWithNodeHttp(backend, pool, request, onCall);
   return undiciCanSend(backend.scheme, request) ? sendWithUndici(backend, pool, request, onCall, viaNode) : viaNode();
 }

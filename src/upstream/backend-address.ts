@@ -2,14 +2,17 @@
  * The backend entry grammar (SPEC §2), as a pure parser shared by the env
  * variable, the config file and DNS discovery:
  *
- *   [http://|https://|dns+http://|dns+https://]host:port[;weight=N]
+ *   [[dns+](http|https|h2c|h2)://]host:port[;weight=N]
+ *
+ * `http` and `https` speak HTTP/1.1, `h2c` HTTP/2 with prior knowledge in
+ * cleartext, `h2` HTTP/2 over TLS (ALPN `h2`).
  *
  * IPv6 literals are written in brackets (`[::1]:8081`). In tcp mode an entry
  * has no scheme.
  */
 import { isIP } from 'node:net';
 
-export type Scheme = 'http' | 'https';
+export type Scheme = 'http' | 'https' | 'h2c' | 'h2';
 
 export interface BackendAddress {
   /** `host:port`, with IPv6 hosts in brackets; the stable id used in metrics and the admin API. */
@@ -30,8 +33,12 @@ export const DEFAULT_WEIGHT = 1;
 const SCHEMES: ReadonlyArray<readonly [string, Scheme, boolean]> = [
   ['dns+https://', 'https', true],
   ['dns+http://', 'http', true],
+  ['dns+h2c://', 'h2c', true],
+  ['dns+h2://', 'h2', true],
   ['https://', 'https', false],
   ['http://', 'http', false],
+  ['h2c://', 'h2c', false],
+  ['h2://', 'h2', false],
 ];
 
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}))*\.?$/;
@@ -58,7 +65,7 @@ export function parseBackendEntry(entry: string, mode: 'http' | 'tcp' = 'http'):
     }
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(rest)) {
-    throw new Error(`"${entry}": unknown scheme (use http://, https://, dns+http:// or dns+https://)`);
+    throw new Error(`"${entry}": unknown scheme (use http://, https://, h2c:// or h2://, each also with dns+)`);
   }
   const { host, port } = splitHostPort(rest, entry);
   if (dns && isIP(host) !== 0) throw new Error(`"${entry}": a dns+ entry needs a DNS name, not an IP address`);

@@ -8,6 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
 import { startOutrigger } from '../helpers/outrigger.js';
 import { request, startBackend, startServer } from '../helpers/http.js';
 import { connectWatched, metricSum, mib, openFds, parseResponses, pollUntil, rssBytes, rssSampler, scrape, sleep, MiB } from '../helpers/hostile.js';
@@ -127,44 +128,29 @@ test('D3: 1000 pipelined requests in one write: the connection is cut at the pip
   assert.ok(peak - baseline < 2 * RSS_BOUND, `RSS grew by ${mib(peak - baseline)}`);
 });
 
-const HANDSHAKE = 'GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
-const FRAME = Buffer.from([0x81, 0x85, 1, 2, 3, 4, 0x69, 0x67, 0x6f, 0x68, 0x6e]); // masked "hello"
-
-/** One WebSocket open/echo/close cycle with a raw handshake; closes with FIN or RST. */
-function wsCycle(port: number, rst: boolean): Promise<boolean> {
+/** One WebSocket open/echo/close cycle with the `ws` client; a clean close handshake, or an abrupt terminate (RST-like). */
+function wsCycle(port: number, abrupt: boolean): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    let buf = Buffer.alloc(0);
-    let upgraded = false;
-    const timer = setTimeout(() => { s.destroy(); resolve(false); }, 10_000);
-    s.on('error', () => undefined);
-    s.on('close', () => { clearTimeout(timer); resolve(false); });
-    s.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      if (!upgraded) {
-        const end = buf.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        if (!buf.subarray(0, 12).equals(Buffer.from('HTTP/1.1 101'))) return void s.destroy();
-        upgraded = true;
-        buf = buf.subarray(end + 4);
-        s.write(FRAME);
-      }
-      if (buf.length >= FRAME.length) {
-        clearTimeout(timer);
-        s.removeAllListeners('close');
-        if (rst) s.resetAndDestroy(); else s.end();
-        s.once('close', () => resolve(true));
-        setTimeout(() => s.destroy(), 5000);
-      }
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/chat`);
+    let echoed = false;
+    const timer = setTimeout(() => ws.terminate(), 10_000);
+    ws.on('error', () => undefined);
+    ws.on('open', () => ws.send('hello'));
+    ws.on('message', (data) => {
+      echoed = String(data) === 'hello';
+      if (abrupt) ws.terminate(); else ws.close(1000);
     });
-    s.write(HANDSHAKE);
+    ws.on('close', () => { clearTimeout(timer); resolve(echoed); });
   });
 }
 
-test('D4: 2000 WebSocket open/close cycles leave no file descriptors or memory behind', OPTS, async (t) => {
-  const backend = await startBackend();
-  t.after(() => backend.close());
-  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${backend.port}`, HEALTH_CHECK_TYPE: 'none', ACCESS_LOG: 'false' });
+test('D4: 2000 WebSocket open/close cycles (the ws package on both ends) leave no file descriptors or memory behind', OPTS, async (t) => {
+  const backend = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  backend.on('connection', (socket) => socket.on('message', (data, binary) => socket.send(data, { binary })));
+  await new Promise((resolve) => backend.once('listening', resolve));
+  t.after(() => new Promise<void>((resolve) => { for (const c of backend.clients) c.terminate(); backend.close(() => resolve()); }));
+  const port = (backend.address() as net.AddressInfo).port;
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${port}`, HEALTH_CHECK_TYPE: 'none', ACCESS_LOG: 'false' });
   t.after(() => lb.stop('SIGKILL'));
   for (let i = 0; i < 20; i++) assert.ok(await wsCycle(lb.proxyPort, i % 2 === 1), 'warm-up cycle');
   await sleep(500);

@@ -3,38 +3,32 @@
  * behaviours runs against the undici engine and the node:http engine,
  * called directly (no proxy in between), with a scripted backend on
  * loopback. Each row states the one outcome both engines must give: an
- * answer (status, body, trailers, 1xx seen) or a typed error.
+ * answer (status, body, trailers, 1xx seen) or a typed error. The HTTP/2
+ * engine runs the rows HTTP/2 can express in transport-contract-h2.test.ts.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import type net from 'node:net';
 import { Backend } from '../../src/upstream/backend.js';
 import { parseBackendEntry } from '../../src/upstream/backend-address.js';
 import { UpstreamPool } from '../../src/transport/pool.js';
 import { sendWithNodeHttp } from '../../src/transport/engine-node.js';
 import { sendWithUndici } from '../../src/transport/engine-undici.js';
-import { AttemptError, type ExchangeRequest, type UpstreamCall, type UpstreamResponse } from '../../src/transport/contract.js';
+import { AttemptError, type UpstreamCall } from '../../src/transport/contract.js';
+import { contractRequest as request, runExchange as run, type ContractEngine, type Outcome, type Timeouts } from '../helpers/contract-run.js';
 import { startScriptedBackend, type Play } from '../helpers/scripted-backend.js';
 import { closedPort } from '../helpers/http.js';
 
-type Engine = (backend: Backend, pool: UpstreamPool, request: ExchangeRequest, onCall: (call: UpstreamCall) => void) => Promise<UpstreamResponse>;
-
-const ENGINES: Record<string, Engine> = {
+const ENGINES: Record<string, ContractEngine> = {
   undici: (b, pool, r, onCall) => sendWithUndici(b, pool, r, onCall, () => Promise.reject(new Error('undici refused the request'))),
   'node:http': sendWithNodeHttp,
 };
-
-/** What one exchange came to. */
-type Outcome =
-  | { answer: number; body: string; trailers: string[]; informational: number[] }
-  | { error: string; kind: string; during: 'head' | 'body' };
 
 interface Row {
   readonly name: string;
   readonly play: Play;
   readonly expect: Outcome;
-  readonly timeouts?: Partial<Pick<ExchangeRequest, 'upstreamTimeoutMs' | 'idleTimeoutMs'>>;
+  readonly timeouts?: Timeouts;
 }
 
 const hang = (bytes = '') => (socket: net.Socket) => { if (bytes !== '') socket.write(bytes); };
@@ -63,31 +57,6 @@ const ROWS: Row[] = [
   { name: 'a body gone silent for IDLE_TIMEOUT_MS', play: hang('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc'), timeouts: { idleTimeoutMs: 300 },
     expect: { error: 'UpstreamTimeoutError', kind: 'timeout', during: 'body' } },
 ];
-
-function request(path: string, timeouts: Row['timeouts'], informational: number[]): ExchangeRequest {
-  return {
-    method: 'GET', path, headers: ['Host', 'contract.test'], body: undefined, exactHeaders: false,
-    connectTimeoutMs: 1000, upstreamTimeoutMs: timeouts?.upstreamTimeoutMs ?? 5000, idleTimeoutMs: timeouts?.idleTimeoutMs ?? 5000,
-    onInformational: (status) => informational.push(status),
-  };
-}
-
-/** Runs one exchange to its end and says what it came to. */
-async function run(engine: Engine, backend: Backend, pool: UpstreamPool, req: ExchangeRequest, informational: number[]): Promise<Outcome> {
-  let response: UpstreamResponse;
-  try {
-    response = await engine(backend, pool, req, () => undefined);
-  } catch (err) {
-    assert.ok(err instanceof AttemptError, `rejects with an AttemptError, not ${String(err)}`);
-    return { error: err.error.constructor.name, kind: err.error.upstreamKind, during: 'head' };
-  }
-  let body = '';
-  const sink = new Writable({ write(chunk: Buffer, _enc, cb) { body += chunk.toString('latin1'); cb(); } });
-  return new Promise((resolve) => response.relayBody(sink, (err, trailers) => {
-    if (err !== undefined) resolve({ error: err.constructor.name, kind: err.upstreamKind, during: 'body' });
-    else resolve({ answer: response.statusCode, body, trailers: [...trailers], informational });
-  }));
-}
 
 for (const [engineName, engine] of Object.entries(ENGINES)) {
   test(`transport contract, ${engineName} engine: every row gives the outcome the contract states`, { timeout: 30_000 }, async (t) => {

@@ -213,6 +213,11 @@ describe('BACKENDS grammar', () => {
     ['HTTPS://api.example.com:443', { scheme: 'https', port: 443 }],
     ['dns+https://svc.ns.svc.cluster.local:443;weight=7', { scheme: 'https', dns: true, weight: 7 }],
     ['[::1]:8081', { id: '[::1]:8081', host: '::1', port: 8081, scheme: 'http' }],
+    ['h2c://10.0.0.7:50051', { id: '10.0.0.7:50051', scheme: 'h2c', host: '10.0.0.7', port: 50051, dns: false }],
+    ['H2C://[::1]:50051;weight=4', { id: '[::1]:50051', scheme: 'h2c', host: '::1', weight: 4 }],
+    ['h2://grpc.example.com:443', { id: 'grpc.example.com:443', scheme: 'h2', host: 'grpc.example.com', port: 443, dns: false }],
+    ['dns+h2c://grpc-headless.default.svc:50051', { scheme: 'h2c', dns: true, host: 'grpc-headless.default.svc' }],
+    ['dns+h2://grpc-headless.default.svc:443;weight=2', { scheme: 'h2', dns: true, weight: 2 }],
     ['http://[2001:db8::1]:80;weight=1000', { id: '[2001:db8::1]:80', host: '2001:db8::1', weight: 1000 }],
     ['localhost:1;weight=1', { id: 'localhost:1', port: 1, weight: 1 }],
     ['  10.0.0.9:65535  ', { id: '10.0.0.9:65535', port: 65535 }],
@@ -235,6 +240,9 @@ describe('BACKENDS grammar', () => {
     ['10.0.0.1:8080;prio=1', /unknown option/],
     ['ftp://10.0.0.1:21', /unknown scheme/],
     ['tcp://10.0.0.1:21', /unknown scheme/],
+    ['h3://10.0.0.1:443', /unknown scheme/],
+    ['h2s://10.0.0.1:443', /unknown scheme/],
+    ['dns+h2c://10.0.0.1:50051', /needs a DNS name/],
     ['::1:8081', /IPv6 addresses must be in brackets/],
     ['[::1]8081', /expected \[ipv6\]:port/],
     ['[10.0.0.1]:80', /not an IPv6 address/],
@@ -269,7 +277,7 @@ describe('BACKENDS grammar', () => {
   test('tcp mode takes host:port[;weight=N] and rejects any scheme', () => {
     const c = loadConfig({ MODE: 'tcp', BACKENDS: '10.0.0.1:5432;weight=2,[::1]:5432' });
     assert.deepEqual(c.backends.map((b) => [b.id, b.weight]), [['10.0.0.1:5432', 2], ['[::1]:5432', 1]]);
-    for (const entry of ['http://10.0.0.1:5432', 'https://db:5432', 'dns+http://db:5432']) {
+    for (const entry of ['http://10.0.0.1:5432', 'https://db:5432', 'dns+http://db:5432', 'h2c://db:5432', 'dns+h2://db:5432']) {
       const problems = problemsOf({ MODE: 'tcp', BACKENDS: entry });
       assert.equal(problems.length, 1);
       assert.match(problems[0]!, /^BACKENDS: .*tcp mode entries take no scheme/);
@@ -300,6 +308,12 @@ describe('CONFIG_FILE', () => {
     const c = loadConfig({ CONFIG_FILE: 'f.json' }, files({ 'f.json': text }));
     assert.deepEqual(c.backends.map((b) => [b.id, b.scheme, b.weight]), [['a.local:8001', 'http', 3], ['b.local:8443', 'https', 1]]);
     assert.equal(c.proxyPort, 8080, 'settings the file leaves out keep their defaults');
+  });
+
+  test('HTTP/2 schemes in the file', () => {
+    const text = JSON.stringify({ servers: [{ url: 'h2c://a.local:50051/' }, { url: 'h2://b.local:443', weight: 2 }] });
+    const c = loadConfig({ CONFIG_FILE: 'f.json' }, files({ 'f.json': text }));
+    assert.deepEqual(c.backends.map((b) => [b.id, b.scheme, b.weight]), [['a.local:50051', 'h2c', 1], ['b.local:443', 'h2', 2]]);
   });
 
   test('env variables win over file settings; the server list comes from the file', () => {

@@ -1,0 +1,241 @@
+/**
+ * The HTTP/2 engine, for `h2c` and `h2` backends: each exchange is one stream
+ * on a multiplexed session (transport/h2-sessions). The HTTP/1.1-shaped head
+ * is translated (transport/h2-headers); the answer comes back in the
+ * contract's shape: status without a reason phrase, raw fields without
+ * pseudo-headers, 1xx answers, the body with backpressure, trailers. It owns
+ * its timers (waiting for a session, response head, silence on the stream)
+ * and its error classification; abort() resets the stream, never the session.
+ */
+import http2, { type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import type { Writable } from 'node:stream';
+import { ConnectFailedError, StreamRefusedError, UpstreamError, UpstreamResetError, UpstreamTimeoutError } from '../errors.js';
+import type { Backend } from '../upstream/backend.js';
+import type { UpstreamPool } from './pool.js';
+import type { H2Session } from './h2-sessions.js';
+import { toH2RequestHeaders, toH2Trailers, withoutPseudoHeaders } from './h2-headers.js';
+import { AttemptError, MAX_INFORMATIONAL, type ExchangeRequest, type RequestBodySink, type UpstreamCall, type UpstreamResponse } from './contract.js';
+
+const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
+/** RST_STREAM codes that say the backend broke the protocol (RFC 9113 §7). */
+const PROTOCOL_CODES: ReadonlySet<number> = new Set([
+  http2.constants.NGHTTP2_PROTOCOL_ERROR, http2.constants.NGHTTP2_FLOW_CONTROL_ERROR,
+  http2.constants.NGHTTP2_FRAME_SIZE_ERROR, http2.constants.NGHTTP2_COMPRESSION_ERROR,
+]);
+/** `session.request` refusing because the session is going away: nothing was sent. */
+const SESSION_GONE = new Set(['ERR_HTTP2_GOAWAY_SESSION', 'ERR_HTTP2_INVALID_SESSION', 'ERR_HTTP2_OUT_OF_STREAMS']);
+
+type Done = (err: UpstreamError | undefined, rawTrailers: readonly string[]) => void;
+
+export function sendWithH2(backend: Backend, pool: UpstreamPool, o: ExchangeRequest, onCall: (call: UpstreamCall) => void): Promise<UpstreamResponse> {
+  return new Promise((resolve, reject) => {
+    const exchange = new H2Exchange(backend, o, resolve, reject);
+    onCall(exchange);
+    exchange.start(pool);
+  });
+}
+
+class H2Exchange implements UpstreamResponse {
+  statusCode = 0;
+  /** HTTP/2 has no reason phrase. */
+  readonly statusMessage = '';
+  rawHeaders: readonly string[] = [];
+  private stream: ClientHttp2Stream | undefined;
+  private session: H2Session | undefined;
+  private cancelWait: (() => void) | undefined;
+  /** The head arrived and the promise resolved; from then on `done` reports the end. */
+  private answered = false;
+  /** The exchange is over (rejected, or `done` decided). */
+  private over = false;
+  private informational = 0;
+  private trailers: readonly string[] = [];
+  private result: { err: UpstreamError | undefined; trailers: readonly string[] } | undefined;
+  private done: Done | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private headTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly backend: Backend,
+    private readonly o: ExchangeRequest,
+    private readonly resolve: (r: UpstreamResponse) => void,
+    private readonly reject: (e: AttemptError) => void,
+  ) {}
+
+  start(pool: UpstreamPool): void {
+    if (this.over) return; // aborted from onCall
+    if (this.o.connectTimeoutMs > 0) {
+      this.connectTimer = setTimeout(() => this.cut(new ConnectFailedError(this.backend.id, true)), this.o.connectTimeoutMs);
+    }
+    this.cancelWait = pool.h2.acquire(this.backend, (s) => this.onSession(s), (err) => this.cut(err));
+  }
+
+  abort(): void {
+    // Before a stream exists nothing reached the backend: not its fault.
+    this.cut(new UpstreamResetError(this.backend.id, false), this.stream === undefined);
+  }
+
+  relayBody(sink: Writable, done: Done): void {
+    this.done = done;
+    if (this.result !== undefined) return done(this.result.err, this.result.trailers);
+    const stream = this.stream!;
+    const onDrain = () => {
+      this.idleTimer?.refresh();
+      stream.resume();
+    };
+    stream.on('data', (chunk: Buffer) => {
+      this.idleTimer?.refresh();
+      if (sink.write(chunk)) return;
+      stream.pause();
+      sink.once('drain', onDrain);
+    });
+    stream.once('end', () => this.finish(undefined, this.trailers));
+  }
+
+  private onSession(session: H2Session): void {
+    clearTimeout(this.connectTimer);
+    this.cancelWait = undefined;
+    if (this.over) return;
+    this.session = session;
+    const hasBody = this.o.body !== undefined;
+    let stream: ClientHttp2Stream;
+    try {
+      stream = session.open(toH2RequestHeaders({
+        method: this.o.method, path: this.o.path, scheme: this.backend.scheme === 'h2' ? 'https' : 'http',
+        rawHeaders: this.o.headers, defaultAuthority: this.backend.id,
+      }), { endStream: !hasBody, waitForTrailers: hasBody });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      // A head Node will not encode is no fault of the backend's (stale: not counted against it).
+      return this.cut(SESSION_GONE.has(code) ? new StreamRefusedError(this.backend.id, err) : new UpstreamResetError(this.backend.id, false, err), true);
+    }
+    this.stream = stream;
+    this.armIdle();
+    stream.on('headers', (headers: IncomingHttpHeaders, _flags: number, raw?: string[]) => this.onInformational(headers, raw));
+    stream.once('response', (headers: IncomingHttpHeaders, _flags: number, raw?: string[]) => this.onResponse(headers, raw));
+    stream.on('trailers', (headers: IncomingHttpHeaders, _flags: number, raw?: string[]) => (this.trailers = withoutPseudoHeaders(raw ?? flatten(headers))));
+    stream.on('error', (err: Error) => this.onBroken(err));
+    stream.once('close', () => this.onBroken(undefined));
+    stream.once('finish', () => {
+      if (this.answered || this.over || this.o.upstreamTimeoutMs <= 0) return;
+      this.headTimer = setTimeout(() => this.cut(new UpstreamTimeoutError(this.backend.id, 'headers')), this.o.upstreamTimeoutMs);
+    });
+    if (hasBody) this.o.body!.attach(new H2BodySink(stream, () => this.idleTimer?.refresh()));
+  }
+
+  private onInformational(headers: IncomingHttpHeaders, raw: string[] | undefined): void {
+    this.idleTimer?.refresh();
+    const status = Number(headers[':status']);
+    if (!(status >= 100 && status < 200) || this.over) return;
+    if (++this.informational > MAX_INFORMATIONAL) return this.cut(new UpstreamResetError(this.backend.id, true, new Error('too many 1xx answers')));
+    this.o.onInformational(status, withoutPseudoHeaders(raw ?? flatten(headers)));
+  }
+
+  private onResponse(headers: IncomingHttpHeaders, raw: string[] | undefined): void {
+    if (this.over) return;
+    this.idleTimer?.refresh();
+    clearTimeout(this.headTimer);
+    this.statusCode = Number(headers[':status']);
+    this.rawHeaders = withoutPseudoHeaders(raw ?? flatten(headers));
+    this.answered = true;
+    this.resolve(this);
+  }
+
+  /** The stream failed, or closed without a complete answer. */
+  private onBroken(err: Error | undefined): void {
+    if (this.over || this.result !== undefined) return;
+    const stream = this.stream!;
+    if (err === undefined && stream.readableEnded) return; // a normal end: 'end' reports it
+    const code = stream.rstCode ?? -1;
+    const errCode = (err as NodeJS.ErrnoException | undefined)?.code ?? '';
+    const unprocessed = code === NGHTTP2_REFUSED_STREAM || errCode === 'ERR_HTTP2_GOAWAY_SESSION'
+      || stream.id === undefined || stream.id > (this.session?.lastStreamId ?? Infinity);
+    if (!this.answered && unprocessed) return this.cut(new StreamRefusedError(this.backend.id, err));
+    this.cut(new UpstreamResetError(this.backend.id, PROTOCOL_CODES.has(code), err));
+  }
+
+  private armIdle(): void {
+    const ms = this.o.idleTimeoutMs;
+    if (ms > 0) this.idleTimer = setTimeout(() => this.cut(new UpstreamTimeoutError(this.backend.id, 'idle')), ms);
+  }
+
+  /** Ends the exchange with `err`: the stream is reset with CANCEL (its session lives on). */
+  private cut(err: UpstreamError, stale = false): void {
+    if (this.over || this.result !== undefined) return;
+    this.cancelWait?.();
+    const stream = this.stream;
+    if (stream !== undefined && !stream.destroyed) stream.close(NGHTTP2_CANCEL);
+    if (this.answered) return this.finish(err, []);
+    this.over = true;
+    this.clearTimers();
+    this.reject(new AttemptError(err, stale));
+  }
+
+  private finish(err: UpstreamError | undefined, trailers: readonly string[]): void {
+    if (this.result !== undefined) return;
+    this.result = { err, trailers };
+    this.clearTimers();
+    if (err !== undefined && this.stream !== undefined && !this.stream.destroyed) this.stream.close(NGHTTP2_CANCEL);
+    this.done?.(err, trailers);
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.connectTimer);
+    clearTimeout(this.headTimer);
+    clearTimeout(this.idleTimer);
+  }
+}
+
+/** The request body's way into a stream: trailers wait for 'wantTrailers' and go in a HEADERS frame of their own. */
+class H2BodySink implements RequestBodySink {
+  private pairs: Array<[string, string]> = [];
+
+  constructor(
+    private readonly stream: ClientHttp2Stream,
+    private readonly activity: () => void,
+  ) {
+    stream.once('wantTrailers', () => {
+      try {
+        stream.sendTrailers(toH2Trailers(this.pairs));
+      } catch {
+        // A field Node will not encode: the body ends without trailers.
+        if (!stream.destroyed) stream.sendTrailers({});
+      }
+    });
+  }
+
+  get destroyed(): boolean {
+    return this.stream.destroyed;
+  }
+
+  write(chunk: Buffer): boolean {
+    this.activity();
+    return this.stream.write(chunk);
+  }
+
+  once(_event: 'drain', listener: () => void): this {
+    this.stream.once('drain', () => {
+      this.activity();
+      listener();
+    });
+    return this;
+  }
+
+  end(): void {
+    this.stream.end();
+  }
+
+  addTrailers(pairs: Array<[string, string]>): void {
+    this.pairs = pairs;
+  }
+}
+
+/** A header object as a raw list (Node before the raw list was passed to listeners). */
+function flatten(headers: IncomingHttpHeaders): string[] {
+  const out: string[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (Array.isArray(value)) for (const v of value) out.push(name, v);
+    else if (value !== undefined) out.push(name, String(value));
+  }
+  return out;
+}

@@ -1,0 +1,74 @@
+/**
+ * Head translation between the HTTP/1.1-shaped exchange contract and HTTP/2
+ * (RFC 9113 §8.3), as pure functions. A request head becomes pseudo-header
+ * fields plus lower-case fields, without Host (it becomes `:authority`) and
+ * without every connection-specific field HTTP/2 forbids (§8.2.2); an answer
+ * head becomes a flat raw list without its pseudo-header fields.
+ */
+import type { OutgoingHttpHeaders } from 'node:http2';
+
+/** Fields that never cross into HTTP/2 (`te` is kept only as exactly `trailers`). */
+const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings', 'host']);
+
+export interface H2RequestHead {
+  readonly method: string;
+  readonly path: string;
+  readonly scheme: 'http' | 'https';
+  /** Flat [name, value, …] as the contract carries them. */
+  readonly rawHeaders: readonly string[];
+  /** `:authority` when the head has no Host. */
+  readonly defaultAuthority: string;
+}
+
+/**
+ * The HTTP/2 header block for a request. Repeated fields are combined into one
+ * line (`, `; `; ` for Cookie), which RFC 9110 §5.3 allows for list fields and
+ * which Node requires for the fields it only takes once.
+ */
+export function toH2RequestHeaders(head: H2RequestHead): OutgoingHttpHeaders {
+  let authority: string | undefined;
+  const fields = new Map<string, string>();
+  const raw = head.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    let value = raw[i + 1]!;
+    if (name === 'host') authority ??= value;
+    if (CONNECTION_SPECIFIC.has(name)) continue;
+    if (name === 'te') {
+      if (value.trim().toLowerCase() !== 'trailers' || fields.has('te')) continue;
+      value = 'trailers'; // the only form HTTP/2 (and Node) accept
+    }
+    if (name.startsWith(':')) continue; // an HTTP/1.1 head has none; never let one through
+    const before = fields.get(name);
+    fields.set(name, before === undefined ? value : `${before}${name === 'cookie' ? '; ' : ', '}${value}`);
+  }
+  const out: OutgoingHttpHeaders = {
+    ':method': head.method,
+    ':path': head.path,
+    ':scheme': head.scheme,
+    ':authority': authority ?? head.defaultAuthority,
+  };
+  for (const [name, value] of fields) out[name] = value;
+  return out;
+}
+
+/** An HTTP/2 head's raw [name, value, …] list without pseudo-header fields. */
+export function withoutPseudoHeaders(raw: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i]!.startsWith(':')) continue;
+    out.push(raw[i]!, raw[i + 1]!);
+  }
+  return out;
+}
+
+/** Trailer pairs (as a request body source hands them) as an HTTP/2 trailer block. */
+export function toH2Trailers(pairs: ReadonlyArray<readonly [string, string]>): OutgoingHttpHeaders {
+  const out: Record<string, string> = {};
+  for (const [name, value] of pairs) {
+    const key = name.toLowerCase();
+    if (CONNECTION_SPECIFIC.has(key) || key === 'te' || key.startsWith(':')) continue;
+    out[key] = out[key] === undefined ? value : `${out[key]}, ${value}`;
+  }
+  return out;
+}
