@@ -6,13 +6,18 @@
  * rotates each round) and the tables show each round and the medians, with the
  * proxy's CPU µs per request. See docs/benchmarks.md.
  *
- *   node bench/run.js [--backend demo|nginx] [--tool autocannon|wrk] [--connections 50]
+ *   node bench/run.js [--protocol h1|h2] [--backend demo|nginx] [--tool autocannon|wrk] [--connections 50]
  *                     [--threads 1] [--duration 10] [--warmup 3] [--rounds 3] [--only a,b]
  *                     [--no-rivals] [--variant LABEL=path/to/main.js[,NAME=VALUE…]]… [--check]
  *
  * `--backend nginx` is the CPU-per-request topology: an NGINX backend with a
  * 12-byte body, wrk -t1 -c64, and the targets outrigger, floor, http-proxy,
  * nginx and haproxy (all required) unless --only says otherwise.
+ *
+ * `--protocol h2` is the HTTP/2 topology (lib/h2-bench.js): h2load -c10 -m10
+ * (--connections, --streams) through Outrigger, HAProxy and NGINX to three h2c
+ * NGINX backends, with Outrigger's HTTP/1.1 figure (wrk) in the same run.
+ * --duration, --warmup, --rounds, --only and --check apply; the others do not.
  *
  * In --variant, NAME=VALUE pairs are environment for that Outrigger, except
  * BENCH_STDOUT=PATH, which sends its stdout (the access log) to PATH instead of a file.
@@ -23,7 +28,9 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProcessGroup, tasksetUsable } from './lib/processes.js';
-import { ProcSampler, CpuBusySampler, cpuSecondsOf, waitForQuiet, busyText } from './lib/proc-stats.js';
+import { busyText } from './lib/proc-stats.js';
+import { measureOnce as measure } from './lib/measure.js';
+import { runH2Bench } from './lib/h2-bench.js';
 import { runLoad } from './lib/load.js';
 import { startBackend } from './lib/backends.js';
 import { directTarget, outriggerTarget, variantTarget, floorTarget, httpProxyTarget, nginxTarget, haproxyTarget, found } from './lib/targets.js';
@@ -40,11 +47,11 @@ const DEFAULT_TARGETS = {
   nginx: ['outrigger', 'floor', 'http-proxy', 'nginx', 'haproxy'],
 };
 const APT_PACKAGE = { nginx: 'nginx-light', haproxy: 'haproxy', wrk: 'wrk' };
-const QUIET_BUSY = 0.15;
-const QUIET_WAIT_S = 30;
 
 const { values: args } = parseArgs({
   options: {
+    protocol: { type: 'string', default: 'h1' }, // h2: the HTTP/2 topology (lib/h2-bench.js)
+    streams: { type: 'string' }, // h2load streams per connection, --protocol h2 only (10)
     backend: { type: 'string', default: 'demo' },
     tool: { type: 'string' }, // autocannon, or wrk with --backend nginx
     connections: { type: 'string' }, // 50, or 64 with --backend nginx
@@ -110,6 +117,11 @@ function selectTargets(load, notes) {
 
 async function main() {
   if (!existsSync(MAIN_JS)) throw new Error('dist/main.js is missing: run `npm run build` (npm run bench does)');
+  if (args.protocol !== 'h1' && args.protocol !== 'h2') throw new Error('--protocol is h1 or h2');
+  if (args.protocol === 'h2') { // its own topology, targets and report; tempDir goes on exit
+    tempDir = mkdtempSync(join(tmpdir(), 'outrigger-bench-'));
+    return runH2Bench({ args, group, dir: tempDir, mainJs: MAIN_JS, root: ROOT, commandLine: commandLine() }).finally(() => group.stopAll());
+  }
   if (!Object.hasOwn(DEFAULT_TARGETS, args.backend)) throw new Error('--backend is demo or nginx');
   const nginxBackend = args.backend === 'nginx';
   const tool = args.tool ?? (nginxBackend ? 'wrk' : 'autocannon');
@@ -165,26 +177,12 @@ async function main() {
 }
 
 /**
- * One warm-up + measurement of one target: the load tool's numbers, the
- * proxy's RSS peak and CPU (cores, over warm-up and measurement), its CPU µs
- * per request (over the measured window only: utime + stime of its
- * process(es) ÷ requests completed), and the CPUs' busy share.
+ * One warm-up + measurement of one target (lib/measure.js), plus the access
+ * log's bytes per request where the target writes one.
  */
 async function measureOnce(t, pid, load, loadCpu) {
   if (t.logFile && existsSync(t.logFile)) truncateSync(t.logFile, 0);
-  const background = await waitForQuiet(QUIET_BUSY, QUIET_WAIT_S);
-  if (background > QUIET_BUSY) console.log(`  (machine still ${Math.round(background * 100)} % busy after ${QUIET_WAIT_S} s; measuring anyway)`);
-  const procs = pid ? [pid].flat() : [];
-  const sampler = procs.length ? new ProcSampler(procs) : undefined;
-  const busy = new CpuBusySampler();
-  let [cpu0, cpu1] = [null, null];
-  const window = { start: () => { cpu0 = cpuSecondsOf(procs); }, stop: () => { cpu1 = cpuSecondsOf(procs); } };
-  sampler?.start();
-  busy.start();
-  const r = await runLoad(group, { ...load, url: t.url, cpu: loadCpu }, window);
-  r.proc = sampler?.stop();
-  r.cpuBusy = busy.stop();
-  r.cpuUsPerReq = procs.length && cpu0 !== null && cpu1 !== null && r.requests > 0 ? ((cpu1 - cpu0) * 1e6) / r.requests : null;
+  const r = await measure(pid, (window) => runLoad(group, { ...load, url: t.url, cpu: loadCpu }, window));
   if (t.logFile && existsSync(t.logFile)) r.logBytesPerRequest = statSync(t.logFile).size / (r.ok * (1 + load.warmupS / load.durationS));
   return r;
 }

@@ -53,7 +53,8 @@ function parseWrk(out) {
   };
 }
 
-function runChild(group, cmd, args, cpu, expectedS, onData = () => {}) {
+/** Runs `cmd args` pinned to cpu and resolves its stdout; killed when it overruns expectedS by GRACE_S. */
+export function runChild(group, cmd, args, cpu, expectedS, onData = () => {}) {
   return new Promise((resolve, reject) => {
     const child = group.start(`load:${cmd}`, cmd, args, { cpu, stdout: 'pipe' });
     let out = '';

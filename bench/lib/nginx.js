@@ -69,19 +69,68 @@ export function proxyConf(dir, port, backendHostPort, accessLogFile) {
 }
 
 /**
+ * The HTTP/2 backends: one worker, one `server` per port, each h2c with prior
+ * knowledge (`listen … http2` in NGINX 1.22) answering NGINX_BODY. Each
+ * request's `$server_port` goes to countLog (buffered, flushed every second),
+ * so the bench can count requests per backend.
+ */
+export function h2BackendConf(dir, ports, countLog) {
+  const servers = ports.map((port) => `  server {
+    listen 127.0.0.1:${port} http2;
+    location / { default_type text/plain; return 200 "hello world\\n"; }
+  }`).join('\n');
+  return `${head(dir)}http {
+  log_format port '$server_port';
+  access_log ${countLog} port buffer=64k flush=1s;
+  ${tempPaths(dir)}
+  keepalive_requests 1000000;
+${servers}
+}
+`;
+}
+
+/**
+ * The HTTP/2 proxy target: an h2c listener and `grpc_pass` to the backends
+ * (round robin, cached upstream connections; NGINX sends one stream per
+ * upstream connection), access log to a file. grpc_pass forwards any HTTP/2
+ * request, gRPC or not, so the plain GET every target gets passes as it is.
+ */
+export function grpcProxyConf(dir, port, backendHostPorts, accessLogFile) {
+  return `${head(dir)}http {
+  access_log ${accessLogFile};
+  ${tempPaths(dir)}
+  keepalive_requests 1000000;
+  upstream backends {
+${backendHostPorts.map((hp) => `    server ${hp};`).join('\n')}
+    keepalive 256;
+    keepalive_requests 1000000;
+  }
+  server {
+    listen 127.0.0.1:${port} http2;
+    location / {
+      grpc_pass grpc://backends;
+      grpc_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    }
+  }
+}
+`;
+}
+
+/**
  * Writes conf to dir/nginx.conf, starts NGINX pinned to cpu (its worker
- * inherits the affinity), waits until readyUrl answers 200 and returns the
- * master and its worker pids (what the bench measures: the worker, not the master).
+ * inherits the affinity), waits until readyUrl answers 200 (by `waitReady`:
+ * HTTP/1.1, or HTTP/2 for an h2c-only listener) and returns the master and
+ * its worker pids (what the bench measures: the worker, not the master).
  * @returns {Promise<{ child: import('node:child_process').ChildProcess, workers: number[] }>}
  */
-export async function startNginx(group, { name, dir, conf, cpu, readyUrl }) {
+export async function startNginx(group, { name, dir, conf, cpu, readyUrl, waitReady = waitForHttp }) {
   const bin = findBin('nginx');
   if (bin === null) throw new Error('nginx not found in PATH or /usr/sbin (Debian: apt-get install -y nginx-light)');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'nginx.conf'), conf);
   const child = group.start(name, bin, ['-p', `${dir}/`, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { cpu });
   try {
-    await waitForHttp(readyUrl, { child });
+    await waitReady(readyUrl, { child });
   } catch (err) {
     let log = '';
     try { log = readFileSync(join(dir, 'error.log'), 'utf8').slice(-1000); } catch { /* none written */ }
