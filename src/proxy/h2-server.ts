@@ -12,6 +12,7 @@
  * finish within DRAIN_TIMEOUT_MS.
  */
 import http2 from 'node:http2';
+import type { Socket } from 'node:net';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -55,13 +56,17 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
     maxHeaderListPairs: 256,
   });
   const sessions = new Set<http2.ServerHttp2Session>();
+  // The socket the next session runs on, as the front door watches it (session.socket is a proxy, another object).
+  let arriving: Socket | undefined;
+  server.prependListener('connection', (socket: Socket) => (arriving = socket));
   server.on('session', (session) => {
+    const socket = arriving; // Node emits 'session' within the 'connection' that made it
+    arriving = undefined;
     sessions.add(session);
     session.on('error', () => session.destroy());
     session.once('close', () => sessions.delete(session));
-    const socket = session.socket;
     // The preface and the client's SETTINGS arrived: the head clock's job is done; idle time takes over.
-    session.once('remoteSettings', () => d.deadlines.forget(socket as Parameters<HeadDeadlines['forget']>[0]));
+    if (socket !== undefined) session.once('remoteSettings', () => d.deadlines.forget(socket));
     session.setTimeout(config.clientKeepaliveTimeoutMs, () => session.close());
     if (d.draining()) goawayAll([session]);
     if (config.maxConnectionAgeMs > 0) {
