@@ -23,6 +23,7 @@ import { http2Head } from './downstream.js';
 import { checkRequest } from './request-guard.js';
 import { sendRefusal } from './error-response.js';
 import { clientAddress } from './headers.js';
+import { guardSession, headerListSize, MAX_HEADER_LIST_SIZE } from './h2-abuse-guard.js';
 
 /** The largest stream id (2^31 - 1): a first GOAWAY that tells the client to stop opening streams. */
 const MAX_STREAM_ID = 2 ** 31 - 1;
@@ -51,13 +52,17 @@ export interface H2Listener {
 export function createH2Server(d: H2ServerDeps): H2Listener {
   const { config, metrics } = d;
   const server = http2.createServer({
-    settings: { maxConcurrentStreams: config.maxConcurrentStreams },
+    // Node leaves the header list unbounded unless this is set (its advertised default is not enforced).
+    settings: { maxConcurrentStreams: config.maxConcurrentStreams, maxHeaderListSize: MAX_HEADER_LIST_SIZE },
     maxHeaderListPairs: 256,
   });
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on('session', (session) => {
     sessions.add(session);
     session.on('error', () => session.destroy());
+    guardSession(session, (reason) => {
+      d.logger.warn({ client: clientAddress(session.socket.remoteAddress), reason }, 'HTTP/2 session ended for abuse');
+    });
     session.once('close', () => sessions.delete(session));
     const socket = session.socket;
     // The preface and the client's SETTINGS arrived: the head clock's job is done; idle time takes over.
@@ -85,6 +90,14 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
     req.on('error', () => undefined);
     res.on('error', () => undefined);
     const head = http2Head(req);
+    // Node enforces MAX_HEADER_LIST_SIZE only once the client acknowledged it; before that, here. The
+    // session is closed after the answer, as an HTTP/1.1 connection is after its 431.
+    if (headerListSize(req.rawHeaders) > MAX_HEADER_LIST_SIZE) {
+      d.outcomes.refused('request_header_too_large', clientAddress(req.socket.remoteAddress), head.method, head.url, 'HTTP/2');
+      sendRefusal(res, 'request_header_too_large');
+      req.stream.session?.close();
+      return;
+    }
     const problem = checkRequest(head);
     if (problem === undefined) return d.forwarder.handle(req, res, head);
     d.logger.debug({ reason: problem.reason }, 'refused request');
