@@ -81,11 +81,17 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
   server.on('sessionError', () => undefined); // the session's own 'error' listener closes it
   server.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
     metrics.downstreamStreams.inc();
-    const end = d.inFlight.begin();
-    res.once('close', () => {
+    const endFlight = d.inFlight.begin();
+    let open = true;
+    const end = () => {
+      if (!open) return;
+      open = false;
       metrics.downstreamStreams.dec();
-      end();
-    });
+      endFlight();
+    };
+    res.once('close', end);
+    // Reset by the client before this handler ran (rapid reset): it will not close again, and is not forwarded.
+    if (req.stream.destroyed) return end();
     // A stream reset by the client surfaces as an error on its request: nothing to do but let it close.
     req.on('error', () => undefined);
     res.on('error', () => undefined);
