@@ -114,6 +114,7 @@ export class Forwarder {
     const configured = this.d.config.upstreamTimeoutMs;
     const upstreamTimeoutMs = grpcTimeout === undefined ? configured : configured === 0 ? grpcTimeout : Math.min(configured, grpcTimeout);
     for (;;) {
+      if (ex.clientGone || clientGone(res)) return; // the client left (an HTTP/2 stream reset at once): nothing is sent
       const backend = choose(this.d, tried, ctx);
       tried.push(backend);
       ex.backend = backend;

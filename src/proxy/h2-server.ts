@@ -24,6 +24,7 @@ import { http2Head } from './downstream.js';
 import { checkRequest } from './request-guard.js';
 import { sendRefusal } from './error-response.js';
 import { clientAddress } from './headers.js';
+import { guardSession, headerListSize, MAX_HEADER_LIST_SIZE } from './h2-abuse-guard.js';
 
 /** The largest stream id (2^31 - 1): a first GOAWAY that tells the client to stop opening streams. */
 const MAX_STREAM_ID = 2 ** 31 - 1;
@@ -52,7 +53,8 @@ export interface H2Listener {
 export function createH2Server(d: H2ServerDeps): H2Listener {
   const { config, metrics } = d;
   const server = http2.createServer({
-    settings: { maxConcurrentStreams: config.maxConcurrentStreams },
+    // Node leaves the header list unbounded unless this is set (its advertised default is not enforced).
+    settings: { maxConcurrentStreams: config.maxConcurrentStreams, maxHeaderListSize: MAX_HEADER_LIST_SIZE },
     maxHeaderListPairs: 256,
   });
   const sessions = new Set<http2.ServerHttp2Session>();
@@ -64,6 +66,9 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
     arriving = undefined;
     sessions.add(session);
     session.on('error', () => session.destroy());
+    guardSession(session, (reason) => {
+      d.logger.warn({ client: clientAddress(session.socket.remoteAddress), reason }, 'HTTP/2 session ended for abuse');
+    });
     session.once('close', () => sessions.delete(session));
     // The preface and the client's SETTINGS arrived: the head clock's job is done; idle time takes over.
     if (socket !== undefined) session.once('remoteSettings', () => d.deadlines.forget(socket));
@@ -81,15 +86,29 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
   server.on('sessionError', () => undefined); // the session's own 'error' listener closes it
   server.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
     metrics.downstreamStreams.inc();
-    const end = d.inFlight.begin();
-    res.once('close', () => {
+    const endFlight = d.inFlight.begin();
+    let open = true;
+    const end = () => {
+      if (!open) return;
+      open = false;
       metrics.downstreamStreams.dec();
-      end();
-    });
+      endFlight();
+    };
+    res.once('close', end);
+    // Reset by the client before this handler ran (rapid reset): it will not close again, and is not forwarded.
+    if (req.stream.destroyed) return end();
     // A stream reset by the client surfaces as an error on its request: nothing to do but let it close.
     req.on('error', () => undefined);
     res.on('error', () => undefined);
     const head = http2Head(req);
+    // Node enforces MAX_HEADER_LIST_SIZE only once the client acknowledged it; before that, here. The
+    // session is closed after the answer, as an HTTP/1.1 connection is after its 431.
+    if (headerListSize(req.rawHeaders) > MAX_HEADER_LIST_SIZE) {
+      d.outcomes.refused('request_header_too_large', clientAddress(req.socket.remoteAddress), head.method, head.url, 'HTTP/2');
+      sendRefusal(res, 'request_header_too_large');
+      req.stream.session?.close();
+      return;
+    }
     const problem = checkRequest(head);
     if (problem === undefined) return d.forwarder.handle(req, res, head);
     d.logger.debug({ reason: problem.reason }, 'refused request');
