@@ -1,6 +1,6 @@
 /**
- * HTTP/2 from clients (h2c with prior knowledge; proxy/front-door hands the
- * connections over). Every stream is one request for the Forwarder, balanced
+ * HTTP/2 from clients (h2c with prior knowledge, or ALPN `h2` on a TLS
+ * listener; proxy/front-door hands the connections over). Every stream is one request for the Forwarder, balanced
  * on its own: a client connection carrying many streams spreads them over
  * the backends. The request guard and the refusal answers apply per stream.
  *
