@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { startOutrigger } from '../helpers/outrigger.js';
-import { request } from '../helpers/http.js';
+import { rawExchange, request } from '../helpers/http.js';
 import { selfSigned, startH2Backend } from '../helpers/h2-backend.js';
 
 interface Seen { headers: IncomingHttpHeaders; raw: string[]; body: string; trailers: IncomingHttpHeaders | undefined }
@@ -48,6 +48,8 @@ test('h2c backend: GET and POST with a body and request trailers arrive as HTTP/
   const got = await request(lb.proxyPort, '/get?x=1', { headers: { Host: 'shop.example', Connection: 'keep-alive', 'X-Custom': 'v' } });
   assert.equal(got.status, 200);
   assert.equal(got.text, 'echo:');
+  const raw = await rawExchange(lb.proxyPort, 'GET /get?x=2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  assert.match(raw, /^HTTP\/1\.1 200 OK\r\n/, 'an HTTP/1.1 client gets the standard reason phrase');
   assert.deepEqual(got.headers['set-cookie'], ['a=1', 'b=2']);
   assert.deepEqual(got.trailers, { 'x-resp-trailer': 'done' }, 'the response trailer came back');
   const g = seen.get('/get?x=1')!;
