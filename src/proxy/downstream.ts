@@ -5,7 +5,7 @@
  * where the two differ (the head's shape, the status line, connection-level
  * fields, trailers, "gone") are decided here and nowhere else.
  */
-import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 
 export type ClientRequest = IncomingMessage | Http2ServerRequest;
@@ -76,7 +76,8 @@ export function answered(res: ClientResponse): boolean {
 /** Writes the response head: HTTP/2 has no reason phrase and no connection-level fields (already stripped). */
 export function writeHead(res: ClientResponse, status: number, reason: string, raw: string[]): void {
   if (isHttp2(res)) res.writeHead(status, toObject(raw));
-  else res.writeHead(status, reason, raw);
+  // An HTTP/2 backend sends no reason phrase: an HTTP/1.1 client gets the standard one.
+  else res.writeHead(status, reason === '' ? STATUS_CODES[status] ?? '' : reason, raw);
 }
 
 /**

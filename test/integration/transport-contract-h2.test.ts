@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { Writable } from 'node:stream';
 import http2, { type ServerHttp2Stream } from 'node:http2';
 import { Backend } from '../../src/upstream/backend.js';
 import { parseBackendEntry } from '../../src/upstream/backend-address.js';
@@ -130,4 +131,43 @@ test('transport contract, HTTP/2 engine: abort() resets the stream with CANCEL a
   assert.equal(await closed, C.NGHTTP2_CANCEL, 'the backend saw RST_STREAM(CANCEL)');
   assert.deepEqual(await run(sendWithH2, backend, pool, request('/next', undefined, []), []), { answer: 200, body: 'after', trailers: [], informational: [] });
   assert.equal(server.sessionsOpened(), 1, 'the abort did not hurt the session');
+});
+
+test('transport contract, HTTP/2 engine: a slow sink holds the backend back (flow control), then gets every byte', { timeout: 20_000 }, async (t) => {
+  const total = 8 * 1024 * 1024;
+  let written = 0;
+  const server = await startH2Backend((stream) => {
+    stream.respond({ ':status': 200 });
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    const pump = () => {
+      while (written < total) {
+        written += chunk.length;
+        if (!stream.write(chunk)) return void stream.once('drain', pump);
+      }
+      stream.end();
+    };
+    pump();
+  });
+  t.after(() => server.close());
+  const pool = new UpstreamPool({ keepaliveMs: 5000, connectTimeoutMs: 1000 });
+  t.after(() => pool.close());
+  const backend = new Backend(parseBackendEntry(`h2c://127.0.0.1:${server.port}`), true, Date.now());
+  const response = await sendWithH2(backend, pool, request('/big', undefined, []), () => undefined);
+  let received = 0;
+  let release: (() => void) | undefined;
+  const sink = new Writable({
+    highWaterMark: 16 * 1024,
+    write(chunk: Buffer, _enc, cb) {
+      received += chunk.length;
+      if (release === undefined) release = cb; // the first write stalls until released
+      else cb();
+    },
+  });
+  const finished = new Promise<string>((resolve) => response.relayBody(sink, (err) => resolve(err === undefined ? 'complete' : err.constructor.name)));
+  await new Promise((r) => setTimeout(r, 500));
+  assert.ok(written < total / 4, `the backend could write only ${written} of ${total} bytes while the sink was stalled`);
+  assert.ok(received < 1024 * 1024, `the sink was offered ${received} bytes while stalled`);
+  release!();
+  assert.equal(await finished, 'complete');
+  assert.equal(received, total);
 });
