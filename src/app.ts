@@ -31,6 +31,7 @@ import { Readiness } from './lifecycle/readiness.js';
 import { Shutdown } from './lifecycle/shutdown.js';
 import type { Reloadable } from './lifecycle/signals.js';
 import { logBackendEvents } from './upstream/backend-log.js';
+import { TlsRotation } from './tls/rotation.js';
 import { VERSION } from './version.js';
 
 export interface App {
@@ -38,7 +39,7 @@ export interface App {
   start(): Promise<{ proxy: AddressInfo; admin: AddressInfo }>;
   /** The SPEC §5 sequence; a second call skips the waits. Resolves true when the first call completes. */
   shutdown(signal: string): Promise<boolean>;
-  /** What SIGHUP re-reads, in order (the TLS files will join CONFIG_FILE here). */
+  /** What SIGHUP re-reads, in order: CONFIG_FILE, the listener's TLS files. */
   readonly reloadables: readonly Reloadable[];
 }
 
@@ -75,6 +76,7 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
   let announceDrain: () => void = () => undefined;
   let stopListening: () => void;
   let closeConnections: () => void;
+  let rotation: TlsRotation | undefined;
   if (config.mode === 'tcp') {
     proxy = createTcpServer({ config, set, picker, budget, outlier, outcomes, contextFor, splices, inFlight, metrics, logger });
     stopListening = () => proxy.close();
@@ -85,6 +87,13 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
     const tunnels = new Tunnels({ config, set, picker, budget, outlier, outcomes, contextFor, splices, inFlight, metrics, logger });
     const port = createHttpPort({ config, forwarder, tunnels, inFlight, metrics, outcomes, logger, draining, age });
     proxy = port.server;
+    const tls = port.tls;
+    if (tls !== undefined && config.listenerTls !== undefined) {
+      rotation = new TlsRotation({
+        files: config.listenerTls.files, minVersion: config.listenerTls.minVersion, initial: config.listenerTls.material,
+        apply: (material) => tls.setMaterial(material), metrics, logger,
+      });
+    }
     announceDrain = () => port.announceDrain();
     stopListening = () => port.stopListening();
     closeConnections = () => port.closeAll();
@@ -108,6 +117,7 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
     },
     finish: async () => {
       discovery.close();
+      rotation?.close();
       prober.close();
       set.close();
       pool.close();
@@ -121,6 +131,7 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
     async start() {
       await discovery.start((diff) => set.apply(diff));
       prober.start();
+      rotation?.start();
       void prober.firstRound.then(() => {
         readiness.markFirstProbeRoundDone();
         logger.info({ eligible: set.eligible().length, backends: set.size }, 'first health-check round done');
@@ -128,11 +139,12 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
       const adminAddress = await listen(admin, config.adminHost, config.adminPort);
       const proxyAddress = await listen(proxy, config.proxyHost, config.proxyPort);
       readiness.markListening();
-      logger.info({ mode: config.mode, proxy: proxyAddress, admin: adminAddress, algorithm: config.algorithm, backends: set.size, version: VERSION }, 'listening');
+      const tls = config.listenerTls === undefined ? false : { serial: config.listenerTls.material.serial, clientCerts: config.listenerTls.requireClientCert };
+      logger.info({ mode: config.mode, proxy: proxyAddress, admin: adminAddress, tls, algorithm: config.algorithm, backends: set.size, version: VERSION }, 'listening');
       return { proxy: proxyAddress, admin: adminAddress };
     },
     shutdown: (signal) => shutdown.begin(signal),
-    reloadables: configFile === undefined ? [] : [configFile],
+    reloadables: [...(configFile === undefined ? [] : [configFile]), ...(rotation === undefined ? [] : [rotation])] satisfies Reloadable[],
   };
 }
 

@@ -11,6 +11,8 @@ import { ConfigError } from './errors.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 import { parseBackendList, type BackendAddress } from './upstream/backend-address.js';
 import { readConfigFile, type FileSettings } from './upstream/config-file.js';
+import { TLS_VERSIONS, type TlsVersion } from './tls/cert-files.js';
+import { tlsSettings, type ListenerTlsConfig, type UpstreamTlsConfig } from './tls/tls-config.js';
 
 export const MODES = ['http', 'tcp'] as const;
 export const ALGORITHMS = ['round-robin', 'least-connections', 'p2c', 'ewma', 'random', 'ip-hash', 'hash'] as const;
@@ -60,6 +62,11 @@ const hashKey = makeValidator<HashKey>((input) => {
   const m = /^(header|cookie):([!#$%&'*+.^_`|~0-9A-Za-z-]+)$/.exec(v);
   if (m === null) throw new Error('expected ip, header:NAME or cookie:NAME');
   return m[1] === 'header' ? { kind: 'header', name: m[2]!.toLowerCase() } : { kind: 'cookie', name: m[2]! };
+});
+const serverName = makeValidator<string>((input) => {
+  const v = input.trim().toLowerCase();
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(v) || v.length > 253) throw new Error('expected a DNS name such as orders.shop.svc');
+  return v;
 });
 const path = makeValidator<string>((input) => {
   if (!/^\/[\x21-\x7e]*$/.test(input)) throw new Error('expected an absolute path starting with /');
@@ -118,6 +125,14 @@ const VARIABLES: readonly Variable[] = [
   v('HTTP2', 'true', 'the traffic listener also speaks HTTP/2 (h2c with prior knowledge on the same port); `false` = HTTP/1.1 only', flag),
   v('MAX_CONCURRENT_STREAMS', '100', 'HTTP/2 streams one client connection may have open', intIn(1, 10_000)),
   v('MAX_CONNECTION_AGE_MS', '0', 'a client connection older than this is closed gracefully (HTTP/1.1: `Connection: close` on its next answer; HTTP/2: GOAWAY); 0 = never', durationMs),
+  v('TLS_CERT_FILE', undefined, 'PEM certificate chain of the traffic listener; with TLS_KEY_FILE the listener speaks TLS only (ALPN `h2`, `http/1.1`); watched and reloaded', text),
+  v('TLS_KEY_FILE', undefined, 'PEM private key of TLS_CERT_FILE', text),
+  v('TLS_CLIENT_CA_FILE', undefined, 'require client certificates signed by these CAs (mTLS); the verified client is passed on in `X-Forwarded-Client-Cert`', text),
+  v('TLS_MIN_VERSION', 'TLSv1.2', 'oldest TLS version the listener accepts: `TLSv1.2` or `TLSv1.3`', oneOf(TLS_VERSIONS)),
+  v('UPSTREAM_TLS_CA_FILE', undefined, "CAs trusted for `https`/`h2` backends, in addition to the system's (checked at startup; not yet applied by the backend engines)", text),
+  v('UPSTREAM_TLS_CERT_FILE', undefined, 'client certificate presented to `https`/`h2` backends (checked at startup; not yet applied by the backend engines)', text),
+  v('UPSTREAM_TLS_KEY_FILE', undefined, 'private key of UPSTREAM_TLS_CERT_FILE', text),
+  v('UPSTREAM_TLS_SERVER_NAME', undefined, "SNI and verified name for `https`/`h2` backends; unset = the backend's host (checked at startup; not yet applied by the backend engines)", serverName),
   v('LOG_LEVEL', 'info', '`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`', oneOf(LOG_LEVELS)),
   v('ACCESS_LOG', 'true', 'one JSON line per request; `false` turns it off', flag),
 ];
@@ -166,6 +181,10 @@ export interface Config {
   readonly http2: boolean;
   readonly maxConcurrentStreams: number;
   readonly maxConnectionAgeMs: number;
+  readonly tlsMinVersion: TlsVersion;
+  /** TLS on the traffic listener; undefined = plain HTTP. */
+  readonly listenerTls: ListenerTlsConfig | undefined;
+  readonly upstreamTls: UpstreamTlsConfig;
   readonly logLevel: LogLevel;
   readonly accessLog: boolean;
 }
@@ -228,14 +247,23 @@ export function loadConfig(env: Env, readFile?: ReadFile): Config {
       }
     }
   }
+  const rawVersion = (merged.TLS_MIN_VERSION ?? '').trim();
+  const rawServerName = nonEmpty(merged.UPSTREAM_TLS_SERVER_NAME);
+  const tls = tlsSettings({
+    get: (name) => nonEmpty(merged[name]),
+    minVersion: (TLS_VERSIONS as readonly string[]).includes(rawVersion) ? (rawVersion as TlsVersion) : undefined,
+    serverName: rawServerName === undefined ? undefined : rawServerName.trim().toLowerCase(),
+    mode,
+    read: readFile,
+  }, problems);
   if (problems.length === 0 && clean.PROXY_PORT !== 0 && clean.PROXY_PORT === clean.ADMIN_PORT) {
     problems.push(`ADMIN_PORT: got "${String(clean.ADMIN_PORT)}", expected a port other than PROXY_PORT (the admin listener needs its own)`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  return buildConfig(clean, backends, configFile, mode);
+  return buildConfig(clean, backends, configFile, mode, tls);
 }
 
-function buildConfig(c: Record<string, unknown>, backends: BackendAddress[], configFile: string | undefined, mode: Mode): Config {
+function buildConfig(c: Record<string, unknown>, backends: BackendAddress[], configFile: string | undefined, mode: Mode, tls: ReturnType<typeof tlsSettings>): Config {
   const n = (k: string) => c[k] as number;
   const s = (k: string) => c[k] as string;
   const b = (k: string) => c[k] as boolean;
@@ -283,6 +311,9 @@ function buildConfig(c: Record<string, unknown>, backends: BackendAddress[], con
     http2: b('HTTP2'),
     maxConcurrentStreams: n('MAX_CONCURRENT_STREAMS'),
     maxConnectionAgeMs: n('MAX_CONNECTION_AGE_MS'),
+    tlsMinVersion: c.TLS_MIN_VERSION as TlsVersion,
+    listenerTls: tls.listener,
+    upstreamTls: tls.upstream,
     logLevel: c.LOG_LEVEL as LogLevel,
     accessLog: b('ACCESS_LOG'),
   });
@@ -302,6 +333,12 @@ function deepFreeze<T>(value: T): T {
 
 /** The config as shown by /api/status and the startup log: no secrets. */
 export function configSummary(config: Config): Record<string, unknown> {
-  const { adminToken, backends, ...rest } = config;
-  return { ...rest, adminToken: adminToken === undefined ? 'unset' : 'set', backends: backends.length };
+  const { adminToken, backends, listenerTls, upstreamTls, ...rest } = config;
+  const files = (f: ListenerTlsConfig['files']) => ({ cert: f.cert?.path, key: f.key?.path, ca: f.ca?.path });
+  return {
+    ...rest, adminToken: adminToken === undefined ? 'unset' : 'set', backends: backends.length,
+    // Paths only: the material (a private key among it) never leaves the process.
+    listenerTls: listenerTls === undefined ? 'off' : { ...files(listenerTls.files), requireClientCert: listenerTls.requireClientCert },
+    upstreamTls: { ...files(upstreamTls.files), serverName: upstreamTls.serverName },
+  };
 }

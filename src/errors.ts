@@ -103,3 +103,10 @@ export class FileRejectedError extends OutriggerError {
     super(code, message);
   }
 }
+
+/** A TLS file (certificate, key or CA bundle) that cannot be used; `variable` names the setting it came from. */
+export class TlsMaterialError extends OutriggerError {
+  constructor(readonly variable: string, message: string, options?: { cause?: unknown }) {
+    super('ERR_TLS_MATERIAL', message, options);
+  }
+}

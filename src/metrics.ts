@@ -54,7 +54,9 @@ export function createMetrics(version: string) {
     downstreamConnectionsTotal: new Counter({ name: 'outrigger_downstream_connections_total', help: 'Client connections accepted.', registers: r }),
     tunnels: new Gauge({ name: 'outrigger_tunnels', help: 'Open WebSocket/Upgrade tunnels and TCP-mode connections.', registers: r }),
     draining: new Gauge({ name: 'outrigger_draining', help: '1 after SIGTERM while the process drains.', registers: r }),
-    configReloads: new Counter({ name: 'outrigger_config_reloads_total', help: 'CONFIG_FILE reloads.', labelNames: ['result'] as const, registers: r }),
+    configReloads: new Counter({ name: 'outrigger_config_reloads_total', help: 'Reloads of CONFIG_FILE and of the TLS files.', labelNames: ['result'] as const, registers: r }),
+    tlsHandshakeErrors: new Counter({ name: 'outrigger_tls_handshake_errors_total', help: 'TLS handshakes on the traffic port that failed, timed out or presented a refused client certificate.', registers: r }),
+    tlsCertificateExpiry: new Gauge({ name: 'outrigger_tls_certificate_expiry_timestamp_seconds', help: "The certificate's notAfter as Unix time.", labelNames: ['cert'] as const, registers: r }),
     /** Where outrigger_upstream_in_flight reads from: the current backends. */
     setInFlightSource(source: () => Iterable<{ readonly id: string; readonly inFlight: number }>): void {
       inFlightSource = source;

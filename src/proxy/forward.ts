@@ -27,6 +27,7 @@ import { answered, carriesBody, clientGone, type ClientRequest, type ClientRespo
 import { GRPC_UNAVAILABLE, grpcStatusIn, grpcTimeoutMs, isGrpc } from './grpc.js';
 import { relay, type Exchange } from './relay.js';
 import type { ConnectionAge } from './connection-age.js';
+import { applyClientCert, tlsPeerOf, type TlsPeer } from '../tls/xfcc.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
@@ -55,7 +56,7 @@ export class Forwarder {
       grpc: isGrpc(head.headers), grpcStatus: undefined,
       backend: undefined, attempts: 0, call: undefined, informational: false, clientGone: false, release: undefined,
     };
-    const headers = this.upstreamHeaders(head, ex);
+    const headers = this.upstreamHeaders(head, ex, tlsPeerOf(req.socket));
     const hasBody = carriesBody(req, head);
     // The copy kept for replay is only worth its memory when a retry can happen.
     const body = hasBody ? new RequestBody(req, this.d.config.retries > 0 ? RETRY_BODY_LIMIT : 0, this.requestTrailersDropped) : undefined;
@@ -88,10 +89,12 @@ export class Forwarder {
     });
   }
 
-  private upstreamHeaders(head: RequestHead, ex: Exchange): string[] {
+  /** `peer`: the TLS connection's (tls/xfcc), undefined in plain text. */
+  private upstreamHeaders(head: RequestHead, ex: Exchange, peer: TlsPeer | undefined): string[] {
     const headers = stripHopByHop(head.rawHeaders, { keepTeTrailers: true });
+    applyClientCert(headers, peer, this.d.config.forwardedHeaders); // only Outrigger vouches for a client certificate (SPEC §9)
     if (this.d.config.forwardedHeaders) {
-      ex.requestId = addForwarded(headers, { clientIp: ex.clientIp, proto: 'http', newRequestId: randomUUID });
+      ex.requestId = addForwarded(headers, { clientIp: ex.clientIp, proto: peer === undefined ? 'http' : 'https', newRequestId: randomUUID });
     } else {
       const given = head.headers['x-request-id'];
       ex.requestId = typeof given === 'string' ? given : randomUUID();

@@ -1,17 +1,28 @@
 /**
- * The traffic port. Accepts TCP connections (at most MAX_CONNECTIONS),
- * starts each one's head clock at accept (proxy/head-deadline), and hands it
- * to the protocol it speaks: HTTP/2 when its first bytes are the HTTP/2
- * connection preface (h2c with prior knowledge, RFC 9113 §3.3), HTTP/1.1
- * otherwise. The bytes read to decide are put back for the chosen server.
- * With HTTP2=false every connection goes to HTTP/1.1 at once.
+ * The traffic port. Accepts TCP connections (at most MAX_CONNECTIONS) and
+ * hands each to the protocol it speaks.
+ *
+ * Plain text: the head clock starts at accept (proxy/head-deadline); HTTP/2
+ * when the first bytes are the HTTP/2 connection preface (h2c with prior
+ * knowledge, RFC 9113 §3.3), HTTP/1.1 otherwise. The bytes read to decide
+ * are put back for the chosen server. With HTTP2=false every connection goes
+ * to HTTP/1.1 at once.
+ *
+ * TLS (TLS_CERT_FILE): the connection speaks TLS only. tls/listener-tls runs
+ * the handshake (bounded by CLIENT_HEADERS_TIMEOUT_MS); the ALPN protocol
+ * then decides: `h2` to HTTP/2, anything else (`http/1.1`, none) to
+ * HTTP/1.1, whose head clock starts when the handshake ends.
  */
 import net from 'node:net';
 import type http from 'node:http';
 import type http2 from 'node:http2';
+import type tls from 'node:tls';
+import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { HeadDeadlines } from './head-deadline.js';
 import type { ConnectionAge } from './connection-age.js';
+import { ListenerTls } from '../tls/listener-tls.js';
+import type { ListenerTlsConfig } from '../tls/tls-config.js';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
@@ -23,9 +34,34 @@ export interface FrontDoorDeps {
   readonly deadlines: HeadDeadlines;
   readonly age: ConnectionAge;
   readonly metrics: Metrics;
+  readonly logger: Logger;
+  /** Undefined: plain text. */
+  readonly tls: ListenerTlsConfig | undefined;
+  /** CLIENT_HEADERS_TIMEOUT_MS, which also bounds the TLS handshake. */
+  readonly handshakeTimeoutMs: number;
 }
 
-export function createFrontDoor(d: FrontDoorDeps): net.Server {
+export interface FrontDoor {
+  readonly server: net.Server;
+  /** The TLS side (for rotation and the drain); undefined in plain text. */
+  readonly tls: ListenerTls | undefined;
+}
+
+export function createFrontDoor(d: FrontDoorDeps): FrontDoor {
+  const h2 = d.http2;
+  /** A TLS connection whose handshake succeeded. */
+  const secured = (socket: tls.TLSSocket): void => {
+    d.age.accepted(socket);
+    if (h2 === undefined || socket.alpnProtocol !== 'h2') return void d.http1.emit('connection', socket);
+    // The preface and SETTINGS are due within CLIENT_HEADERS_TIMEOUT_MS, as on h2c.
+    d.deadlines.watch(socket);
+    socket.once('close', () => d.deadlines.forget(socket));
+    h2.emit('connection', socket);
+  };
+  const listenerTls = d.tls === undefined ? undefined : new ListenerTls({
+    config: d.tls, http2: h2 !== undefined, handshakeTimeoutMs: d.handshakeTimeoutMs, metrics: d.metrics, logger: d.logger,
+  }, secured);
+
   const server = net.createServer({ noDelay: true }, (socket) => {
     d.metrics.downstreamConnectionsTotal.inc();
     d.metrics.downstreamConnections.inc();
@@ -33,9 +69,12 @@ export function createFrontDoor(d: FrontDoorDeps): net.Server {
       d.metrics.downstreamConnections.dec();
       d.deadlines.forget(socket);
     });
+    if (listenerTls !== undefined) {
+      socket.on('error', () => socket.destroy());
+      return listenerTls.accept(socket);
+    }
     d.deadlines.watch(socket);
     d.age.accepted(socket);
-    const h2 = d.http2;
     if (h2 === undefined) return void d.http1.emit('connection', socket);
     socket.on('error', () => socket.destroy()); // until a protocol server owns the socket
     sniff(socket, (preface) => {
@@ -45,7 +84,7 @@ export function createFrontDoor(d: FrontDoorDeps): net.Server {
     });
   });
   server.maxConnections = d.maxConnections;
-  return server;
+  return { server, tls: listenerTls };
 }
 
 /** Reads until the first bytes either are the HTTP/2 preface or cannot be; puts them back and decides. */

@@ -1,6 +1,6 @@
 /**
- * HTTP/2 from clients (h2c with prior knowledge; proxy/front-door hands the
- * connections over). Every stream is one request for the Forwarder, balanced
+ * HTTP/2 from clients (h2c with prior knowledge, or ALPN `h2` on a TLS
+ * listener; proxy/front-door hands the connections over). Every stream is one request for the Forwarder, balanced
  * on its own: a client connection carrying many streams spreads them over
  * the backends. The request guard and the refusal answers apply per stream.
  *
@@ -12,6 +12,7 @@
  * finish within DRAIN_TIMEOUT_MS.
  */
 import http2 from 'node:http2';
+import type { Socket } from 'node:net';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -57,16 +58,20 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
     maxHeaderListPairs: 256,
   });
   const sessions = new Set<http2.ServerHttp2Session>();
+  // The socket the next session runs on, as the front door watches it (session.socket is a proxy, another object).
+  let arriving: Socket | undefined;
+  server.prependListener('connection', (socket: Socket) => (arriving = socket));
   server.on('session', (session) => {
+    const socket = arriving; // Node emits 'session' within the 'connection' that made it
+    arriving = undefined;
     sessions.add(session);
     session.on('error', () => session.destroy());
     guardSession(session, (reason) => {
       d.logger.warn({ client: clientAddress(session.socket.remoteAddress), reason }, 'HTTP/2 session ended for abuse');
     });
     session.once('close', () => sessions.delete(session));
-    const socket = session.socket;
     // The preface and the client's SETTINGS arrived: the head clock's job is done; idle time takes over.
-    session.once('remoteSettings', () => d.deadlines.forget(socket as Parameters<HeadDeadlines['forget']>[0]));
+    if (socket !== undefined) session.once('remoteSettings', () => d.deadlines.forget(socket));
     session.setTimeout(config.clientKeepaliveTimeoutMs, () => session.close());
     if (d.draining()) goawayAll([session]);
     if (config.maxConnectionAgeMs > 0) {

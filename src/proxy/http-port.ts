@@ -1,6 +1,6 @@
 /**
  * MODE=http: the traffic port assembled. The front door accepts and sorts
- * connections; the HTTP/1.1 server (proxy/server) and, unless HTTP2=false,
+ * connections (after the TLS handshake, with TLS_CERT_FILE); the HTTP/1.1 server (proxy/server) and, unless HTTP2=false,
  * the HTTP/2 server (proxy/h2-server) serve them; both hand requests to the
  * one Forwarder and upgrades to the Tunnels. The drain steps the shutdown
  * sequence calls are gathered here for both protocols.
@@ -12,6 +12,7 @@ import { createProxyServer, type ProxyServerDeps } from './server.js';
 import { createH2Server } from './h2-server.js';
 import { createFrontDoor } from './front-door.js';
 import type { ConnectionAge } from './connection-age.js';
+import type { ListenerTls } from '../tls/listener-tls.js';
 
 export interface HttpPortDeps extends ProxyServerDeps {
   readonly forwarder: Forwarder;
@@ -22,6 +23,8 @@ export interface HttpPortDeps extends ProxyServerDeps {
 
 export interface HttpPort {
   readonly server: net.Server;
+  /** TLS on the port (TLS_CERT_FILE), for rotation; undefined in plain text. */
+  readonly tls: ListenerTls | undefined;
   /** SIGTERM: HTTP/2 clients are told at once to open no more streams. */
   announceDrain(): void;
   /** After SHUTDOWN_DELAY_MS: stop accepting, close idle connections, let HTTP/2 sessions finish their streams. */
@@ -33,11 +36,13 @@ export interface HttpPort {
 export function createHttpPort(d: HttpPortDeps): HttpPort {
   const http1 = createProxyServer(d);
   const h2 = d.config.http2 ? createH2Server({ ...d, deadlines: http1.deadlines }) : undefined;
-  const server = createFrontDoor({
+  const { server, tls } = createFrontDoor({
     maxConnections: d.config.maxConnections, http1: http1.server, http2: h2?.server, deadlines: http1.deadlines, age: d.age, metrics: d.metrics,
+    logger: d.logger, tls: d.config.listenerTls, handshakeTimeoutMs: d.config.clientHeadersTimeoutMs,
   });
   return {
     server,
+    tls,
     announceDrain: () => h2?.announceDrain(),
     stopListening() {
       server.close();
@@ -48,6 +53,7 @@ export function createHttpPort(d: HttpPortDeps): HttpPort {
       d.tunnels.closePending();
       http1.closeAll();
       h2?.closeAll();
+      tls?.closeAll();
     },
   };
 }

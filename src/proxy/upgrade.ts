@@ -17,6 +17,7 @@ import { errorStatus, rawErrorResponse } from './error-response.js';
 import { ConnectFailedError, UpstreamError, UpstreamResetError, UpstreamTimeoutError } from '../errors.js';
 import { acquire, choose, mayRetry, type TunnelPathDeps } from './choose.js';
 import { connectBackend } from '../transport/connect.js';
+import { applyClientCert, tlsPeerOf } from '../tls/xfcc.js';
 
 /**
  * Bytes a client may send after its upgrade request and before the 101
@@ -54,7 +55,9 @@ export class Tunnels {
   open(req: http.IncomingMessage, client: Socket, head: Buffer): void {
     const clientIp = clientAddress(client.remoteAddress);
     const headers = stripHopByHop(req.rawHeaders, { keepUpgrade: true, keepTeTrailers: true });
-    const reqId = this.d.config.forwardedHeaders ? addForwarded(headers, { clientIp, proto: 'http', newRequestId: randomUUID }) : '';
+    const peer = tlsPeerOf(client);
+    applyClientCert(headers, peer, this.d.config.forwardedHeaders);
+    const reqId = this.d.config.forwardedHeaders ? addForwarded(headers, { clientIp, proto: peer === undefined ? 'http' : 'https', newRequestId: randomUUID }) : '';
     const h: Handshake = {
       req, client, clientIp, headers, reqId, tried: [], early: head.length > 0 ? [head] : [], earlyBytes: head.length,
       started: performance.now(), ctx: this.d.contextFor(clientIp, req.headers), end: this.d.inFlight.begin(),

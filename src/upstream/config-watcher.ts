@@ -1,30 +1,24 @@
 /**
- * Watches CONFIG_FILE and reloads the server list when it changes. The
- * directory is watched, not the file, so Kubernetes' ConfigMap update (an
- * atomic symlink swap of `..data`) is seen too. An invalid file is logged and
- * ignored: the last good list stays. Reads go through bounded-file.ts (regular
- * files up to 1 MiB, never blocking) and run one at a time. SIGHUP calls
- * reloadNow(), which re-applies the file even if its text is unchanged.
+ * Watches CONFIG_FILE and reloads the server list when it changes
+ * (upstream/file-watch: the directory is watched, so Kubernetes' ConfigMap
+ * update, an atomic symlink swap of `..data`, is seen too, plus a poll). An
+ * invalid file is logged and ignored: the last good list stays. Reads go
+ * through bounded-file.ts (regular files up to 1 MiB, never blocking) and run
+ * one at a time. SIGHUP calls reloadNow(), which re-applies the file even if
+ * its text is unchanged.
  */
-import { watch, type FSWatcher } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { describeReadError, parseConfigFile } from './config-file.js';
 import { readBoundedFile } from './bounded-file.js';
+import { FileWatch } from './file-watch.js';
 import type { BackendAddress } from './backend-address.js';
 
 /** Puts a valid file's servers into effect; resolves when they are. */
 export type ApplyEntries = (entries: readonly BackendAddress[]) => Promise<void>;
 
-const DEBOUNCE_MS = 100;
-/** A safety net for file systems whose events are unreliable. */
-const POLL_MS = 5000;
-
 export class ConfigWatcher {
-  private watcher: FSWatcher | undefined;
-  private debounce: NodeJS.Timeout | undefined;
-  private poll: NodeJS.Timeout | undefined;
+  private readonly watch: FileWatch;
   /** The text last seen, or undefined while the file cannot be read. */
   private lastText: string | undefined;
   /** The read failure last reported, so that the poll reports each failure once. */
@@ -41,30 +35,16 @@ export class ConfigWatcher {
     private readonly logger: Logger,
   ) {
     this.lastText = initialText;
+    this.watch = new FileWatch([path], () => void this.reload(), logger, 'CONFIG_FILE');
   }
 
   start(): void {
-    try {
-      this.watcher = watch(dirname(this.path), () => this.kick());
-      this.watcher.on('error', (err) => this.logger.warn({ err }, 'config watch failed; polling only'));
-    } catch (err) {
-      this.logger.warn({ err }, 'cannot watch the config directory; polling only');
-    }
-    this.poll = setInterval(() => this.kick(), POLL_MS);
-    this.poll.unref();
+    this.watch.start();
   }
 
   close(): void {
     this.closed = true;
-    this.watcher?.close();
-    clearTimeout(this.debounce);
-    clearInterval(this.poll);
-  }
-
-  private kick(): void {
-    clearTimeout(this.debounce);
-    this.debounce = setTimeout(() => void this.reload(), DEBOUNCE_MS);
-    this.debounce.unref();
+    this.watch.close();
   }
 
   /** Re-reads the file; applies it if it changed and is valid. */

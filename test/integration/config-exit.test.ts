@@ -4,6 +4,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runOutrigger } from '../helpers/outrigger.js';
+import { TestPki } from '../helpers/certs.js';
 
 const OK = { BACKENDS: '127.0.0.1:1', PROXY_PORT: '0', ADMIN_PORT: '0' };
 
@@ -62,4 +63,41 @@ test('an invalid CONFIG_FILE at startup exits 78 naming it', async () => {
   const { code, stderr } = await runOutrigger({ PROXY_PORT: '0', ADMIN_PORT: '0', CONFIG_FILE: file });
   assert.equal(code, 78);
   assert.match(stderr, /CONFIG_FILE: .*servers\[0\]: .*port must be 1-65535/);
+});
+
+test('bad TLS configuration exits 78 naming the variable, one line each', async (t) => {
+  const pki = new TestPki();
+  t.after(() => pki.close());
+  const ca = await pki.ca('Exit CA');
+  const [server, other] = await Promise.all([pki.server(ca, '51'), pki.server(ca, '52')]);
+  const garbage = join(pki.dir, 'garbage.pem');
+  writeFileSync(garbage, 'not PEM\n');
+  const PAIR = { TLS_CERT_FILE: server.cert, TLS_KEY_FILE: server.key };
+  const cases: Array<[Record<string, string>, string, RegExp]> = [
+    [{ ...PAIR, TLS_CERT_FILE: '/nonexistent/tls.crt' }, 'TLS_CERT_FILE', /cannot be read: ENOENT/],
+    [{ ...PAIR, TLS_CERT_FILE: garbage }, 'TLS_CERT_FILE', /holds no PEM certificate/],
+    [{ ...PAIR, TLS_KEY_FILE: garbage }, 'TLS_KEY_FILE', /not an unencrypted PEM private key/],
+    [{ ...PAIR, TLS_KEY_FILE: other.key }, 'TLS_KEY_FILE', /does not match the certificate in TLS_CERT_FILE/],
+    [{ ...PAIR, TLS_MIN_VERSION: 'TLSv1.1' }, 'TLS_MIN_VERSION', /expected one of TLSv1\.2, TLSv1\.3/],
+    [{ TLS_CERT_FILE: server.cert }, 'TLS_KEY_FILE', /is not set/],
+    [{ TLS_KEY_FILE: server.key }, 'TLS_CERT_FILE', /is not set/],
+    [{ TLS_CLIENT_CA_FILE: ca.cert }, 'TLS_CLIENT_CA_FILE', /expected TLS_CERT_FILE and TLS_KEY_FILE/],
+    [{ ...PAIR, TLS_CLIENT_CA_FILE: garbage }, 'TLS_CLIENT_CA_FILE', /holds no PEM certificate/],
+    [{ UPSTREAM_TLS_CERT_FILE: server.cert, UPSTREAM_TLS_KEY_FILE: other.key }, 'UPSTREAM_TLS_KEY_FILE', /does not match/],
+    [{ UPSTREAM_TLS_CA_FILE: '/dev/zero' }, 'UPSTREAM_TLS_CA_FILE', /expected a regular file/],
+  ];
+  const results = await Promise.all(cases.map(([env]) => runOutrigger({ ...OK, ...env })));
+  results.forEach(({ code, stderr, stdout }, i) => {
+    const [, variable, expected] = cases[i]!;
+    assert.equal(code, 78, `${variable}: ${stderr}`);
+    const lines = stderr.trim().split('\n');
+    assert.equal(lines.length, 1, stderr);
+    assert.ok(lines[0]!.includes(`${variable}: `), lines[0]);
+    assert.match(lines[0]!, expected);
+    assert.doesNotMatch(stderr, /\n\s+at /);
+    assert.equal(stdout, '');
+  });
+  // The good pair starts (the cases above fail for their one reason only).
+  const good = await runOutrigger({ ...OK, ...PAIR, LOG_LEVEL: 'silent' }, 1500);
+  assert.equal(good.code, null, `a good pair must not exit: ${good.stderr}`);
 });

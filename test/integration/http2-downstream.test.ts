@@ -163,3 +163,20 @@ test('SIGTERM: HTTP/2 clients get a GOAWAY during SHUTDOWN_DELAY_MS, open stream
   assert.match(reply.body, /delayed 1200 ms/);
   assert.equal(await lb.exited, 0);
 });
+
+test('an h2c session outlives CLIENT_HEADERS_TIMEOUT_MS: the head clock stops once the client\'s SETTINGS arrived', async (t) => {
+  const backend = await startBackend();
+  t.after(() => backend.close());
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${backend.port}`, HEALTH_CHECK_TYPE: 'none', CLIENT_HEADERS_TIMEOUT_MS: '300' });
+  t.after(() => lb.stop());
+  const session = http2.connect(`http://127.0.0.1:${lb.proxyPort}`);
+  t.after(() => session.close());
+  let closed = false;
+  session.once('close', () => (closed = true));
+  session.on('error', () => undefined);
+  for (let i = 0; i < 6; i++) {
+    assert.equal((await h2request(session, { ':path': '/ping' })).status, 200);
+    await sleep(200);
+  }
+  assert.equal(closed, false, 'the session was cut by the head deadline');
+});

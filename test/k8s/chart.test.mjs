@@ -161,6 +161,30 @@ test('chart: gRPC values: grpc health checks, the h2c appProtocol on the traffic
   assert.equal(kind(chart('default'), 'Service')[0].spec.ports.find((p) => p.name === 'traffic').appProtocol, 'http');
 });
 
+test('chart: TLS from a Secret mounted as a directory, client CAs, the https Service port; plain by default', () => {
+  const docs = chart('tls');
+  const c = container(docs);
+  const env = envOf(c);
+  assert.equal(env.TLS_CERT_FILE, '/etc/outrigger/tls/tls.crt');
+  assert.equal(env.TLS_KEY_FILE, '/etc/outrigger/tls/tls.key');
+  assert.equal(env.TLS_CLIENT_CA_FILE, '/etc/outrigger/tls/ca.crt');
+  assert.equal(env.TLS_MIN_VERSION, 'TLSv1.3');
+  const mount = c.volumeMounts.find((m) => m.name === 'outrigger-tls');
+  assert.equal(mount.mountPath, '/etc/outrigger/tls');
+  assert.equal(mount.subPath, undefined, 'subPath mounts never see Secret updates (renewals)');
+  assert.equal(mount.readOnly, true);
+  const volume = deployment(docs).spec.template.spec.volumes.find((v) => v.name === 'outrigger-tls');
+  assert.equal(volume.secret.secretName, 'orders-edge-tls');
+  const port = kind(docs, 'Service')[0].spec.ports.find((p) => p.targetPort === 'traffic');
+  assert.deepEqual([port.name, port.appProtocol, port.port], ['https', 'https', 443]);
+  for (const plain of ['default', 'grpc', 'tcp']) {
+    const p = kind(chart(plain), 'Service')[0].spec.ports.find((x) => x.targetPort === 'traffic');
+    assert.equal(p.name, 'traffic', plain);
+    assert.equal(envOf(container(chart(plain))).TLS_CERT_FILE, undefined, plain);
+    assert.equal(deployment(chart(plain)).spec.template.spec.volumes?.find((v) => v.name === 'outrigger-tls'), undefined, plain);
+  }
+});
+
 test('chart: BACKENDS list is joined, image user matches, helm test asks /readyz', () => {
   const docs = chart('servicemonitor');
   assert.equal(envOf(container(docs)).BACKENDS, 'dns+http://orders-api-headless.shop.svc.cluster.local:8080');

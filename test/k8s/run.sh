@@ -30,6 +30,7 @@ value_sets=(
   "http|$chart/ci/http-values.yaml|"
   "tcp|$chart/ci/tcp-values.yaml|"
   "grpc|$chart/ci/grpc-values.yaml|"
+  "tls|$chart/ci/tls-values.yaml|"
 )
 for set in "${value_sets[@]}"; do
   IFS='|' read -r name file flags <<<"$set"
@@ -54,7 +55,9 @@ refuse "bad enum" --set config.LB_ALGORITHM=fastest
 refuse "ADMIN_TOKEN belongs in a Secret" --set config.ADMIN_TOKEN=x
 refuse "grace period shorter than the drain" --set shutdown.terminationGracePeriodSeconds=10
 refuse "CONFIG_FILE twice" --set configFile.enabled=true --set config.CONFIG_FILE=/x.json
-log "chart refuses: unknown variable, unknown key, bad enum, plain ADMIN_TOKEN, short grace period, CONFIG_FILE twice"
+refuse "TLS files twice" --set tls.existingSecret=edge-tls --set config.TLS_CERT_FILE=/x.crt
+refuse "unknown TLS version" --set config.TLS_MIN_VERSION=TLSv1.1
+log "chart refuses: unknown variable, unknown key, bad enum, plain ADMIN_TOKEN, short grace period, CONFIG_FILE twice, TLS files twice, unknown TLS version"
 
 # NOTES.txt is not rendered by helm template: render it as a ConfigMap in a copy of the chart.
 cp -r "$chart" "$out/notes-chart"

@@ -1,8 +1,11 @@
 /** loadConfig over an injected env object (and an injected readFile for CONFIG_FILE). */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CONFIG_VARIABLES, loadConfig, type Config, type Env } from '../../src/config.js';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CONFIG_VARIABLES, configSummary, loadConfig, type Config, type Env } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
+import { makePkiSync } from '../helpers/certs.js';
 
 const BACKENDS = '10.0.0.1:8080';
 
@@ -29,6 +32,8 @@ const SPEC_DEFAULTS: Record<string, string | undefined> = {
   CLIENT_HEADERS_TIMEOUT_MS: '10000', CLIENT_KEEPALIVE_TIMEOUT_MS: '65000', SHUTDOWN_DELAY_MS: '5000', DRAIN_TIMEOUT_MS: '20000',
   READY_MIN_HEALTHY_BACKENDS: '0', FORWARDED_HEADERS: 'true', ADMIN_TOKEN: undefined, DNS_REFRESH_MS: '5000', LOG_LEVEL: 'info',
   ACCESS_LOG: 'true', HEALTH_CHECK_GRPC_SERVICE: undefined, HTTP2: 'true', MAX_CONCURRENT_STREAMS: '100', MAX_CONNECTION_AGE_MS: '0',
+  TLS_CERT_FILE: undefined, TLS_KEY_FILE: undefined, TLS_CLIENT_CA_FILE: undefined, TLS_MIN_VERSION: 'TLSv1.2',
+  UPSTREAM_TLS_CA_FILE: undefined, UPSTREAM_TLS_CERT_FILE: undefined, UPSTREAM_TLS_KEY_FILE: undefined, UPSTREAM_TLS_SERVER_NAME: undefined,
 };
 
 /** Where each variable lands in Config. */
@@ -48,6 +53,10 @@ const FIELD: Record<string, (c: Config) => unknown> = {
   READY_MIN_HEALTHY_BACKENDS: (c) => c.readyMinHealthyBackends, FORWARDED_HEADERS: (c) => c.forwardedHeaders,
   ADMIN_TOKEN: (c) => c.adminToken, DNS_REFRESH_MS: (c) => c.dnsRefreshMs, LOG_LEVEL: (c) => c.logLevel, ACCESS_LOG: (c) => c.accessLog,
   HEALTH_CHECK_GRPC_SERVICE: (c) => c.healthCheck.grpcService || undefined, HTTP2: (c) => c.http2, MAX_CONCURRENT_STREAMS: (c) => c.maxConcurrentStreams, MAX_CONNECTION_AGE_MS: (c) => c.maxConnectionAgeMs,
+  TLS_CERT_FILE: (c) => c.listenerTls?.files.cert?.path, TLS_KEY_FILE: (c) => c.listenerTls?.files.key?.path,
+  TLS_CLIENT_CA_FILE: (c) => c.listenerTls?.files.ca?.path, TLS_MIN_VERSION: (c) => c.tlsMinVersion,
+  UPSTREAM_TLS_CA_FILE: (c) => c.upstreamTls.files.ca?.path, UPSTREAM_TLS_CERT_FILE: (c) => c.upstreamTls.files.cert?.path,
+  UPSTREAM_TLS_KEY_FILE: (c) => c.upstreamTls.files.key?.path, UPSTREAM_TLS_SERVER_NAME: (c) => c.upstreamTls.serverName,
 };
 
 /** The typed value an env string stands for. */
@@ -149,6 +158,10 @@ describe('bad values: one problem line per bad variable, naming it and the value
     ['HTTP2', 'h2c'],
     ['MAX_CONCURRENT_STREAMS', '0'],
     ['MAX_CONNECTION_AGE_MS', '1h'],
+    ['TLS_MIN_VERSION', 'TLSv1.1'],
+    ['TLS_MIN_VERSION', 'tls1.3'],
+    ['UPSTREAM_TLS_SERVER_NAME', 'orders shop'],
+    ['UPSTREAM_TLS_SERVER_NAME', 'https://orders.shop.svc'],
     ['BACKENDS', '10.0.0.1'],
   ];
 
@@ -156,6 +169,7 @@ describe('bad values: one problem line per bad variable, naming it and the value
     const covered = new Set(BAD.map(([name]) => name));
     for (const v of CONFIG_VARIABLES) {
       if (v.name === 'ADMIN_TOKEN' || v.name === 'CONFIG_FILE' || v.name === 'HEALTH_CHECK_GRPC_SERVICE') continue; // any string; CONFIG_FILE has its own tests
+      if (v.name.endsWith('_FILE')) continue; // the TLS files: 'TLS files' below
       assert.ok(covered.has(v.name), `${v.name} has no bad-value row`);
     }
   });
@@ -372,6 +386,87 @@ describe('CONFIG_FILE', () => {
     assert.equal(c.mode, 'tcp');
     assert.deepEqual(c.backends.map((b) => [b.id, b.weight]), [['db.local:5432', 2]]);
   });
+});
+
+describe('TLS files', () => {
+  // Certificates made with openssl for this file only, removed afterwards (none are committed).
+  const pki = makePkiSync();
+  const at = (name: string, text: string) => {
+    writeFileSync(join(pki.dir, name), text);
+    return join(pki.dir, name);
+  };
+  const garbage = at('garbage.pem', 'not a certificate\n');
+  const corrupt = at('corrupt.pem', '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
+  const huge = at('huge.pem', 'x'.repeat(1024 * 1024 + 1));
+  const dir = join(pki.dir, 'a-directory');
+  mkdirSync(dir);
+  const LISTENER = { BACKENDS, TLS_CERT_FILE: pki.server.cert, TLS_KEY_FILE: pki.server.key };
+  const UPSTREAM = { BACKENDS, UPSTREAM_TLS_CERT_FILE: pki.server.cert, UPSTREAM_TLS_KEY_FILE: pki.server.key };
+
+  test('a certificate and its key: the listener speaks TLS; the material read at startup is kept', () => {
+    const c = loadConfig(LISTENER);
+    assert.ok(c.listenerTls !== undefined);
+    assert.equal(c.listenerTls.files.cert?.path, pki.server.cert);
+    assert.equal(c.listenerTls.requireClientCert, false);
+    assert.equal(c.listenerTls.minVersion, 'TLSv1.2');
+    assert.equal(c.listenerTls.material.cert, readFileSync(pki.server.cert, 'utf8'));
+    assert.equal(c.listenerTls.material.serial, '51');
+    const days = (c.listenerTls.material.notAfter! * 1000 - Date.now()) / 86_400_000;
+    assert.ok(days > 1 && days <= 2, `notAfter ${days} days away`);
+    assert.equal(loadConfig({ BACKENDS }).listenerTls, undefined, 'no files, no TLS');
+  });
+
+  test('TLS_CLIENT_CA_FILE requires client certificates; TLS_MIN_VERSION is passed on', () => {
+    const c = loadConfig({ ...LISTENER, TLS_CLIENT_CA_FILE: pki.ca.cert, TLS_MIN_VERSION: 'TLSv1.3' });
+    assert.equal(c.listenerTls?.requireClientCert, true);
+    assert.equal(c.listenerTls?.minVersion, 'TLSv1.3');
+    assert.equal(c.listenerTls?.material.ca, readFileSync(pki.ca.cert, 'utf8'));
+  });
+
+  test('UPSTREAM_TLS_*: checked and kept for the backend engines', () => {
+    const c = loadConfig({ ...UPSTREAM, UPSTREAM_TLS_CA_FILE: pki.ca.cert, UPSTREAM_TLS_SERVER_NAME: 'Orders.Shop.svc' });
+    assert.equal(c.upstreamTls.serverName, 'orders.shop.svc');
+    assert.equal(c.upstreamTls.material?.key, readFileSync(pki.server.key, 'utf8'));
+    assert.equal(c.listenerTls, undefined, 'the listener stays plain');
+    assert.equal(loadConfig({ BACKENDS, UPSTREAM_TLS_CA_FILE: pki.ca.cert }).upstreamTls.material?.cert, undefined, 'a CA alone is fine');
+  });
+
+  const BAD: ReadonlyArray<readonly [string, Env, string, RegExp]> = [
+    ['a certificate without its key', { BACKENDS, TLS_CERT_FILE: pki.server.cert }, 'TLS_KEY_FILE', /is not set, expected the private key of TLS_CERT_FILE/],
+    ['a key without its certificate', { BACKENDS, TLS_KEY_FILE: pki.server.key }, 'TLS_CERT_FILE', /is not set, expected the certificate chain/],
+    ['client CAs without a TLS listener', { BACKENDS, TLS_CLIENT_CA_FILE: pki.ca.cert }, 'TLS_CLIENT_CA_FILE', /expected TLS_CERT_FILE and TLS_KEY_FILE/],
+    ['a missing certificate file', { ...LISTENER, TLS_CERT_FILE: '/nonexistent/tls.crt' }, 'TLS_CERT_FILE', /"\/nonexistent\/tls\.crt" cannot be read: ENOENT/],
+    ['a directory', { ...LISTENER, TLS_KEY_FILE: dir }, 'TLS_KEY_FILE', /is a directory, expected a regular file/],
+    ['a file over the size cap', { ...LISTENER, TLS_CERT_FILE: huge }, 'TLS_CERT_FILE', /larger than the 1 MiB limit/],
+    ['a certificate file without PEM', { ...LISTENER, TLS_CERT_FILE: garbage }, 'TLS_CERT_FILE', /holds no PEM certificate/],
+    ['an unparsable certificate', { ...LISTENER, TLS_CERT_FILE: corrupt }, 'TLS_CERT_FILE', /certificate 1 cannot be parsed/],
+    ['an unparsable key', { ...LISTENER, TLS_KEY_FILE: garbage }, 'TLS_KEY_FILE', /is not an unencrypted PEM private key/],
+    ['a key that is not the certificate\'s', { ...LISTENER, TLS_KEY_FILE: pki.other.key }, 'TLS_KEY_FILE', /does not match the certificate in TLS_CERT_FILE/],
+    ['unparsable client CAs', { ...LISTENER, TLS_CLIENT_CA_FILE: garbage }, 'TLS_CLIENT_CA_FILE', /holds no PEM certificate/],
+    ['TLS in MODE=tcp', { ...LISTENER, MODE: 'tcp' }, 'TLS_CERT_FILE', /expected MODE=http/],
+    ['an upstream certificate without its key', { BACKENDS, UPSTREAM_TLS_CERT_FILE: pki.server.cert }, 'UPSTREAM_TLS_KEY_FILE', /is not set/],
+    ['an upstream key that is not the certificate\'s', { ...UPSTREAM, UPSTREAM_TLS_KEY_FILE: pki.other.key }, 'UPSTREAM_TLS_KEY_FILE', /does not match the certificate in UPSTREAM_TLS_CERT_FILE/],
+    ['unparsable upstream CAs', { BACKENDS, UPSTREAM_TLS_CA_FILE: corrupt }, 'UPSTREAM_TLS_CA_FILE', /cannot be parsed/],
+  ];
+  for (const [what, env, variable, message] of BAD) {
+    test(`${what} → one problem naming ${variable}`, () => {
+      const problems = problemsOf(env);
+      assert.equal(problems.length, 1, problems.join('\n'));
+      assert.ok(problems[0]!.startsWith(`${variable}: `), problems[0]);
+      assert.match(problems[0]!, message);
+      assert.ok(!problems[0]!.includes('\n'), 'one line');
+    });
+  }
+
+  test('the summary (/api/status, logs) names the files and never holds the key', () => {
+    const c = loadConfig({ ...LISTENER, ...UPSTREAM, TLS_CLIENT_CA_FILE: pki.ca.cert });
+    const text = JSON.stringify(configSummary(c));
+    assert.ok(text.includes(pki.server.key), 'the key path is shown');
+    assert.ok(!text.includes('PRIVATE KEY') && !text.includes('BEGIN'), 'no PEM in the summary');
+    assert.ok(Object.isFrozen(c.listenerTls) && Object.isFrozen(c.listenerTls?.material) && Object.isFrozen(c.upstreamTls.files));
+  });
+
+  test('cleanup', () => pki.close());
 });
 
 describe('the returned Config', () => {

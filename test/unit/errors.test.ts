@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as errors from '../../src/errors.js';
 import {
   ConfigError, ConnectFailedError, FileRejectedError, NoHealthyBackendError, OutriggerError, OverloadedError, ProxyError, UpstreamError,
-  StreamRefusedError, UpstreamResetError, UpstreamTimeoutError,
+  StreamRefusedError, TlsMaterialError, UpstreamResetError, UpstreamTimeoutError,
 } from '../../src/errors.js';
 import { errorStatus, parserRefusal, rawErrorResponse, refusalStatus, type RefusalKind } from '../../src/proxy/error-response.js';
 
@@ -32,6 +32,7 @@ const ROWS: readonly Row[] = [
   { make: () => new ConfigError(['PROXY_PORT: got "x", expected a port']), cls: 'ConfigError', code: 'ERR_INVALID_CONFIG', kind: undefined, upstreamKind: undefined, status: 500, answer: 'internal' },
   { make: () => new FileRejectedError('ERR_FILE_NOT_REGULAR', 'is a FIFO, expected a regular file'), cls: 'FileRejectedError', code: 'ERR_FILE_NOT_REGULAR', kind: undefined, upstreamKind: undefined, status: 500, answer: 'internal' },
   { make: () => new FileRejectedError('ERR_FILE_TOO_LARGE', 'is 2000000 bytes, larger than the 1 MiB limit'), cls: 'FileRejectedError', code: 'ERR_FILE_TOO_LARGE', kind: undefined, upstreamKind: undefined, status: 500, answer: 'internal' },
+  { make: () => new TlsMaterialError('TLS_KEY_FILE', '"/k.pem" does not match the certificate'), cls: 'TlsMaterialError', code: 'ERR_TLS_MATERIAL', kind: undefined, upstreamKind: undefined, status: 500, answer: 'internal' },
   { make: () => new OutriggerError('ERR_SOMETHING', 'generic'), cls: 'OutriggerError', code: 'ERR_SOMETHING', kind: undefined, upstreamKind: undefined, status: 500, answer: 'internal' },
   { make: () => new Error('boom'), cls: 'Error', code: undefined, kind: undefined, upstreamKind: undefined, status: 500, answer: 'internal' },
   { make: () => new TypeError('x is undefined'), cls: 'TypeError', code: undefined, kind: undefined, upstreamKind: undefined, status: 500, answer: 'internal' },
@@ -94,6 +95,10 @@ test('proxy errors are expected and not logged as unexpected', () => {
   errorStatus(new NoHealthyBackendError(), logger);
   errorStatus(new UpstreamTimeoutError('b:1', 'headers'), logger);
   assert.equal(logged.length, 0);
+});
+
+test('TlsMaterialError names the variable whose file is at fault', () => {
+  assert.equal(new TlsMaterialError('TLS_CLIENT_CA_FILE', 'x', { cause }).variable, 'TLS_CLIENT_CA_FILE');
 });
 
 test('ConfigError keeps one problem per line', () => {

@@ -132,6 +132,20 @@ The Outrigger container, as one list item. Arguments (a dict):
     - name: CONFIG_FILE
       value: {{ printf "%s/config.json" (trimSuffix "/" $v.configFile.mountPath) | quote }}
     {{- end }}
+    {{- if $v.tls.existingSecret }}
+    {{- if or (index $c "TLS_CERT_FILE") (index $c "TLS_KEY_FILE") (index $c "TLS_CLIENT_CA_FILE") }}
+    {{- fail "set either tls.existingSecret or config.TLS_CERT_FILE/TLS_KEY_FILE/TLS_CLIENT_CA_FILE, not both" }}
+    {{- end }}
+    {{- $dir := trimSuffix "/" $v.tls.mountPath }}
+    - name: TLS_CERT_FILE
+      value: {{ printf "%s/%s" $dir $v.tls.certKey | quote }}
+    - name: TLS_KEY_FILE
+      value: {{ printf "%s/%s" $dir $v.tls.keyKey | quote }}
+    {{- if $v.tls.requireClientCert }}
+    - name: TLS_CLIENT_CA_FILE
+      value: {{ printf "%s/%s" $dir $v.tls.caKey | quote }}
+    {{- end }}
+    {{- end }}
     {{- if $v.adminToken.existingSecret }}
     - name: ADMIN_TOKEN
       valueFrom:
@@ -182,11 +196,17 @@ The Outrigger container, as one list item. Arguments (a dict):
   {{- end }}
   securityContext:
     {{- toYaml $v.securityContext | nindent 4 }}
-  {{- if or (and $v.configFile.enabled .configMapName) $v.extraVolumeMounts }}
+  {{- if or (and $v.configFile.enabled .configMapName) $v.extraVolumeMounts $v.tls.existingSecret }}
   volumeMounts:
     {{- if and $v.configFile.enabled .configMapName }}
     - name: outrigger-config
       mountPath: {{ $v.configFile.mountPath }}
+      readOnly: true
+    {{- end }}
+    {{- if $v.tls.existingSecret }}
+    # A directory, not subPath: the kubelet's updates (certificate renewals) must reach the files.
+    - name: outrigger-tls
+      mountPath: {{ $v.tls.mountPath }}
       readOnly: true
     {{- end }}
     {{- with $v.extraVolumeMounts }}
@@ -205,7 +225,8 @@ Outrigger as a sidecar in another chart's pod template. Usage, with outrigger as
 
 Same arguments as outrigger.container, except that CONFIG_FILE must be mounted by the caller
 (config.CONFIG_FILE plus extraVolumeMounts) and ADMIN_TOKEN must come from adminToken.existingSecret.
-Add terminationGracePeriodSeconds from outrigger.terminationGracePeriodSeconds to the pod.
+Add terminationGracePeriodSeconds from outrigger.terminationGracePeriodSeconds to the pod, and with
+tls.existingSecret the Secret's volume: volumes: {{- include "outrigger.tlsVolume" .Values.outrigger | nindent 8 }}.
 */}}
 {{- define "outrigger.sidecar" -}}
 {{- if .values.configFile.enabled }}
@@ -215,6 +236,20 @@ Add terminationGracePeriodSeconds from outrigger.terminationGracePeriodSeconds t
 {{- fail "outrigger.sidecar: use adminToken.existingSecret (the sidecar template renders no Secret)" }}
 {{- end }}
 {{- include "outrigger.container" (omit . "configMapName" "secretName") }}
+{{- end }}
+
+{{/* The volume of tls.existingSecret, as one list item (nothing without it). Takes the outrigger values. */}}
+{{- define "outrigger.tlsVolume" -}}
+{{- if .tls.existingSecret -}}
+- name: outrigger-tls
+  secret:
+    secretName: {{ .tls.existingSecret }}
+{{- end }}
+{{- end }}
+
+{{/* True (non-empty) when the traffic port speaks TLS: tls.existingSecret or config.TLS_CERT_FILE. */}}
+{{- define "outrigger.tlsOn" -}}
+{{- if or .tls.existingSecret (index .config "TLS_CERT_FILE") }}true{{ end }}
 {{- end }}
 
 {{/* The CONFIG_FILE JSON: settings first, then the server list. */}}

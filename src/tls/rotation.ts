@@ -1,0 +1,115 @@
+/**
+ * Certificate rotation without a restart (SPEC §9). The listener's files
+ * (TLS_CERT_FILE, TLS_KEY_FILE, TLS_CLIENT_CA_FILE) are watched the way
+ * Kubernetes updates a Secret volume (upstream/file-watch: directory events
+ * for the `..data` symlink swap, plus a poll). When their text changes they
+ * are read again (bounded reader) and checked (tls/cert-files); a good set
+ * becomes the secure context of new handshakes, while established
+ * connections carry on with theirs. A bad set keeps the last good one, is
+ * logged once and counted as outrigger_config_reloads_total{result="failure"}.
+ * Reloads run one at a time; SIGHUP calls reloadNow(), which applies the
+ * files even if their text is unchanged.
+ */
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Reloadable } from '../lifecycle/signals.js';
+import { TlsMaterialError } from '../errors.js';
+import { FileWatch } from '../upstream/file-watch.js';
+import { checkTlsTexts, readTlsFiles, type TlsFiles, type TlsMaterial, type TlsTexts, type TlsVersion } from './cert-files.js';
+
+export interface TlsRotationOptions {
+  readonly files: TlsFiles;
+  readonly minVersion: TlsVersion;
+  /** What the files held at startup, so that the first poll does not count as a change. */
+  readonly initial: TlsMaterial;
+  /** Puts checked material into effect (ListenerTls.setMaterial). */
+  readonly apply: (material: TlsMaterial) => void;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+}
+
+const joined = (t: TlsTexts): string => `${t.cert ?? ''}\0${t.key ?? ''}\0${t.ca ?? ''}`;
+
+export class TlsRotation implements Reloadable {
+  readonly name = 'TLS_CERT_FILE';
+  private readonly watch: FileWatch;
+  /** The texts last seen, or undefined after a read failed (so that the next good read counts). */
+  private lastText: string | undefined;
+  /** The failure last reported, so that the poll reports each one once. */
+  private lastFailure: string | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(private readonly o: TlsRotationOptions) {
+    this.lastText = joined(o.initial);
+    const paths = [o.files.cert, o.files.key, o.files.ca].flatMap((f) => (f === undefined ? [] : [f.path]));
+    this.watch = new FileWatch(paths, () => void this.enqueue('watch', false), o.logger, this.name);
+  }
+
+  start(): void {
+    warnIfExpired(this.o.initial, this.o.logger);
+    this.watch.start();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.watch.close();
+  }
+
+  /** Re-reads the files and applies them even if unchanged (SIGHUP). */
+  reloadNow(trigger: string): Promise<void> {
+    return this.enqueue(trigger, true);
+  }
+
+  private enqueue(trigger: string, force: boolean): Promise<void> {
+    this.queue = this.queue
+      .then(() => this.readAndApply(trigger, force))
+      .catch((err: unknown) => this.o.logger.error({ err }, 'TLS reload failed'));
+    return this.queue;
+  }
+
+  private async readAndApply(trigger: string, force: boolean): Promise<void> {
+    if (this.closed) return;
+    let texts: TlsTexts;
+    try {
+      texts = await readTlsFiles(this.o.files);
+    } catch (err) {
+      this.lastText = undefined;
+      return this.reject(err, trigger, force);
+    }
+    const text = joined(texts);
+    if (!force && text === this.lastText) return;
+    this.lastText = text;
+    let material: TlsMaterial;
+    try {
+      material = checkTlsTexts(this.o.files, texts, this.o.minVersion);
+    } catch (err) {
+      return this.reject(err, trigger, true);
+    }
+    this.o.apply(material);
+    this.lastFailure = undefined;
+    this.o.metrics.configReloads.inc({ result: 'success' });
+    this.o.logger.info({ serial: material.serial, notAfter: isoTime(material.notAfter), trigger }, 'TLS certificate reloaded');
+    warnIfExpired(material, this.o.logger);
+  }
+
+  /** `fresh`: a new text, or a forced reload, whose failure is reported even if it reads as the last one. */
+  private reject(err: unknown, trigger: string, fresh: boolean): void {
+    if (!(err instanceof TlsMaterialError)) throw err;
+    const reason = `${err.variable}: ${err.message}`;
+    if (!fresh && reason === this.lastFailure) return;
+    this.lastFailure = reason;
+    this.o.metrics.configReloads.inc({ result: 'failure' });
+    this.o.logger.error({ reason, trigger }, 'TLS reload rejected; keeping the last good certificate');
+  }
+}
+
+function isoTime(seconds: number | undefined): string | undefined {
+  return seconds === undefined ? undefined : new Date(seconds * 1000).toISOString();
+}
+
+function warnIfExpired(material: TlsMaterial, logger: Logger): void {
+  if (material.notAfter !== undefined && material.notAfter * 1000 < Date.now()) {
+    logger.warn({ serial: material.serial, notAfter: isoTime(material.notAfter) }, 'the listener certificate has expired');
+  }
+}
