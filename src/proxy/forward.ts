@@ -143,7 +143,8 @@ export class Forwarder {
       const status = result.statusCode;
       // A trailers-only gRPC answer carries its status in the head.
       const headStatus = ex.grpc && status === 200 ? grpcStatusIn(result.rawHeaders) : undefined;
-      this.d.outcomes.answered(backend, status, performance.now() - sentAt, ex.grpc && status === 200 && headStatus === undefined);
+      // For a gRPC call the verdict on the backend is its grpc-status (in the head now, or in the trailers later).
+      this.d.outcomes.answered(backend, status, performance.now() - sentAt, ex.grpc && status === 200);
       if (headStatus !== undefined) this.d.outcomes.grpcAnswered(backend, headStatus);
       const retry = (status === 502 || status === 503) && IDEMPOTENT.has(head.method) ? `status_${status}`
         : headStatus === GRPC_UNAVAILABLE ? 'grpc_unavailable' : undefined;

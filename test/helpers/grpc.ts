@@ -52,7 +52,11 @@ export async function startEchoServer(): Promise<EchoServer> {
       call.on('cancelled', () => count('Unary cancelled'));
       const r = call.request;
       const answer = () => {
-        if (r.fail_with !== 0) return cb({ code: r.fail_with, details: r.message });
+        if (r.fail_with !== 0) {
+          const trailer = new grpc.Metadata();
+          trailer.set('x-detail-bin', Buffer.from([0, 1, 2, 250, 255]));
+          return cb({ code: r.fail_with, details: r.message, metadata: trailer });
+        }
         cb(null, { message: r.message, payload: r.payload, backend: port, index: 0 });
       };
       if (r.delay_ms > 0) setTimeout(answer, r.delay_ms);

@@ -115,6 +115,7 @@ test('a backend status and its message are relayed; a client deadline cancels th
   await assert.rejects(unary(client, { message: 'no such order', fail_with: grpc.status.NOT_FOUND }), (err: grpc.ServiceError) => {
     assert.equal(err.code, grpc.status.NOT_FOUND);
     assert.equal(err.details, 'no such order');
+    assert.deepEqual([...(err.metadata.get('x-detail-bin')[0] as Buffer)], [0, 1, 2, 250, 255], 'binary trailer metadata relayed byte-exact');
     return true;
   });
   const cancelledBefore = servers[0]!.calls.get('Unary cancelled') ?? 0;
@@ -136,10 +137,11 @@ test('a backend killed under continuous calls: zero failed calls', async (t) => 
   const { servers, client } = await grpcSetup(t, 3, { ACCESS_LOG: 'false', HEALTH_CHECK_TYPE: 'tcp', HEALTH_CHECK_INTERVAL_MS: '100' });
   let failed = 0;
   let done = 0;
+  const errors: string[] = [];
   let running = true;
   const workers = Array.from({ length: 5 }, async () => {
     while (running) {
-      await unary(client, { message: 'x' }).then(() => (done += 1), () => (failed += 1));
+      await unary(client, { message: 'x' }).then(() => (done += 1), (err: grpc.ServiceError) => { failed += 1; errors.push(`${err.code} ${err.details}`); });
     }
   });
   await new Promise((r) => setTimeout(r, 300));
@@ -148,7 +150,7 @@ test('a backend killed under continuous calls: zero failed calls', async (t) => 
   running = false;
   await Promise.all(workers);
   assert.ok(done > 100, `only ${done} calls completed`);
-  assert.equal(failed, 0, `${failed} of ${done + failed} calls failed`);
+  assert.equal(failed, 0, `${failed} of ${done + failed} calls failed: ${errors.join('; ')}`);
 });
 
 test('SIGTERM during long server streams: every stream completes, exit 0', async (t) => {
@@ -159,4 +161,19 @@ test('SIGTERM during long server streams: every stream completes, exit 0', async
   const results = await Promise.all(streams);
   for (const items of results) assert.equal(items.length, 15, 'every message of every stream arrived');
   assert.equal(await lb.exited, 0);
+});
+
+test('a trailers-only UNAVAILABLE is retried on another backend; INTERNAL/UNAVAILABLE answers eject a backend (outlier detection)', async (t) => {
+  const { servers, lb, client } = await grpcSetup(t, 2, { OUTLIER_CONSECUTIVE_FAILURES: '3', OUTLIER_MAX_EJECTION_PERCENT: '50', ACCESS_LOG: 'false' });
+  // Backend 0 answers every call UNAVAILABLE without a message body (trailers-only).
+  servers[0]!.server.unregister('/outrigger.test.Echo/Unary');
+  const refuse: grpc.handleUnaryCall<unknown, unknown> = (_call, cb) => cb({ code: grpc.status.UNAVAILABLE, details: 'draining' });
+  servers[0]!.server.register('/outrigger.test.Echo/Unary', refuse, (v: unknown) => Buffer.from(JSON.stringify(v)), (b: Buffer) => b, 'unary');
+  for (let i = 0; i < 6; i++) {
+    const reply = await unary(client, { message: `m${i}` });
+    assert.equal(reply.backend, servers[1]!.port, 'answered by the healthy backend, after a retry where needed');
+  }
+  const metrics = await (await fetch(`http://127.0.0.1:${lb.adminPort}/metrics`)).text();
+  assert.match(metrics, /^outrigger_retries_total\{reason="grpc_unavailable"\} [1-9]/m);
+  assert.match(metrics, new RegExp(`^outrigger_outlier_ejections_total\\{backend="127\\.0\\.0\\.1:${servers[0]!.port}"\\} 1$`, 'm'));
 });
