@@ -37,7 +37,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   <span id="err"></span>
 </div>
 <table>
-  <thead><tr><th>Backend</th><th>State</th><th class="num">Weight</th><th class="num">In flight</th><th class="num">Requests</th><th class="num">Failures</th><th class="num">Latency (ms)</th><th>Last probe</th><th></th></tr></thead>
+  <thead><tr><th>Backend</th><th>Protocol</th><th>State</th><th class="num">Weight</th><th class="num">In flight (requests, streams)</th><th class="num">Requests</th><th class="num">Failures</th><th class="num">Latency (ms)</th><th>Last probe</th><th></th></tr></thead>
   <tbody id="rows"></tbody>
 </table>
 <p class="sub">Also: <a href="/metrics">/metrics</a> · <a href="/api/status">/api/status</a> · <a href="/readyz">/readyz</a> · <a href="/healthz">/healthz</a></p>
@@ -65,6 +65,7 @@ async function refresh() {
     for (const b of s.backends) {
       const tr = document.createElement('tr');
       cell(tr, b.url);
+      cell(tr, b.protocol);
       cell(tr, '').appendChild(pill(b.state));
       cell(tr, b.effectiveWeight === b.weight ? String(b.weight) : b.effectiveWeight + ' / ' + b.weight, 'num');
       cell(tr, String(b.inFlight), 'num'); cell(tr, String(b.requests), 'num'); cell(tr, String(b.failures), 'num');

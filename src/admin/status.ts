@@ -8,6 +8,8 @@ import type { ReadinessReport } from '../lifecycle/readiness.js';
 export interface BackendSnapshot {
   readonly id: string;
   readonly url: string;
+  /** How Outrigger talks to it: `HTTP/1.1` or `HTTP/2` (h2c, h2). */
+  readonly protocol: string;
   readonly state: string;
   readonly eligible: boolean;
   readonly weight: number;
@@ -25,6 +27,7 @@ export function backendSnapshot(b: Backend, now: number, slowStartMs: number): B
   return {
     id: b.id,
     url: `${b.scheme}://${b.id}`,
+    protocol: b.scheme === 'h2c' || b.scheme === 'h2' ? 'HTTP/2' : 'HTTP/1.1',
     state: b.probeHealthy === undefined && !b.drained ? 'unknown' : b.state(now),
     eligible: b.eligible(now),
     weight: b.weight,

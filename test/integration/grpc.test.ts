@@ -79,8 +79,15 @@ function collect<T>(call: grpc.ClientReadableStream<T>): Promise<T[]> {
 }
 
 test('unary, server-streaming, client-streaming and bidi calls through Outrigger to h2c gRPC backends', async (t) => {
-  const { client } = await grpcSetup(t, 1);
+  const { lb, client } = await grpcSetup(t, 1);
   assert.equal((await unary(client, { message: 'hello' })).message, 'hello');
+  const status = await (await fetch(`http://127.0.0.1:${lb.adminPort}/api/status`)).json() as { backends: Array<{ protocol: string }> };
+  assert.equal(status.backends[0]!.protocol, 'HTTP/2', '/api/status shows the protocol of each backend');
+  const open = collect(client.ServerStream!({ count: 3, interval_ms: 200 }) as grpc.ClientReadableStream<{ index: number }>);
+  await new Promise((r) => setTimeout(r, 100));
+  const during = await (await fetch(`http://127.0.0.1:${lb.adminPort}/metrics`)).text();
+  assert.match(during, /^outrigger_downstream_streams 1$/m, 'the open stream is counted');
+  assert.equal((await open).length, 3);
   const items = await collect(client.ServerStream!({ count: 5, interval_ms: 5 }) as grpc.ClientReadableStream<{ index: number }>);
   assert.deepEqual(items.map((i) => i.index), [0, 1, 2, 3, 4]);
   const summed = await new Promise<{ message: string; index: number }>((resolve, reject) => {
