@@ -30,6 +30,8 @@ export interface EchoServer {
   readonly health: Map<string, 'SERVING' | 'NOT_SERVING' | 'UNKNOWN'>;
   /** Calls seen, by method name. */
   readonly calls: Map<string, number>;
+  /** Unary calls started and not yet answered. */
+  readonly active: () => number;
   close(): Promise<void>;
 }
 
@@ -38,6 +40,7 @@ export async function startEchoServer(): Promise<EchoServer> {
   const calls = new Map<string, number>();
   const health = new Map<string, 'SERVING' | 'NOT_SERVING' | 'UNKNOWN'>([['', 'SERVING']]);
   let port = 0;
+  let active = 0;
   server.addService(Health.service, {
     Check(call: grpc.ServerUnaryCall<{ service: string }, { status: string }>, cb: grpc.sendUnaryData<{ status: string }>) {
       const status = health.get(call.request.service);
@@ -49,9 +52,11 @@ export async function startEchoServer(): Promise<EchoServer> {
   server.addService(EchoClient.service, {
     Unary(call: grpc.ServerUnaryCall<EchoRequest, EchoReply>, cb: grpc.sendUnaryData<EchoReply>) {
       count('Unary');
+      active += 1;
       call.on('cancelled', () => count('Unary cancelled'));
       const r = call.request;
       const answer = () => {
+        active -= 1;
         if (r.fail_with !== 0) {
           const trailer = new grpc.Metadata();
           trailer.set('x-detail-bin', Buffer.from([0, 1, 2, 250, 255]));
@@ -90,7 +95,7 @@ export async function startEchoServer(): Promise<EchoServer> {
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
   });
   return {
-    port, server, calls, health,
+    port, server, calls, health, active: () => active,
     close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
   };
 }

@@ -140,7 +140,7 @@ test('a backend status and its message are relayed; a client deadline cancels th
   assert.match(metrics, /^outrigger_upstream_in_flight\{backend="[^"]+"\} 0$/m);
 });
 
-test('a backend killed under continuous calls: zero failed calls', async (t) => {
+test('a backend killed under continuous calls: no call fails but those it was already running', async (t) => {
   const { servers, client } = await grpcSetup(t, 3, { ACCESS_LOG: 'false', HEALTH_CHECK_TYPE: 'tcp', HEALTH_CHECK_INTERVAL_MS: '100' });
   let failed = 0;
   let done = 0;
@@ -148,16 +148,18 @@ test('a backend killed under continuous calls: zero failed calls', async (t) => 
   let running = true;
   const workers = Array.from({ length: 5 }, async () => {
     while (running) {
-      await unary(client, { message: 'x' }).then(() => (done += 1), (err: grpc.ServiceError) => { failed += 1; errors.push(`${err.code} ${err.details}`); });
+      await unary(client, { message: 'x', delay_ms: 5 }).then(() => (done += 1), (err: grpc.ServiceError) => { failed += 1; errors.push(`${err.code} ${err.details}`); });
     }
   });
   await new Promise((r) => setTimeout(r, 300));
+  // Calls the backend had already started when it died may have run there: those alone may fail.
+  const started = servers[1]!.active();
   servers[1]!.server.forceShutdown();
   await new Promise((r) => setTimeout(r, 1000));
   running = false;
   await Promise.all(workers);
-  assert.ok(done > 100, `only ${done} calls completed`);
-  assert.equal(failed, 0, `${failed} of ${done + failed} calls failed: ${errors.join('; ')}`);
+  assert.ok(done > 50, `only ${done} calls completed`);
+  assert.ok(failed <= started, `${failed} of ${done + failed} calls failed (${started} were running on the killed backend): ${errors.join('; ')}`);
 });
 
 test('SIGTERM during long server streams: every stream completes, exit 0', async (t) => {
