@@ -1,0 +1,278 @@
+/**
+ * UPSTREAM_TLS_* end to end (SPEC §9): the real Outrigger process in front of
+ * TLS backends on 127.0.0.1 that require a client certificate and present a
+ * certificate for `orders.shop.svc` only, signed by a private CA. With the
+ * CA, the client pair and UPSTREAM_TLS_SERVER_NAME the requests pass (the
+ * backend sees Outrigger's client certificate); without the server name the
+ * name check fails (502 connect_failed); health probes use the same
+ * settings; a `..data` swap of the client pair reaches new connections and
+ * the expiry gauge.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import https from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startOutrigger } from '../helpers/outrigger.js';
+import { rawExchange, request, sleep } from '../helpers/http.js';
+import { TestPki, type CertFiles } from '../helpers/certs.js';
+
+interface Peer {
+  readonly subject: string;
+  readonly serial: string;
+}
+
+interface Pki {
+  readonly pki: TestPki;
+  readonly backendCa: CertFiles;
+  readonly clientCa: CertFiles;
+  readonly server: CertFiles;
+  readonly client: CertFiles;
+}
+
+async function makePki(): Promise<Pki> {
+  const pki = new TestPki();
+  const backendCa = await pki.ca('Backend CA');
+  const clientCa = await pki.ca('Mesh CA');
+  const server = await pki.issue(backendCa, { subject: '/CN=orders.shop.svc', san: 'DNS:orders.shop.svc', serial: '5e' });
+  const client = await pki.issue(clientCa, { subject: '/O=shop/CN=outrigger', san: 'URI:spiffe://shop/outrigger', serial: 'c1', clientAuth: true });
+  return { pki, backendCa, clientCa, server, client };
+}
+
+function peerOf(socket: TLSSocket): Peer {
+  const cert = socket.getPeerX509Certificate();
+  return { subject: cert?.subject.replace(/\n/g, ',') ?? '', serial: cert?.serialNumber ?? '' };
+}
+
+/** An HTTPS backend that requires a client certificate signed by the mesh CA and reports what it saw. */
+async function httpsBackend(p: Pki) {
+  const seen: Array<Peer & { method: string; body: string }> = [];
+  const server = https.createServer({
+    cert: p.pki.read(p.server.cert), key: p.pki.read(p.server.key), ca: p.pki.read(p.clientCa.cert), requestCert: true, rejectUnauthorized: true,
+  }, (req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      const peer = peerOf(req.socket as TLSSocket);
+      if (req.url !== '/health') seen.push({ ...peer, method: req.method ?? '', body });
+      res.end(`${peer.serial}`);
+    });
+  });
+  server.on('tlsClientError', () => undefined);
+  // An upgrade tunnel: answers 101, then the serial of the client certificate, then closes.
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => undefined);
+    socket.end(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\ntunnel:${peerOf(req.socket as TLSSocket).serial}`);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port, seen,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+/** The same as an `h2` backend. */
+async function h2Backend(p: Pki) {
+  const seen: Array<Peer & { method: string }> = [];
+  const server = http2.createSecureServer({
+    cert: p.pki.read(p.server.cert), key: p.pki.read(p.server.key), ca: p.pki.read(p.clientCa.cert), requestCert: true, rejectUnauthorized: true,
+  });
+  const sessions = new Set<http2.Http2Session>();
+  server.on('session', (s: http2.Http2Session) => {
+    sessions.add(s);
+    s.on('error', () => undefined);
+    s.once('close', () => sessions.delete(s));
+  });
+  server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+    stream.on('error', () => undefined);
+    const peer = peerOf(stream.session!.socket as TLSSocket);
+    if (headers[':path'] !== '/health') seen.push({ ...peer, method: String(headers[':method']) });
+    stream.resume();
+    stream.once('end', () => {
+      stream.respond({ ':status': 200 });
+      stream.end(peer.serial);
+    });
+  });
+  server.on('tlsClientError', () => undefined);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port, seen,
+    close: () => new Promise<void>((resolve) => {
+      for (const s of sessions) s.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+function tlsEnv(p: Pki, cert = p.client.cert, key = p.client.key): Record<string, string> {
+  return { UPSTREAM_TLS_CA_FILE: p.backendCa.cert, UPSTREAM_TLS_CERT_FILE: cert, UPSTREAM_TLS_KEY_FILE: key };
+}
+
+test('https backend by IP: CA, client certificate and server name give 200 for GET and POST; without the name, 502 connect_failed', { timeout: 60_000 }, async (t) => {
+  const p = await makePki();
+  t.after(() => p.pki.close());
+  const backend = await httpsBackend(p);
+  t.after(() => backend.close());
+  const BACKENDS = `https://127.0.0.1:${backend.port}`;
+
+  const lb = await startOutrigger({ BACKENDS, ...tlsEnv(p), UPSTREAM_TLS_SERVER_NAME: 'orders.shop.svc' });
+  t.after(() => lb.stop());
+  const got = await request(lb.proxyPort, '/orders');
+  assert.equal(got.status, 200, got.text);
+  const posted = await request(lb.proxyPort, '/orders', { method: 'POST', body: 'item=1', headers: { 'content-type': 'text/plain' } });
+  assert.equal(posted.status, 200, posted.text);
+  assert.deepEqual(backend.seen.map((s) => [s.method, s.body]), [['GET', ''], ['POST', 'item=1']]);
+  for (const s of backend.seen) {
+    assert.match(s.subject, /CN=outrigger/, 'the backend saw the client certificate');
+    assert.equal(s.serial, 'C1');
+  }
+  const UPGRADE = 'GET /ws HTTP/1.1\r\nHost: orders\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n';
+  const tunnel = await rawExchange(lb.proxyPort, UPGRADE, 10_000);
+  assert.match(tunnel, /^HTTP\/1\.1 101 [^]*\r\n\r\ntunnel:C1$/, 'an upgrade tunnel presents the same client certificate');
+
+  const noName = await startOutrigger({ BACKENDS, ...tlsEnv(p), RETRIES: '0' });
+  t.after(() => noName.stop());
+  const refused = await request(noName.proxyPort, '/orders');
+  assert.equal(refused.status, 502);
+  assert.equal(refused.headers['x-outrigger-error'], 'connect_failed');
+  assert.equal(backend.seen.length, 2, 'nothing reached the backend');
+  assert.match(await rawExchange(noName.proxyPort, UPGRADE, 10_000), /^HTTP\/1\.1 502 /, 'nor did a tunnel');
+});
+
+test('h2 backend by IP: the same identity, trust and name; without the name, 502 connect_failed', { timeout: 60_000 }, async (t) => {
+  const p = await makePki();
+  t.after(() => p.pki.close());
+  const backend = await h2Backend(p);
+  t.after(() => backend.close());
+  const BACKENDS = `h2://127.0.0.1:${backend.port}`;
+
+  const lb = await startOutrigger({ BACKENDS, ...tlsEnv(p), UPSTREAM_TLS_SERVER_NAME: 'orders.shop.svc' });
+  t.after(() => lb.stop());
+  const got = await request(lb.proxyPort, '/orders');
+  assert.equal(got.status, 200, got.text);
+  assert.equal(got.text, 'C1');
+  const posted = await request(lb.proxyPort, '/orders', { method: 'POST', body: 'item=1' });
+  assert.equal(posted.status, 200, posted.text);
+  assert.deepEqual(backend.seen.map((s) => s.method), ['GET', 'POST']);
+  assert.match(backend.seen[0]!.subject, /CN=outrigger/);
+
+  const noName = await startOutrigger({ BACKENDS, ...tlsEnv(p), RETRIES: '0' });
+  t.after(() => noName.stop());
+  const refused = await request(noName.proxyPort, '/orders');
+  assert.equal(refused.status, 502);
+  assert.equal(refused.headers['x-outrigger-error'], 'connect_failed');
+  assert.equal(backend.seen.length, 2);
+});
+
+interface StatusBackend {
+  state: string;
+  lastProbe: { ok: boolean; error?: string } | null;
+}
+
+async function probeState(adminPort: number): Promise<StatusBackend | undefined> {
+  const status = JSON.parse((await request(adminPort, '/api/status')).text) as { backends: StatusBackend[] };
+  return status.backends[0];
+}
+
+test('HEALTH_CHECK_TYPE=http probes https and h2 backends with the upstream TLS settings', { timeout: 60_000 }, async (t) => {
+  const p = await makePki();
+  t.after(() => p.pki.close());
+  const h1 = await httpsBackend(p);
+  t.after(() => h1.close());
+  const h2 = await h2Backend(p);
+  t.after(() => h2.close());
+  for (const url of [`https://127.0.0.1:${h1.port}`, `h2://127.0.0.1:${h2.port}`]) {
+    const health = { BACKENDS: url, HEALTH_CHECK_TYPE: 'http', HEALTH_CHECK_PATH: '/health', READY_MIN_HEALTHY_BACKENDS: '1' };
+    const good = await startOutrigger({ ...health, ...tlsEnv(p), UPSTREAM_TLS_SERVER_NAME: 'orders.shop.svc' }, { waitReady: false });
+    t.after(() => good.stop());
+    await good.waitForReady(15_000);
+    assert.equal((await probeState(good.adminPort))?.state, 'healthy', url);
+
+    // No server name: the certificate does not name 127.0.0.1, so every probe fails.
+    const bad = await startOutrigger({ ...health, ...tlsEnv(p) }, { waitReady: false });
+    t.after(() => bad.stop());
+    let seen: StatusBackend | undefined;
+    for (let i = 0; i < 100 && (seen?.lastProbe ?? null) === null; i++) {
+      await sleep(100);
+      seen = await probeState(bad.adminPort);
+    }
+    assert.equal(seen?.lastProbe?.ok, false, url);
+    assert.notEqual(seen?.state, 'healthy', url);
+    assert.equal((await request(bad.adminPort, '/readyz')).status, 503, url);
+  }
+});
+
+/** A Secret volume: tls.crt and tls.key → ..data/… → ..<n>/…, updated by an atomic swap of ..data. */
+class SecretVolume {
+  private n = 0;
+  constructor(readonly dir: string) {
+    mkdirSync(dir);
+  }
+  get cert(): string {
+    return join(this.dir, 'tls.crt');
+  }
+  get key(): string {
+    return join(this.dir, 'tls.key');
+  }
+  publish(cert: string, key: string): void {
+    const version = `..v${this.n++}`;
+    mkdirSync(join(this.dir, version));
+    writeFileSync(join(this.dir, version, 'tls.crt'), cert);
+    writeFileSync(join(this.dir, version, 'tls.key'), key);
+    symlinkSync(version, join(this.dir, '..data_tmp'));
+    renameSync(join(this.dir, '..data_tmp'), join(this.dir, '..data'));
+    if (this.n === 1) {
+      symlinkSync('..data/tls.crt', this.cert);
+      symlinkSync('..data/tls.key', this.key);
+    }
+  }
+}
+
+const EXPIRY = /^outrigger_tls_certificate_expiry_timestamp_seconds\{cert="upstream_client"\} (\d+)/m;
+
+async function expiry(adminPort: number): Promise<number | undefined> {
+  const m = EXPIRY.exec((await request(adminPort, '/metrics')).text);
+  return m === null ? undefined : Number(m[1]);
+}
+
+function notAfter(p: Pki, cert: CertFiles): number {
+  return Math.floor(Date.parse(new X509Certificate(p.pki.read(cert.cert)).validTo) / 1000);
+}
+
+test('rotation: a ..data swap of the client pair reaches new https and h2 connections and the expiry gauge', { timeout: 60_000 }, async (t) => {
+  const p = await makePki();
+  t.after(() => p.pki.close());
+  const next = await p.pki.issue(p.clientCa, { subject: '/O=shop/CN=outrigger', serial: 'c2', clientAuth: true, days: 5 });
+  const h1 = await httpsBackend(p);
+  t.after(() => h1.close());
+  const h2 = await h2Backend(p);
+  t.after(() => h2.close());
+  const volume = new SecretVolume(join(p.pki.dir, 'client'));
+  volume.publish(p.pki.read(p.client.cert), p.pki.read(p.client.key));
+
+  const lb = await startOutrigger({
+    BACKENDS: `https://127.0.0.1:${h1.port},h2://127.0.0.1:${h2.port}`,
+    ...tlsEnv(p, volume.cert, volume.key), UPSTREAM_TLS_SERVER_NAME: 'orders.shop.svc', UPSTREAM_KEEPALIVE_MS: '300',
+  });
+  t.after(() => lb.stop());
+  for (let i = 0; i < 2; i++) assert.equal((await request(lb.proxyPort, '/before')).text, 'C1');
+  assert.equal(await expiry(lb.adminPort), notAfter(p, p.client));
+
+  volume.publish(p.pki.read(next.cert), p.pki.read(next.key));
+  const reloaded = await lb.waitForLog((l) => l.msg === 'TLS certificate reloaded' && l.what === 'UPSTREAM_TLS_CERT_FILE', 15_000);
+  assert.equal(reloaded.serial, 'C2');
+  assert.equal(await expiry(lb.adminPort), notAfter(p, next), 'the gauge follows the new certificate');
+  await sleep(900); // pooled connections and sessions close after UPSTREAM_KEEPALIVE_MS idle
+  for (let i = 0; i < 2; i++) assert.equal((await request(lb.proxyPort, '/after')).text, 'C2');
+  assert.deepEqual(h1.seen.map((s) => s.serial), ['C1', 'C2']);
+  assert.deepEqual(h2.seen.map((s) => s.serial), ['C1', 'C2']);
+});
