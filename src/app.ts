@@ -32,6 +32,7 @@ import { Shutdown } from './lifecycle/shutdown.js';
 import type { Reloadable } from './lifecycle/signals.js';
 import { logBackendEvents } from './upstream/backend-log.js';
 import { TlsRotation } from './tls/rotation.js';
+import { UpstreamTls } from './tls/upstream-tls.js';
 import { VERSION } from './version.js';
 
 export interface App {
@@ -39,7 +40,7 @@ export interface App {
   start(): Promise<{ proxy: AddressInfo; admin: AddressInfo }>;
   /** The SPEC §5 sequence; a second call skips the waits. Resolves true when the first call completes. */
   shutdown(signal: string): Promise<boolean>;
-  /** What SIGHUP re-reads, in order: CONFIG_FILE, the listener's TLS files. */
+  /** What SIGHUP re-reads, in order: CONFIG_FILE, the listener's TLS files, the UPSTREAM_TLS_* files. */
   readonly reloadables: readonly Reloadable[];
 }
 
@@ -49,7 +50,13 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
   const metrics = createMetrics(VERSION);
   const set = new BackendSet({ startHealthy: config.healthCheck.type === 'none' });
   metrics.setInFlightSource(() => set.all());
-  const pool = new UpstreamPool({ keepaliveMs: config.upstreamKeepaliveMs, connectTimeoutMs: config.connectTimeoutMs });
+  const upstreamTls = new UpstreamTls(config.upstreamTls, metrics);
+  const upstreamMaterial = config.upstreamTls.material;
+  const upstreamRotation = upstreamMaterial === undefined ? undefined : new TlsRotation({
+    name: config.upstreamTls.files.cert?.variable ?? 'UPSTREAM_TLS_CA_FILE', files: config.upstreamTls.files, minVersion: 'TLSv1.2',
+    initial: upstreamMaterial, apply: (material) => upstreamTls.setMaterial(material), metrics, logger,
+  });
+  const pool = new UpstreamPool({ keepaliveMs: config.upstreamKeepaliveMs, connectTimeoutMs: config.connectTimeoutMs, upstreamTls });
   logBackendEvents(set, logger, (id) => {
     pool.forget(id);
     metrics.forgetBackend(id);
@@ -62,7 +69,7 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
   });
   const discovery = configFile ?? new SourceSet(sourcesFor(config.backends));
   const picker = createPicker(config.algorithm);
-  const prober = new Prober(set, config.healthCheck, metrics, rng);
+  const prober = new Prober(set, config.healthCheck, metrics, upstreamTls, rng);
   const outlier = new OutlierDetector(set, config.outlier, metrics);
   const inFlight = new InFlight();
   const splices = new SpliceRegistry(metrics, inFlight, config.idleTimeoutMs);
@@ -78,13 +85,13 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
   let closeConnections: () => void;
   let rotation: TlsRotation | undefined;
   if (config.mode === 'tcp') {
-    proxy = createTcpServer({ config, set, picker, budget, outlier, outcomes, contextFor, splices, inFlight, metrics, logger });
+    proxy = createTcpServer({ config, set, picker, budget, outlier, outcomes, contextFor, splices, inFlight, metrics, logger, upstreamTls });
     stopListening = () => proxy.close();
     closeConnections = () => undefined; // every TCP-mode connection is a splice
   } else {
     const age = new ConnectionAge(config.maxConnectionAgeMs);
     const forwarder = new Forwarder({ config, set, picker, pool, outcomes, contextFor, budget, metrics, logger, draining, age });
-    const tunnels = new Tunnels({ config, set, picker, budget, outlier, outcomes, contextFor, splices, inFlight, metrics, logger });
+    const tunnels = new Tunnels({ config, set, picker, budget, outlier, outcomes, contextFor, splices, inFlight, metrics, logger, upstreamTls });
     const port = createHttpPort({ config, forwarder, tunnels, inFlight, metrics, outcomes, logger, draining, age });
     proxy = port.server;
     const tls = port.tls;
@@ -118,6 +125,7 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
     finish: async () => {
       discovery.close();
       rotation?.close();
+      upstreamRotation?.close();
       prober.close();
       set.close();
       pool.close();
@@ -132,6 +140,7 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
       await discovery.start((diff) => set.apply(diff));
       prober.start();
       rotation?.start();
+      upstreamRotation?.start();
       void prober.firstRound.then(() => {
         readiness.markFirstProbeRoundDone();
         logger.info({ eligible: set.eligible().length, backends: set.size }, 'first health-check round done');
@@ -144,7 +153,7 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
       return { proxy: proxyAddress, admin: adminAddress };
     },
     shutdown: (signal) => shutdown.begin(signal),
-    reloadables: [...(configFile === undefined ? [] : [configFile]), ...(rotation === undefined ? [] : [rotation])] satisfies Reloadable[],
+    reloadables: [configFile, rotation, upstreamRotation].filter((r): r is NonNullable<typeof r> => r !== undefined) satisfies Reloadable[],
   };
 }
 

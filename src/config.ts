@@ -129,10 +129,10 @@ const VARIABLES: readonly Variable[] = [
   v('TLS_KEY_FILE', undefined, 'PEM private key of TLS_CERT_FILE', text),
   v('TLS_CLIENT_CA_FILE', undefined, 'require client certificates signed by these CAs (mTLS); the verified client is passed on in `X-Forwarded-Client-Cert`', text),
   v('TLS_MIN_VERSION', 'TLSv1.2', 'oldest TLS version the listener accepts: `TLSv1.2` or `TLSv1.3`', oneOf(TLS_VERSIONS)),
-  v('UPSTREAM_TLS_CA_FILE', undefined, "CAs trusted for `https`/`h2` backends, in addition to the system's (checked at startup; not yet applied by the backend engines)", text),
-  v('UPSTREAM_TLS_CERT_FILE', undefined, 'client certificate presented to `https`/`h2` backends (checked at startup; not yet applied by the backend engines)', text),
+  v('UPSTREAM_TLS_CA_FILE', undefined, "CAs trusted for `https`/`h2` backends, in addition to the system's", text),
+  v('UPSTREAM_TLS_CERT_FILE', undefined, 'client certificate presented to `https`/`h2` backends (mTLS; rotated without a restart)', text),
   v('UPSTREAM_TLS_KEY_FILE', undefined, 'private key of UPSTREAM_TLS_CERT_FILE', text),
-  v('UPSTREAM_TLS_SERVER_NAME', undefined, "SNI and verified name for `https`/`h2` backends; unset = the backend's host (checked at startup; not yet applied by the backend engines)", serverName),
+  v('UPSTREAM_TLS_SERVER_NAME', undefined, "SNI and verified name for `https`/`h2` backends; unset = the backend's host (no SNI for an IP)", serverName),
   v('LOG_LEVEL', 'info', '`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`', oneOf(LOG_LEVELS)),
   v('ACCESS_LOG', 'true', 'one JSON line per request; `false` turns it off', flag),
 ];

@@ -9,6 +9,7 @@
 import http2 from 'node:http2';
 import type { Backend } from '../upstream/backend.js';
 import type { ProbeOutcome } from './probe.js';
+import type { UpstreamTls } from '../tls/upstream-tls.js';
 
 const SERVING = 1;
 const STATUS_NAMES = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'];
@@ -41,11 +42,11 @@ export function healthStatus(data: Buffer): number | undefined {
   return 0;
 }
 
-export function probeGrpc(backend: Backend, service: string, timeoutMs: number): Promise<ProbeOutcome> {
+export function probeGrpc(backend: Backend, service: string, timeoutMs: number, upstreamTls: UpstreamTls): Promise<ProbeOutcome> {
   return new Promise((resolve) => {
     const tls = /^(?:https|h2)$/.test(backend.scheme);
     const host = backend.host.includes(':') ? `[${backend.host}]` : backend.host;
-    const session = http2.connect(`${tls ? 'https' : 'http'}://${host}:${backend.port}`);
+    const session = http2.connect(`${tls ? 'https' : 'http'}://${host}:${backend.port}`, tls ? upstreamTls.optionsFor(backend.host) : {});
     let settled = false;
     const done = (outcome: ProbeOutcome) => {
       if (settled) return;

@@ -1,13 +1,15 @@
 /**
  * One active probe: a TCP connect, or an HTTP(S) GET that must answer 2xx,
  * within a timeout (over HTTP/2 for `h2c`/`h2` backends, on a session of its
- * own). Resolves with the outcome; never rejects.
+ * own). TLS as every connection to a backend (tls/upstream-tls). Resolves
+ * with the outcome; never rejects.
  */
 import net from 'node:net';
 import http from 'node:http';
 import https from 'node:https';
 import http2 from 'node:http2';
 import type { Backend } from '../upstream/backend.js';
+import type { UpstreamTls } from '../tls/upstream-tls.js';
 
 export interface ProbeOutcome {
   readonly ok: boolean;
@@ -28,11 +30,13 @@ export function probeTcp(backend: Backend, timeoutMs: number): Promise<ProbeOutc
   });
 }
 
-export function probeHttp(backend: Backend, path: string, timeoutMs: number): Promise<ProbeOutcome> {
-  if (backend.scheme === 'h2c' || backend.scheme === 'h2') return probeHttp2(backend, path, timeoutMs);
+export function probeHttp(backend: Backend, path: string, timeoutMs: number, upstreamTls: UpstreamTls): Promise<ProbeOutcome> {
+  if (backend.scheme === 'h2c' || backend.scheme === 'h2') return probeHttp2(backend, path, timeoutMs, upstreamTls);
   return new Promise((resolve) => {
-    const client = backend.scheme === 'https' ? https : http;
+    const tlsBackend = backend.scheme === 'https';
+    const client = tlsBackend ? https : http;
     const req = client.request({
+      ...(tlsBackend ? upstreamTls.optionsFor(backend.host) : {}),
       host: backend.host,
       port: backend.port,
       method: 'GET',
@@ -59,12 +63,12 @@ export function probeHttp(backend: Backend, path: string, timeoutMs: number): Pr
   });
 }
 
-function probeHttp2(backend: Backend, path: string, timeoutMs: number): Promise<ProbeOutcome> {
+function probeHttp2(backend: Backend, path: string, timeoutMs: number, upstreamTls: UpstreamTls): Promise<ProbeOutcome> {
   return new Promise((resolve) => {
     const tlsBackend = backend.scheme === 'h2';
     const host = net.isIP(backend.host) === 6 ? `[${backend.host}]` : backend.host;
     const session = http2.connect(`${tlsBackend ? 'https' : 'http'}://${host}:${backend.port}`, {
-      ...(tlsBackend && net.isIP(backend.host) === 0 ? { servername: backend.host } : {}),
+      ...(tlsBackend ? upstreamTls.optionsFor(backend.host) : {}),
     });
     let settled = false;
     const done = (outcome: ProbeOutcome) => {

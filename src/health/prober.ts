@@ -10,6 +10,7 @@ import type { Backend } from '../upstream/backend.js';
 import type { BackendSet } from '../upstream/backend-set.js';
 import { probeHttp, probeTcp, type ProbeOutcome } from './probe.js';
 import { probeGrpc } from './grpc-probe.js';
+import type { UpstreamTls } from '../tls/upstream-tls.js';
 
 const JITTER = 0.1;
 
@@ -32,6 +33,7 @@ export class Prober {
     private readonly set: BackendSet,
     private readonly config: Config['healthCheck'],
     private readonly metrics: Metrics,
+    private readonly upstreamTls: UpstreamTls,
     private readonly rng: () => number = Math.random,
   ) {
     this.firstRound = new Promise((resolve) => (this.firstRoundResolve = resolve));
@@ -75,8 +77,8 @@ export class Prober {
   private async probe(backend: Backend, track: Track): Promise<void> {
     const started = Date.now();
     const outcome: ProbeOutcome =
-      this.config.type === 'http' ? await probeHttp(backend, this.config.path, this.config.timeoutMs)
-        : this.config.type === 'grpc' ? await probeGrpc(backend, this.config.grpcService, this.config.timeoutMs)
+      this.config.type === 'http' ? await probeHttp(backend, this.config.path, this.config.timeoutMs, this.upstreamTls)
+        : this.config.type === 'grpc' ? await probeGrpc(backend, this.config.grpcService, this.config.timeoutMs, this.upstreamTls)
           : await probeTcp(backend, this.config.timeoutMs);
     if (track.stopped) return;
     backend.lastProbe = { at: started, ok: outcome.ok, durationMs: Date.now() - started, ...(outcome.error ? { error: outcome.error } : {}) };

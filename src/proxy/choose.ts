@@ -18,6 +18,7 @@ import type { Logger } from '../log.js';
 import type { SpliceRegistry } from './splice.js';
 import type { Outcomes } from './outcome.js';
 import { hashKeyOf } from './hash-key.js';
+import type { UpstreamTls } from '../tls/upstream-tls.js';
 
 export interface ChooseDeps {
   readonly config: Config;
@@ -42,6 +43,8 @@ export interface TunnelPathDeps extends ChooseDeps {
   readonly splices: SpliceRegistry;
   readonly inFlight: InFlight;
   readonly logger: Logger;
+  /** TLS towards `https`/`h2` backends. */
+  readonly upstreamTls: UpstreamTls;
 }
 
 /** Picks a backend, or throws NoHealthyBackendError / OverloadedError. */

@@ -47,7 +47,7 @@ async function connectWithRetries(d: TcpDeps, client: net.Socket, tried: Backend
     }
     tried.push(backend);
     const release = acquire(backend);
-    const connecting = connectBackend(backend, d.config.connectTimeoutMs, { allowHalfOpen: true });
+    const connecting = connectBackend(backend, d.config.connectTimeoutMs, d.upstreamTls, { allowHalfOpen: true });
     client.once('close', connecting.cancel);
     try {
       const upstream = await connecting.socket;

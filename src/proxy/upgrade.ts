@@ -112,7 +112,7 @@ export class Tunnels {
   /** One backend: connect, send the upgrade request, and settle on its answer. Rejects before an answer. */
   private async exchange(h: Handshake, backend: Backend, release: () => void): Promise<void> {
     const { config } = this.d;
-    const connecting = connectBackend(backend, config.connectTimeoutMs);
+    const connecting = connectBackend(backend, config.connectTimeoutMs, this.d.upstreamTls);
     const onClientGone = () => connecting.cancel();
     h.client.once('close', onClientGone).once('end', onClientGone);
     this.pending.add(connecting.cancel);

@@ -1,6 +1,7 @@
 /**
  * Certificate rotation without a restart (SPEC §9). The listener's files
- * (TLS_CERT_FILE, TLS_KEY_FILE, TLS_CLIENT_CA_FILE) are watched the way
+ * (TLS_CERT_FILE, TLS_KEY_FILE, TLS_CLIENT_CA_FILE), and the UPSTREAM_TLS_*
+ * files of the identity towards backends (tls/upstream-tls), are watched the way
  * Kubernetes updates a Secret volume (upstream/file-watch: directory events
  * for the `..data` symlink swap, plus a poll). When their text changes they
  * are read again (bounded reader) and checked (tls/cert-files); a good set
@@ -22,16 +23,18 @@ export interface TlsRotationOptions {
   readonly minVersion: TlsVersion;
   /** What the files held at startup, so that the first poll does not count as a change. */
   readonly initial: TlsMaterial;
-  /** Puts checked material into effect (ListenerTls.setMaterial). */
+  /** Puts checked material into effect (ListenerTls.setMaterial, UpstreamTls.setMaterial). */
   readonly apply: (material: TlsMaterial) => void;
   readonly metrics: Metrics;
   readonly logger: Logger;
+  /** For the logs and SIGHUP: the certificate variable (TLS_CERT_FILE by default). */
+  readonly name?: string;
 }
 
 const joined = (t: TlsTexts): string => `${t.cert ?? ''}\0${t.key ?? ''}\0${t.ca ?? ''}`;
 
 export class TlsRotation implements Reloadable {
-  readonly name = 'TLS_CERT_FILE';
+  readonly name: string;
   private readonly watch: FileWatch;
   /** The texts last seen, or undefined after a read failed (so that the next good read counts). */
   private lastText: string | undefined;
@@ -41,13 +44,14 @@ export class TlsRotation implements Reloadable {
   private closed = false;
 
   constructor(private readonly o: TlsRotationOptions) {
+    this.name = o.name ?? 'TLS_CERT_FILE';
     this.lastText = joined(o.initial);
     const paths = [o.files.cert, o.files.key, o.files.ca].flatMap((f) => (f === undefined ? [] : [f.path]));
     this.watch = new FileWatch(paths, () => void this.enqueue('watch', false), o.logger, this.name);
   }
 
   start(): void {
-    warnIfExpired(this.o.initial, this.o.logger);
+    warnIfExpired(this.o.initial, this.o.logger, this.name);
     this.watch.start();
   }
 
@@ -89,8 +93,8 @@ export class TlsRotation implements Reloadable {
     this.o.apply(material);
     this.lastFailure = undefined;
     this.o.metrics.configReloads.inc({ result: 'success' });
-    this.o.logger.info({ serial: material.serial, notAfter: isoTime(material.notAfter), trigger }, 'TLS certificate reloaded');
-    warnIfExpired(material, this.o.logger);
+    this.o.logger.info({ what: this.name, serial: material.serial, notAfter: isoTime(material.notAfter), trigger }, 'TLS certificate reloaded');
+    warnIfExpired(material, this.o.logger, this.name);
   }
 
   /** `fresh`: a new text, or a forced reload, whose failure is reported even if it reads as the last one. */
@@ -108,8 +112,8 @@ function isoTime(seconds: number | undefined): string | undefined {
   return seconds === undefined ? undefined : new Date(seconds * 1000).toISOString();
 }
 
-function warnIfExpired(material: TlsMaterial, logger: Logger): void {
+function warnIfExpired(material: TlsMaterial, logger: Logger, name: string): void {
   if (material.notAfter !== undefined && material.notAfter * 1000 < Date.now()) {
-    logger.warn({ serial: material.serial, notAfter: isoTime(material.notAfter) }, 'the listener certificate has expired');
+    logger.warn({ serial: material.serial, notAfter: isoTime(material.notAfter) }, `the certificate of ${name} has expired`);
   }
 }

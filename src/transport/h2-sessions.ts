@@ -12,10 +12,12 @@ import http2, { type ClientHttp2Session, type ClientHttp2Stream, type ClientSess
 import { isIP } from 'node:net';
 import { ConnectFailedError } from '../errors.js';
 import type { Backend } from '../upstream/backend.js';
+import type { UpstreamTls } from '../tls/upstream-tls.js';
 
 export interface H2SessionOptions {
   readonly keepaliveMs: number;
   readonly connectTimeoutMs: number;
+  readonly upstreamTls: UpstreamTls;
 }
 
 /** Sessions per backend, at most (each with the peer's stream limit): a peer advertising 0 streams cannot make us open more. */
@@ -170,7 +172,7 @@ export class H2SessionPool {
     const tlsBackend = backend.scheme === 'h2';
     const host = isIP(backend.host) === 6 ? `[${backend.host}]` : backend.host;
     const session = http2.connect(`${tlsBackend ? 'https' : 'http'}://${host}:${backend.port}`, {
-      ...(tlsBackend && isIP(backend.host) === 0 ? { servername: backend.host } : {}),
+      ...(tlsBackend ? this.o.upstreamTls.optionsFor(backend.host) : {}),
       settings: { enablePush: false },
     });
     const s = new H2Session(session, this.o, () => this.pump(backend, entry));

@@ -4,7 +4,10 @@
  * each created on first use, and HTTP/2 sessions (transport/h2-sessions). Idle connections close after
  * UPSTREAM_KEEPALIVE_MS (kept below the usual backend keep-alive so that we
  * close first); connections are not limited in number and never pipelined.
- * TLS to https backends verifies certificates (extra CAs: NODE_EXTRA_CA_CERTS).
+ * TLS to `https`/`h2` backends takes its identity, trust and name from
+ * tls/upstream-tls; when the client certificate rotates, the https Agents
+ * are replaced so that new connections use the new pair (pooled ones carry
+ * on until idle).
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -12,24 +15,32 @@ import { isIP } from 'node:net';
 import { Pool } from 'undici';
 import type { Backend } from '../upstream/backend.js';
 import { H2SessionPool } from './h2-sessions.js';
+import { UpstreamTls } from '../tls/upstream-tls.js';
 
 export interface PoolOptions {
   readonly keepaliveMs: number;
   readonly connectTimeoutMs: number;
+  /** Defaults to Node's CAs, no client certificate, the backend's host as the name. */
+  readonly upstreamTls?: UpstreamTls;
 }
 
 export class UpstreamPool {
-  private readonly agents = new Map<string, http.Agent>();
+  private readonly agents = new Map<string, { agent: http.Agent; generation: number }>();
+  readonly upstreamTls: UpstreamTls;
   private readonly pools = new Map<string, Pool>();
   /** Multiplexed sessions to `h2c`/`h2` backends. */
   readonly h2: H2SessionPool;
 
   constructor(private readonly o: PoolOptions) {
-    this.h2 = new H2SessionPool(o);
+    this.upstreamTls = o.upstreamTls ?? new UpstreamTls({ serverName: undefined, material: undefined });
+    this.h2 = new H2SessionPool({ ...o, upstreamTls: this.upstreamTls });
   }
 
   agentFor(backend: Backend): http.Agent {
-    let agent = this.agents.get(backend.id);
+    const tlsGeneration = this.upstreamTls.generation;
+    const known = this.agents.get(backend.id);
+    // An https Agent made before a rotation is dropped: its pooled sockets close when idle, new ones use the new pair.
+    let agent = known !== undefined && (backend.scheme !== 'https' || known.generation === tlsGeneration) ? known.agent : undefined;
     if (agent === undefined) {
       const options: https.AgentOptions = {
         keepAlive: true,
@@ -39,11 +50,11 @@ export class UpstreamPool {
         maxFreeSockets: 1024,
       };
       if (backend.scheme === 'https') {
-        agent = new https.Agent({ ...options, ...(isIP(backend.host) === 0 ? { servername: backend.host } : {}) });
+        agent = new https.Agent({ ...options, ...this.upstreamTls.optionsFor(backend.host) });
       } else {
         agent = new http.Agent(options);
       }
-      this.agents.set(backend.id, agent);
+      this.agents.set(backend.id, { agent, generation: tlsGeneration });
     }
     return agent;
   }
@@ -69,10 +80,10 @@ export class UpstreamPool {
 
   /** Closes the idle connections of a removed backend; in-flight ones finish. */
   forget(id: string): void {
-    const agent = this.agents.get(id);
-    if (agent !== undefined) {
+    const known = this.agents.get(id);
+    if (known !== undefined) {
       this.agents.delete(id);
-      closeIdle(agent);
+      closeIdle(known.agent);
     }
     const pool = this.pools.get(id);
     if (pool !== undefined) {
@@ -83,7 +94,7 @@ export class UpstreamPool {
   }
 
   close(): void {
-    for (const agent of this.agents.values()) agent.destroy();
+    for (const { agent } of this.agents.values()) agent.destroy();
     this.agents.clear();
     for (const pool of this.pools.values()) pool.destroy().catch(() => undefined);
     this.pools.clear();
