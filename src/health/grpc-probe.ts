@@ -6,9 +6,8 @@
  * failure. The two tiny messages are encoded by hand (protobuf field 1:
  * `service` string in the request, `status` enum in the answer).
  */
-import http2 from 'node:http2';
 import type { Backend } from '../upstream/backend.js';
-import type { ProbeOutcome } from './probe.js';
+import { probeOverHttp2, type ProbeOutcome } from './probe.js';
 import type { UpstreamTls } from '../tls/upstream-tls.js';
 
 const SERVING = 1;
@@ -43,20 +42,7 @@ export function healthStatus(data: Buffer): number | undefined {
 }
 
 export function probeGrpc(backend: Backend, service: string, timeoutMs: number, upstreamTls: UpstreamTls): Promise<ProbeOutcome> {
-  return new Promise((resolve) => {
-    const tls = /^(?:https|h2)$/.test(backend.scheme);
-    const host = backend.host.includes(':') ? `[${backend.host}]` : backend.host;
-    const session = http2.connect(`${tls ? 'https' : 'http'}://${host}:${backend.port}`, tls ? upstreamTls.optionsFor(backend.host) : {});
-    let settled = false;
-    const done = (outcome: ProbeOutcome) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      session.destroy();
-      resolve(outcome);
-    };
-    const timer = setTimeout(() => done({ ok: false, error: 'timeout' }), timeoutMs);
-    session.on('error', (err: NodeJS.ErrnoException) => done({ ok: false, error: err.code ?? err.message }));
+  return probeOverHttp2(backend, timeoutMs, upstreamTls, /^(?:https|h2)$/.test(backend.scheme), (session, done) => {
     const stream = session.request({
       ':method': 'POST', ':path': '/grpc.health.v1.Health/Check', 'content-type': 'application/grpc', te: 'trailers',
       'user-agent': 'outrigger-health-check',

@@ -63,13 +63,18 @@ export function probeHttp(backend: Backend, path: string, timeoutMs: number, ups
   });
 }
 
-function probeHttp2(backend: Backend, path: string, timeoutMs: number, upstreamTls: UpstreamTls): Promise<ProbeOutcome> {
+/**
+ * One HTTP/2 session for one probe (TLS for `tls`, with the upstream TLS
+ * settings), ended by the first outcome: `send` makes the request and calls
+ * `done`; an error, the session closing or the timeout end it too.
+ */
+export function probeOverHttp2(
+  backend: Backend, timeoutMs: number, upstreamTls: UpstreamTls, tls: boolean,
+  send: (session: http2.ClientHttp2Session, done: (outcome: ProbeOutcome) => void) => void,
+): Promise<ProbeOutcome> {
   return new Promise((resolve) => {
-    const tlsBackend = backend.scheme === 'h2';
     const host = net.isIP(backend.host) === 6 ? `[${backend.host}]` : backend.host;
-    const session = http2.connect(`${tlsBackend ? 'https' : 'http'}://${host}:${backend.port}`, {
-      ...(tlsBackend ? upstreamTls.optionsFor(backend.host) : {}),
-    });
+    const session = http2.connect(`${tls ? 'https' : 'http'}://${host}:${backend.port}`, tls ? upstreamTls.optionsFor(backend.host) : {});
     let settled = false;
     const done = (outcome: ProbeOutcome) => {
       if (settled) return;
@@ -81,8 +86,15 @@ function probeHttp2(backend: Backend, path: string, timeoutMs: number, upstreamT
     const timer = setTimeout(() => done({ ok: false, error: 'timeout' }), timeoutMs);
     session.on('error', (err: NodeJS.ErrnoException) => done({ ok: false, error: err.code ?? err.message }));
     session.once('close', () => done({ ok: false, error: 'closed' }));
+    send(session, done);
+  });
+}
+
+function probeHttp2(backend: Backend, path: string, timeoutMs: number, upstreamTls: UpstreamTls): Promise<ProbeOutcome> {
+  const tls = backend.scheme === 'h2';
+  return probeOverHttp2(backend, timeoutMs, upstreamTls, tls, (session, done) => {
     const req = session.request({
-      ':method': 'GET', ':path': path, ':scheme': tlsBackend ? 'https' : 'http', ':authority': backend.id, 'user-agent': 'outrigger-health-check',
+      ':method': 'GET', ':path': path, ':scheme': tls ? 'https' : 'http', ':authority': backend.id, 'user-agent': 'outrigger-health-check',
     });
     req.on('error', (err: NodeJS.ErrnoException) => done({ ok: false, error: err.code ?? err.message }));
     req.once('close', () => done({ ok: false, error: `stream closed (${req.rstCode ?? 0})` }));

@@ -16,6 +16,7 @@ import { startOutrigger } from '../helpers/outrigger.js';
 import { sleep, startBackend, type TestBackend } from '../helpers/http.js';
 import { TestPki, type CertFiles } from '../helpers/certs.js';
 import { httpsGet, metricValue } from '../helpers/tls-client.js';
+import { SecretVolume } from '../helpers/mtls-backends.js';
 
 const pki = new TestPki();
 let ca: CertFiles;
@@ -32,31 +33,6 @@ after(async () => {
   pki.close();
 });
 
-/** A Secret volume: tls.crt and tls.key → ..data/… → ..<n>/…, updated by an atomic swap of ..data. */
-class SecretVolume {
-  private n = 0;
-  constructor(readonly dir: string) {
-    mkdirSync(dir);
-  }
-  get cert(): string {
-    return join(this.dir, 'tls.crt');
-  }
-  get key(): string {
-    return join(this.dir, 'tls.key');
-  }
-  publish(cert: string, key: string): void {
-    const version = `..v${this.n++}`;
-    mkdirSync(join(this.dir, version));
-    writeFileSync(join(this.dir, version, 'tls.crt'), cert);
-    writeFileSync(join(this.dir, version, 'tls.key'), key);
-    symlinkSync(version, join(this.dir, '..data_tmp'));
-    renameSync(join(this.dir, '..data_tmp'), join(this.dir, '..data'));
-    if (this.n === 1) {
-      symlinkSync('..data/tls.crt', this.cert);
-      symlinkSync('..data/tls.key', this.key);
-    }
-  }
-}
 
 const RELOADS = (result: string) => new RegExp(`^outrigger_config_reloads_total\\{result="${result}"\\} (\\d+)`, 'm');
 const EXPIRY = /^outrigger_tls_certificate_expiry_timestamp_seconds\{cert="listener"\} (\d+)/m;
