@@ -22,7 +22,6 @@ import tls from 'node:tls';
 import type net from 'node:net';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { clientAddress } from '../proxy/headers.js';
 import type { ListenerTlsConfig } from './tls-config.js';
 import type { TlsMaterial } from './cert-files.js';
 import { setTlsPeer, xfccFor, type TlsPeer } from './xfcc.js';
@@ -107,7 +106,7 @@ export class ListenerTls {
     if (err.code === 'ECONNRESET' && refused === undefined) return;
     this.d.metrics.tlsHandshakeErrors.inc();
     if (this.d.logger.isLevelEnabled('debug')) {
-      this.d.logger.debug({ client: clientAddress(client), code: refused ?? err.code, reason: err.message.trim() }, 'TLS handshake failed');
+      this.d.logger.debug({ client, code: refused ?? err.code, reason: err.message.trim() }, 'TLS handshake failed');
     }
   }
 }
