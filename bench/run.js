@@ -18,7 +18,7 @@
  * (--connections, --streams) through Outrigger, HAProxy and NGINX to three h2c
  * NGINX backends, with Outrigger's HTTP/1.1 figure (wrk) in the same run.
  * --duration, --warmup, --rounds, --only and --check apply; the others do not.
- *
+ * `--protocol tls` is TLS on the listener (lib/tls-bench.js); --duration, --warmup, --rounds, --only apply.
  * In --variant, NAME=VALUE pairs are environment for that Outrigger, except
  * BENCH_STDOUT=PATH, which sends its stdout (the access log) to PATH instead of a file.
  */
@@ -31,6 +31,7 @@ import { ProcessGroup, tasksetUsable } from './lib/processes.js';
 import { busyText } from './lib/proc-stats.js';
 import { measureOnce as measure } from './lib/measure.js';
 import { runH2Bench } from './lib/h2-bench.js';
+import { runTlsBench } from './lib/tls-bench.js';
 import { runLoad } from './lib/load.js';
 import { startBackend } from './lib/backends.js';
 import { directTarget, outriggerTarget, variantTarget, floorTarget, httpProxyTarget, nginxTarget, haproxyTarget, found } from './lib/targets.js';
@@ -50,7 +51,7 @@ const APT_PACKAGE = { nginx: 'nginx-light', haproxy: 'haproxy', wrk: 'wrk' };
 
 const { values: args } = parseArgs({
   options: {
-    protocol: { type: 'string', default: 'h1' }, // h2: the HTTP/2 topology (lib/h2-bench.js)
+    protocol: { type: 'string', default: 'h1' }, // h2, tls: lib/h2-bench.js, lib/tls-bench.js
     streams: { type: 'string' }, // h2load streams per connection, --protocol h2 only (10)
     backend: { type: 'string', default: 'demo' },
     tool: { type: 'string' }, // autocannon, or wrk with --backend nginx
@@ -117,10 +118,10 @@ function selectTargets(load, notes) {
 
 async function main() {
   if (!existsSync(MAIN_JS)) throw new Error('dist/main.js is missing: run `npm run build` (npm run bench does)');
-  if (args.protocol !== 'h1' && args.protocol !== 'h2') throw new Error('--protocol is h1 or h2');
-  if (args.protocol === 'h2') { // its own topology, targets and report; tempDir goes on exit
+  if (!['h1', 'h2', 'tls'].includes(args.protocol)) throw new Error('--protocol is h1, h2 or tls');
+  if (args.protocol !== 'h1') { // its own topology, targets and report; tempDir goes on exit
     tempDir = mkdtempSync(join(tmpdir(), 'outrigger-bench-'));
-    return runH2Bench({ args, group, dir: tempDir, mainJs: MAIN_JS, root: ROOT, commandLine: commandLine() }).finally(() => group.stopAll());
+    return (args.protocol === 'h2' ? runH2Bench : runTlsBench)({ args, group, dir: tempDir, mainJs: MAIN_JS, root: ROOT, commandLine: commandLine() }).finally(() => group.stopAll());
   }
   if (!Object.hasOwn(DEFAULT_TARGETS, args.backend)) throw new Error('--backend is demo or nginx');
   const nginxBackend = args.backend === 'nginx';

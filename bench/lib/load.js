@@ -14,15 +14,16 @@ const MEASURING = 'BENCH-MEASURING\n';
 
 /**
  * @param {import('./processes.js').ProcessGroup} group
- * @param {{ tool: 'autocannon'|'wrk', url: string, connections: number, threads: number, durationS: number, warmupS: number, cpu?: string }} o
+ * @param {{ tool: 'autocannon'|'wrk', url: string, connections: number, threads: number, durationS: number, warmupS: number, cpu?: string, headers?: string[], env?: Record<string, string> }} o
+ *   headers (wrk only): extra request headers; env: extra environment for the load tool
  * @param {{ start(): void, stop(): void }} window
  * @returns {Promise<{ requests: number, ok: number, rps: number, p50Ms: number, p99Ms: number, non2xx: number, errors: number, timeouts: number }>}
  */
 export async function runLoad(group, o, window) {
   if (o.tool === 'wrk') {
-    if (o.warmupS > 0) await runChild(group, 'wrk', wrkArgs(o, o.warmupS), o.cpu, o.warmupS);
+    if (o.warmupS > 0) await runChild(group, 'wrk', wrkArgs(o, o.warmupS), o.cpu, o.warmupS, undefined, o.env);
     window.start();
-    const out = await runChild(group, 'wrk', wrkArgs(o, o.durationS), o.cpu, o.durationS);
+    const out = await runChild(group, 'wrk', wrkArgs(o, o.durationS), o.cpu, o.durationS, undefined, o.env);
     window.stop();
     return parseWrk(out);
   }
@@ -38,7 +39,8 @@ export async function runLoad(group, o, window) {
 }
 
 function wrkArgs(o, seconds) {
-  return [`-t${o.threads}`, `-c${o.connections}`, `-d${seconds}s`, '--timeout', '10s', '-s', WRK_SCRIPT, o.url];
+  const headers = (o.headers ?? []).flatMap((h) => ['-H', h]);
+  return [`-t${o.threads}`, `-c${o.connections}`, `-d${seconds}s`, '--timeout', '10s', ...headers, '-s', WRK_SCRIPT, o.url];
 }
 
 function parseWrk(out) {
@@ -54,9 +56,9 @@ function parseWrk(out) {
 }
 
 /** Runs `cmd args` pinned to cpu and resolves its stdout; killed when it overruns expectedS by GRACE_S. */
-export function runChild(group, cmd, args, cpu, expectedS, onData = () => {}) {
+export function runChild(group, cmd, args, cpu, expectedS, onData = () => {}, env = undefined) {
   return new Promise((resolve, reject) => {
-    const child = group.start(`load:${cmd}`, cmd, args, { cpu, stdout: 'pipe' });
+    const child = group.start(`load:${cmd}`, cmd, args, { cpu, env, stdout: 'pipe' });
     let out = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (d) => {

@@ -69,6 +69,17 @@ export function proxyConf(dir, port, backendHostPort, accessLogFile) {
 }
 
 /**
+ * The TLS proxy target: proxyConf with `listen … ssl` and the given
+ * certificate and key, NGINX's TLS defaults otherwise (no shared session cache).
+ */
+export function tlsProxyConf(dir, port, backendHostPort, accessLogFile, certFile, keyFile) {
+  return proxyConf(dir, port, backendHostPort, accessLogFile)
+    .replace(`listen 127.0.0.1:${port};`, `listen 127.0.0.1:${port} ssl;
+    ssl_certificate ${certFile};
+    ssl_certificate_key ${keyFile};`);
+}
+
+/**
  * The HTTP/2 backends: one worker, one `server` per port, each h2c with prior
  * knowledge (`listen … http2` in NGINX 1.22) answering NGINX_BODY. Each
  * request's `$server_port` goes to countLog (buffered, flushed every second),

@@ -6,6 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import http from 'node:http';
+import https from 'node:https';
 import { readFileSync, accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
@@ -132,7 +133,9 @@ export async function waitForHttp(url, { status = 200, timeoutMs = 15000, child 
 
 function answers(url, status) {
   return new Promise((resolve) => {
-    const req = http.get(url, { agent: false, timeout: 1000 }, (res) => {
+    // https: readiness only (is it up?); the bench checks the certificate and the answer separately.
+    const options = { agent: false, timeout: 1000, ...(url.startsWith('https:') ? { rejectUnauthorized: false } : {}) };
+    const req = (url.startsWith('https:') ? https : http).get(url, options, (res) => {
       res.resume();
       resolve(res.statusCode === status);
     });
