@@ -10,7 +10,8 @@ import { readFileSync } from 'node:fs';
 import { startOutrigger, type Outrigger } from './outrigger.js';
 import { request, startBackend, type TestBackend } from './http.js';
 import { connectH2, errorName, FrameType, type RawH2 } from './h2-frames.js';
-import { rssBytes, rssSampler, mib } from './hostile.js';
+import assert from 'node:assert/strict';
+import { rssBytes, rssSampler, mib, MiB } from './hostile.js';
 
 /** The path attacks use: the backend counts the requests for it that reach it. */
 export const ATTACK_PATH = '/echo/abuse';
@@ -165,4 +166,15 @@ export function describe(name: string, r: AttackReport): string {
   return `${name} [node ${process.version}]: ${r.flood.frames} frames in ${r.flood.ms} ms; ended after ${r.endedAfterMs ?? 'never'} ms`
     + ` (${r.goaway === undefined ? 'close' : `GOAWAY ${r.goaway}`}); backend got ${r.backend}; CPU ${r.cpuMs} ms; RSS +${mib(r.rssGrowth)};`
     + ` others h2 ${r.during.h2}/${r.after.h2}, h1 ${r.during.h1}/${r.after.h1}`;
+}
+
+/** A flood of control frames (PING, SETTINGS) ended the session at a bounded cost while others were served. */
+export function assertFloodContained(r: AttackReport, codes: readonly string[]): void {
+  assert.ok(r.endedAfterMs !== undefined && r.endedAfterMs < 3000, `the session ended (after ${r.endedAfterMs} ms)`);
+  if (r.goaway !== undefined) assert.ok(codes.includes(r.goaway), `GOAWAY ${r.goaway}`);
+  assert.ok(r.flood.frames < 20_000, `the flood was cut short (${r.flood.frames} frames sent)`);
+  assert.deepEqual(r.during, { h2: 200, h1: 200 }, 'other clients served during the attack');
+  assert.deepEqual(r.after, { h2: 200, h1: 200 }, 'and after it');
+  assert.ok(r.cpuMs < 1000, `Outrigger used ${r.cpuMs} ms of CPU`);
+  assert.ok(r.rssGrowth < 64 * MiB, `RSS grew ${r.rssGrowth} bytes`);
 }
