@@ -7,9 +7,10 @@
  * single backend, measured with wrk in the same run as the reference for
  * CPU per request.
  */
-import { openSync, closeSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, findBin } from './processes.js';
+import { haproxyConf, startHaproxy } from './haproxy.js';
+import { freePort } from './processes.js';
 import { h2BackendConf, grpcProxyConf, startNginx } from './nginx.js';
 import { outriggerTarget } from './targets.js';
 import { waitForH2 } from './h2-client.js';
@@ -85,30 +86,11 @@ function haproxyH2Target(h2Backends) {
     name: 'haproxy', label: 'HAProxy 2.6 (1 thread, proto h2)', kind: 'rival', load: 'h2load',
     async start(ctx) {
       const port = await freePort();
-      const conf = join(ctx.dir, 'haproxy-h2.cfg');
-      writeFileSync(conf, `global
-  nbthread 1
-  maxconn 4000
-defaults
-  mode http
-  log stdout format raw local0
-  option httplog
-  option forwardfor
-  timeout connect 2s
-  timeout client 65s
-  timeout server 30s
-frontend fe
-  bind 127.0.0.1:${port} proto h2
-  default_backend be
-backend be
-  balance roundrobin
-  http-reuse always
-${h2Backends.map((hp, i) => `  server s${i + 1} ${hp} proto h2`).join('\n')}
-`);
-      this.logFile = join(ctx.dir, 'haproxy-h2.log');
-      const fd = openSync(this.logFile, 'a');
-      const child = ctx.group.start('haproxy', findBin('haproxy') ?? 'haproxy', ['-db', '-f', conf], { cpu: ctx.proxyCpu, stdout: fd });
-      closeSync(fd);
+      const { child, logFile } = startHaproxy(ctx, 'haproxy-h2', haproxyConf({
+        bind: `127.0.0.1:${port} proto h2`, keepAlive: false, balance: 'roundrobin',
+        servers: h2Backends.map((hp, i) => `server s${i + 1} ${hp} proto h2`),
+      }));
+      this.logFile = logFile;
       this.url = `http://127.0.0.1:${port}/ping`;
       await waitForH2(this.url, { child });
       return child.pid;

@@ -8,6 +8,7 @@
 import { existsSync, openSync, closeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { haproxyConf, startHaproxy } from './haproxy.js';
 import { freePort, waitForHttp, findBin } from './processes.js';
 import { proxyConf, startNginx } from './nginx.js';
 
@@ -112,30 +113,10 @@ export function haproxyTarget({ optional = true } = {}) {
     name: 'haproxy', label: 'HAProxy (1 thread)', kind: 'rival', optional,
     async start(ctx) {
       const port = await freePort();
-      const conf = join(ctx.dir, 'haproxy.cfg');
-      writeFileSync(conf, `global
-  nbthread 1
-  maxconn 4000
-defaults
-  mode http
-  log stdout format raw local0
-  option httplog
-  option http-keep-alive
-  option forwardfor
-  timeout connect 2s
-  timeout client 65s
-  timeout server 30s
-frontend fe
-  bind 127.0.0.1:${port}
-  default_backend be
-backend be
-  http-reuse always
-  server s1 ${ctx.backendUrl.replace('http://', '')}
-`);
-      this.logFile = join(ctx.dir, 'haproxy.log');
-      const fd = openSync(this.logFile, 'a');
-      const child = ctx.group.start('haproxy', findBin('haproxy') ?? 'haproxy', ['-db', '-f', conf], { cpu: ctx.proxyCpu, stdout: fd });
-      closeSync(fd);
+      const { child, logFile } = startHaproxy(ctx, 'haproxy', haproxyConf({
+        bind: `127.0.0.1:${port}`, servers: [`server s1 ${ctx.backendUrl.replace('http://', '')}`],
+      }));
+      this.logFile = logFile;
       this.url = `http://127.0.0.1:${port}/ping`;
       await waitForHttp(this.url, { child });
       return child.pid;

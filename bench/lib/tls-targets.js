@@ -7,9 +7,10 @@
  * resuming TLS sessions, and a probe that shows whether a target resumes.
  */
 import { spawnSync } from 'node:child_process';
-import { openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, waitForHttp, findBin } from './processes.js';
+import { haproxyConf, startHaproxy } from './haproxy.js';
+import { freePort, waitForHttp } from './processes.js';
 import { tlsProxyConf, startNginx } from './nginx.js';
 import { outriggerTarget } from './targets.js';
 
@@ -85,31 +86,11 @@ function haproxyTlsTarget(cert) {
     name: 'haproxy', label: 'HAProxy (TLS, 1 thread)', kind: 'rival',
     async start(ctx) {
       const port = await freePort();
-      const conf = join(ctx.dir, 'haproxy-tls.cfg');
-      writeFileSync(conf, `global
-  nbthread 1
-  maxconn 4000
-  tune.ssl.cachesize 0
-defaults
-  mode http
-  log stdout format raw local0
-  option httplog
-  option http-keep-alive
-  option forwardfor
-  timeout connect 2s
-  timeout client 65s
-  timeout server 30s
-frontend fe
-  bind 127.0.0.1:${port} ssl crt ${cert.pemFile}
-  default_backend be
-backend be
-  http-reuse always
-  server s1 ${ctx.backendUrl.replace('http://', '')}
-`);
-      this.logFile = join(ctx.dir, 'haproxy-tls.log');
-      const fd = openSync(this.logFile, 'a');
-      const child = ctx.group.start('haproxy', findBin('haproxy') ?? 'haproxy', ['-db', '-f', conf], { cpu: ctx.proxyCpu, stdout: fd });
-      closeSync(fd);
+      const { child, logFile } = startHaproxy(ctx, 'haproxy-tls', haproxyConf({
+        bind: `127.0.0.1:${port} ssl crt ${cert.pemFile}`, global: ['tune.ssl.cachesize 0'],
+        servers: [`server s1 ${ctx.backendUrl.replace('http://', '')}`],
+      }));
+      this.logFile = logFile;
       this.url = `https://127.0.0.1:${port}/ping`;
       await waitForHttp(this.url, { child });
       return child.pid;
