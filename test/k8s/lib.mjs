@@ -93,10 +93,26 @@ const children = {
   CoreV1ServicePort: {},
   PolicyV1PodDisruptionBudget: { spec: 'PolicyV1PodDisruptionBudgetSpec' },
   PolicyV1PodDisruptionBudgetSpec: {},
+  AutoscalingV2HorizontalPodAutoscaler: { spec: 'AutoscalingV2HorizontalPodAutoscalerSpec' },
+  AutoscalingV2HorizontalPodAutoscalerSpec: {
+    scaleTargetRef: 'AutoscalingV2CrossVersionObjectReference', metrics: ['AutoscalingV2MetricSpec'],
+    behavior: 'AutoscalingV2HorizontalPodAutoscalerBehavior',
+  },
+  AutoscalingV2CrossVersionObjectReference: {},
+  AutoscalingV2MetricSpec: { resource: 'AutoscalingV2ResourceMetricSource', pods: 'AutoscalingV2PodsMetricSource' },
+  AutoscalingV2ResourceMetricSource: { target: 'AutoscalingV2MetricTarget' },
+  AutoscalingV2PodsMetricSource: { metric: 'AutoscalingV2MetricIdentifier', target: 'AutoscalingV2MetricTarget' },
+  AutoscalingV2MetricIdentifier: {},
+  AutoscalingV2MetricTarget: {},
+  AutoscalingV2HorizontalPodAutoscalerBehavior: { scaleUp: 'AutoscalingV2HPAScalingRules', scaleDown: 'AutoscalingV2HPAScalingRules' },
+  AutoscalingV2HPAScalingRules: { policies: ['AutoscalingV2HPAScalingPolicy'] },
+  AutoscalingV2HPAScalingPolicy: {},
+  CoreV1ConfigMap: {},
 };
 const rootType = {
   'apps/v1/Deployment': 'AppsV1Deployment', 'v1/Pod': 'CoreV1Pod', 'v1/Service': 'CoreV1Service',
   'policy/v1/PodDisruptionBudget': 'PolicyV1PodDisruptionBudget',
+  'autoscaling/v2/HorizontalPodAutoscaler': 'AutoscalingV2HorizontalPodAutoscaler', 'v1/ConfigMap': 'CoreV1ConfigMap',
 };
 
 /** Field names in obj (at the typed paths above) that its Kubernetes type does not have. */

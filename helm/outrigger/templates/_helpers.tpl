@@ -258,3 +258,77 @@ tls.existingSecret the Secret's volume: volumes: {{- include "outrigger.tlsVolum
 {{- $_ := set $file "servers" .Values.configFile.servers }}
 {{- toPrettyJson $file }}
 {{- end }}
+
+{{/*
+Refuses autoscaling values that cannot work: min above max, no metric, a CPU target without a
+CPU request (the HPA computes utilization against it).
+*/}}
+{{- define "outrigger.checkAutoscaling" -}}
+{{- $a := .Values.autoscaling }}
+{{- if gt (int64 $a.minReplicas) (int64 $a.maxReplicas) }}
+{{- fail (printf "autoscaling.minReplicas=%d is above autoscaling.maxReplicas=%d" (int64 $a.minReplicas) (int64 $a.maxReplicas)) }}
+{{- end }}
+{{- $cpu := not (kindIs "invalid" $a.targetCPUUtilizationPercentage) }}
+{{- if not (or $cpu $a.podsMetric.enabled) }}
+{{- fail "autoscaling.enabled needs a metric: autoscaling.targetCPUUtilizationPercentage or autoscaling.podsMetric.enabled" }}
+{{- end }}
+{{- if and $cpu (not (and .Values.resources .Values.resources.requests .Values.resources.requests.cpu)) }}
+{{- fail "autoscaling.targetCPUUtilizationPercentage needs resources.requests.cpu (utilization is measured against the request)" }}
+{{- end }}
+{{- end }}
+
+{{/*
+The replica floor the PodDisruptionBudget must leave room under: autoscaling.minReplicas with the
+HPA, replicaCount without. Refuses a budget that allows no eviction there (a node drain would hang).
+*/}}
+{{- define "outrigger.checkDisruptionBudget" -}}
+{{- $pdb := .Values.podDisruptionBudget }}
+{{- $floor := ternary (int64 .Values.autoscaling.minReplicas) (int64 .Values.replicaCount) (.Values.autoscaling.enabled | default false) }}
+{{- $where := ternary "autoscaling.minReplicas" "replicaCount" (.Values.autoscaling.enabled | default false) }}
+{{- if not (kindIs "invalid" $pdb.minAvailable) }}
+{{- $min := toString $pdb.minAvailable }}
+{{- if hasSuffix "%" $min }}
+{{- if ge (int64 (trimSuffix "%" $min)) 100 }}
+{{- fail (printf "podDisruptionBudget.minAvailable=%s allows no eviction at all (node drains would hang)" $min) }}
+{{- end }}
+{{- else if and (gt $floor 0) (ge (int64 $pdb.minAvailable) $floor) }}
+{{- fail (printf "podDisruptionBudget.minAvailable=%d must be below %s=%d, or no pod can be evicted at that size (node drains would hang); use maxUnavailable" (int64 $pdb.minAvailable) $where $floor) }}
+{{- end }}
+{{- else if kindIs "invalid" $pdb.maxUnavailable }}
+{{- fail "podDisruptionBudget: set maxUnavailable or minAvailable" }}
+{{- else if eq (toString $pdb.maxUnavailable) "0" "0%" }}
+{{- fail "podDisruptionBudget.maxUnavailable=0 allows no eviction at all (node drains would hang)" }}
+{{- end }}
+{{- end }}
+
+{{/* PromQL label matchers for this release's series in the alert rules (prometheusRule.selector). */}}
+{{- define "outrigger.ruleSelector" -}}
+{{- if .Values.prometheusRule.selector }}{{ .Values.prometheusRule.selector }}
+{{- else if .Values.standalone }}namespace="{{ .Release.Namespace }}", job="{{ include "outrigger.fullname" . }}"
+{{- else }}{{ fail "prometheusRule.selector is required when standalone is false (the pods are another chart's)" }}
+{{- end }}
+{{- end }}
+
+{{/* The pods of OutriggerReadinessFlapping: podRegex, or the Deployment's (<full name>-<hash>-<id>). */}}
+{{- define "outrigger.readinessPodRegex" -}}
+{{- $f := .Values.prometheusRule.alerts.readinessFlapping }}
+{{- if $f.podRegex }}{{ $f.podRegex }}
+{{- else if .Values.standalone }}{{ include "outrigger.fullname" . }}-[a-z0-9]+-[a-z0-9]+
+{{- else }}{{ fail "prometheusRule.alerts.readinessFlapping.podRegex is required when standalone is false" }}
+{{- end }}
+{{- end }}
+
+{{/* An alert's labels: severity, then prometheusRule.additionalAlertLabels. Takes (dict "r" prometheusRule "severity" s). */}}
+{{- define "outrigger.alertLabels" -}}
+severity: {{ .severity }}
+{{- with .r.additionalAlertLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* runbook_url: <prometheusRule.runbookBaseUrl>#<alert name, lowercase> (nothing without a base). */}}
+{{- define "outrigger.runbookUrl" -}}
+{{- if .r.runbookBaseUrl -}}
+runbook_url: {{ printf "%s#%s" .r.runbookBaseUrl (lower .alert) | quote }}
+{{- end }}
+{{- end }}
