@@ -238,9 +238,13 @@ test('inline node scripts (helm test pod, example app) parse', () => {
 });
 
 test('NOTES.txt: shutdown numbers and the warnings', () => {
-  const [plain, monitoring] = loadDocs('notes.yaml').map((d) => d.data.notes);
+  const [plain, monitoring, rules, autoscaling] = loadDocs('notes.yaml').map((d) => d.data.notes);
   assert.match(plain, /terminationGracePeriodSeconds=30 \(preStop 0 s \+ SHUTDOWN_DELAY_MS 5000 \+ DRAIN_TIMEOUT_MS 20000/);
   assert.match(plain, /WARNING: no backends are configured/);
   assert.doesNotMatch(monitoring, /no backends/);
   assert.match(monitoring, /does not serve monitoring\.coreos\.com\/v1/);
+  assert.match(rules, /no PrometheusRule was created/);
+  assert.match(rules, /ConfigMap monitoring\/outrigger-dashboard, label grafana_dashboard=1/);
+  assert.match(autoscaling, /Autoscaling: 3 to 12 pods/);
+  assert.doesNotMatch(plain, /PrometheusRule|Autoscaling|Grafana/);
 });

@@ -105,7 +105,7 @@ metadata:
 data:
   notes: {{ tpl (.Files.Get "notes.txt") . | quote }}
 YAML
-for file in "" "$chart/ci/servicemonitor-values.yaml"; do
+for file in "" "$chart/ci/servicemonitor-values.yaml" "$chart/ci/monitoring-values.yaml" "$chart/ci/autoscaling-values.yaml"; do
   "$helm" template outrigger "$out/notes-chart" --kube-version "$kube_version" ${file:+-f "$file"} \
     --show-only templates/zz-notes.yaml >>"$out/notes.yaml"
   echo '---' >>"$out/notes.yaml"
