@@ -1,6 +1,7 @@
 /**
  * The dashboard's behaviour, as browser script text: polls /api/status (the
- * table, every 2 s) and /api/history (the charts, once per sample), and sends
+ * table, every 2 s) and /api/history (the charts, once per sample, asking only
+ * for the samples it lacks), and sends
  * drain/enable with the bearer token typed into the page (kept in
  * sessionStorage only). Uses the functions of dashboard-charts.ts.
  * Written without backticks, `${` or backslashes, since it lives in a template literal.
@@ -82,8 +83,8 @@ function perBackend(h, pick) {
   return h.backends.slice(0, MAX_BACKEND_LINES).map((b, i) => ({ name: b.id, color: SERIES_COLORS[i % SERIES_COLORS.length], values: pick(b) }));
 }
 function renderHistory(h) {
-  const minutes = Math.round((h.slots * h.intervalMs) / 60000);
-  $('window').textContent = 'last ' + minutes + ' min · a sample every ' + h.intervalMs / 1000 + ' s';
+  const span = h.slots * h.intervalMs;
+  $('window').textContent = 'last ' + (span < 120000 ? Math.round(span / 1000) + ' s' : Math.round(span / 60000) + ' min') + ' · a sample every ' + h.intervalMs / 1000 + ' s';
   const last = (values) => lastValue(values);
   const errorSeries = [];
   const sumErrors = h.t.map(() => 0);
@@ -113,10 +114,32 @@ function renderHistory(h) {
   lineChart($('ch-inflight'), $('lg-inflight'), h, { id: 'inflight', label: 'in flight', unit: '', integer: true, series: [{ name: 'total', color: fg(), values: h.inFlight, width: 2, area: true }].concat(perBackend(h, (b) => b.inFlight)) });
   timeline($('ch-states'), $('lg-states'), h);
 }
+/** Appends the samples of a ?since= answer to what the page holds, keeping at most slots samples. */
+function mergeSeries(held, fresh, n, drop, fill) {
+  if (Array.isArray(fresh)) return (held || new Array(n).fill(fill)).slice(drop).concat(fresh);
+  if (typeof fresh !== 'object' || fresh === null) return fresh;
+  const out = {};
+  for (const k in fresh) out[k] = mergeSeries(held ? held[k] : undefined, fresh[k], n, drop, fill);
+  return out;
+}
+function mergeHistory(held, fresh) {
+  if (!held || held.intervalMs !== fresh.intervalMs || held.slots !== fresh.slots) return fresh;
+  const n = held.t.length;
+  const drop = Math.max(0, n + fresh.t.length - fresh.slots);
+  const out = { intervalMs: fresh.intervalMs, slots: fresh.slots };
+  for (const k in fresh) {
+    if (k === 'intervalMs' || k === 'slots' || k === 'backends') continue;
+    out[k] = mergeSeries(held[k], fresh[k], n, drop, k === 'errorsPerSecond' ? 0 : null);
+  }
+  // Backends by id: a new one has no earlier samples; one that left the set leaves the page.
+  out.backends = fresh.backends.map((b) => mergeSeries(held.backends.find((x) => x.id === b.id), b, n, drop, null));
+  return out;
+}
 async function refreshHistory() {
   let next = 5000;
   try {
-    history = await (await fetch('/api/history', { cache: 'no-store' })).json();
+    const since = history && history.t.length ? '?since=' + history.t[history.t.length - 1] : '';
+    history = mergeHistory(history, await (await fetch('/api/history' + since, { cache: 'no-store' })).json());
     renderHistory(history);
     next = Math.min(10000, Math.max(1000, history.intervalMs));
   } catch (e) { $('window').textContent = 'cannot reach /api/history: ' + e; }

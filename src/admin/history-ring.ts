@@ -30,10 +30,11 @@ export class RingIndex {
     return (this.next - this.filled + i + this.slots) % this.slots;
   }
 
-  /** A column's held samples, oldest first; `map` turns a stored value into its JSON form. */
-  read<T>(column: ArrayLike<number>, map: (value: number) => T): T[] {
-    const out = new Array<T>(this.filled);
-    for (let i = 0; i < this.filled; i++) out[i] = map(column[this.slotOf(i)]!);
+  /** A column's held samples from the `from`-th on, oldest first; `map` turns a stored value into its JSON form. */
+  read<T>(column: ArrayLike<number>, map: (value: number) => T, from = 0): T[] {
+    const start = Math.min(Math.max(0, from), this.filled);
+    const out = new Array<T>(this.filled - start);
+    for (let i = start; i < this.filled; i++) out[i - start] = map(column[this.slotOf(i)]!);
     return out;
   }
 }

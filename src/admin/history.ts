@@ -135,16 +135,21 @@ export class History {
     this.worst.clear();
   }
 
-  /** The history as the dashboard reads it: every series oldest first, null where there is no sample. */
-  toJSON() {
+  /**
+   * The history as the dashboard reads it: every series oldest first, null where there is no
+   * sample; only the samples taken after `since` (ms) when it is given, for a poller that has the rest.
+   */
+  view(since = Number.NEGATIVE_INFINITY) {
     const ring = this.ring;
-    const series = (column: Float32Array, map = rate) => ring.read(column, map);
+    let from = 0;
+    while (from < ring.count && this.at[ring.slotOf(from)]! <= since) from++;
+    const series = (column: Float32Array, map = rate) => ring.read(column, map, from);
     const kinds = (m: Map<string, Float32Array>) => Object.fromEntries([...m].sort(([a], [b]) => a.localeCompare(b)).map(([k, c]) => [k, series(c)]));
     const order = this.last?.backends.map((b) => b.id).filter((id) => this.tracks.has(id)) ?? [];
     return {
       intervalMs: this.intervalMs,
       slots: this.slots,
-      t: ring.read(this.at, (v) => v),
+      t: ring.read(this.at, (v) => v, from),
       requestsPerSecond: series(this.requests),
       latencyMs: { p50: series(this.p50, ms), p99: series(this.p99, ms) },
       errorsPerSecond: { proxy: kinds(this.errors.proxy), upstream: kinds(this.errors.upstream) },
@@ -159,10 +164,14 @@ export class History {
           requestsPerSecond: series(t.requests),
           latencyMs: { p50: series(t.p50, ms), p99: series(t.p99, ms) },
           inFlight: series(t.inFlight, rounded(0)),
-          state: ring.read(t.state, (code) => (code === 0 ? null : HISTORY_STATES[code - 1]!)),
+          state: ring.read(t.state, (code) => (code === 0 ? null : HISTORY_STATES[code - 1]!), from),
         };
       }),
     };
+  }
+
+  toJSON() {
+    return this.view();
   }
 
   private track(id: string, baseline: BackendReading | undefined): BackendTrack {
@@ -199,4 +208,4 @@ export class History {
   }
 }
 
-export type HistoryJson = ReturnType<History['toJSON']>;
+export type HistoryJson = ReturnType<History['view']>;

@@ -64,7 +64,7 @@ async function route(d: AdminDeps, sampler: HistorySampler, req: http.IncomingMe
       case '/api/status':
         return json(res, 200, statusSnapshot(d.config, d.set, d.readiness.report(), d.version, d.startedAt));
       case '/api/history':
-        return json(res, 200, sampler.history);
+        return json(res, 200, sampler.history.view(sinceOf(req.url)));
       case '/':
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'" });
         return void res.end(DASHBOARD_HTML);
@@ -89,6 +89,13 @@ function backendAction(d: AdminDeps, req: http.IncomingMessage, res: http.Server
   if (backend === undefined) return json(res, 404, { error: `no backend ${JSON.stringify(id ?? '')}` });
   d.set.setDrained(backend, action === 'drain', { by: 'operator' });
   json(res, 200, backendSnapshot(backend, Date.now(), d.config.slowStartMs));
+}
+
+/** `?since=<ms>`: only the samples after that time (the dashboard polls for what it lacks). */
+function sinceOf(url: string | undefined): number | undefined {
+  const raw = new URLSearchParams((url ?? '').split('?')[1] ?? '').get('since');
+  const since = raw === null || raw.trim() === '' ? Number.NaN : Number(raw);
+  return Number.isFinite(since) ? since : undefined;
 }
 
 function decodeId(raw: string): string | undefined {

@@ -30,6 +30,14 @@ test('GET /api/history: the sampled rates, latency and states of the real proxy;
   assert.deepEqual(history.backends.map((b) => b.id), [`127.0.0.1:${backend.port}`]);
   assert.equal(history.backends[0]!.state.at(-1), 'healthy');
   assert.ok(history.backends[0]!.requestsPerSecond.some((v) => v !== null && v > 0));
+  // ?since=: only what came after (the page polls that way); a bad value is ignored.
+  const last = history.t.at(-1)!;
+  const newer = await (await fetch(`${url}?since=${last}`)).json() as HistoryJson;
+  assert.ok(newer.t.every((t) => t > last));
+  assert.equal(newer.backends.length, 1);
+  assert.equal(newer.backends[0]!.requestsPerSecond.length, newer.t.length);
+  const all = await (await fetch(`${url}?since=soon`)).json() as HistoryJson;
+  assert.ok(all.t.length >= history.t.length);
   const post = await fetch(url, { method: 'POST' });
   assert.equal(post.status, 405);
   assert.equal(post.headers.get('allow'), 'GET, HEAD');

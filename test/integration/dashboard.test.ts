@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startOutrigger, ROOT } from '../helpers/outrigger.js';
 import { request, startBackend, type TestBackend } from '../helpers/http.js';
+import type { HistoryJson } from '../../src/admin/history.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -46,7 +47,8 @@ function traffic(port: number, count: number): { stop(): Promise<void> } {
   return { stop: async () => { stopped = true; await run; } };
 }
 
-const noOverflow = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+/** The page's width: no wider than the viewport (a phone would otherwise widen its layout viewport to fit). */
+const pageWidth = (page: Page) => page.evaluate(() => Math.max(document.documentElement.scrollWidth, window.innerWidth));
 const pillOf = (page: Page, id: string) => page.locator(`tr[data-backend="${id}"] .pill`);
 const rowButton = (page: Page, id: string) => page.locator(`tr[data-backend="${id}"] button`);
 
@@ -107,7 +109,26 @@ test('the dashboard in Chromium: live charts, a dead backend turns red, drain/en
     await page.waitForSelector(`svg[data-chart="errors"] path[data-series="${series}"]`, { ...WAIT, state: 'attached' });
   }
 
-  assert.ok(await noOverflow(page), 'no horizontal overflow at 1280×800');
+  // The page polls only for the samples it lacks (?since=) and appends them: what it holds is the server's history.
+  await page.waitForFunction(() => Number(document.querySelector('svg[data-chart="rate"] path[data-series="clients"]')?.getAttribute('data-points') ?? 0) >= 24, undefined, WAIT);
+  const held = await page.evaluate('({ t: history.t, rate: history.requestsPerSecond, states: history.backends.map((b) => b.state) })') as { t: number[]; rate: Array<number | null>; states: Array<Array<string | null>> };
+  const server = await (await fetch(`${admin}api/history`)).json() as HistoryJson;
+  const from = server.t.indexOf(held.t[0]!);
+  assert.ok(from >= 0, 'the page starts at a sample the server holds');
+  const upto = from + held.t.length;
+  assert.deepEqual(held.t, server.t.slice(from, upto));
+  assert.deepEqual(held.rate, server.requestsPerSecond.slice(from, upto));
+  assert.deepEqual(held.states, server.backends.map((b) => b.state.slice(from, upto)));
+  // The page keeps at most `slots` samples, and a backend new to it has none before it came.
+  const merged = await page.evaluate(`(() => {
+    const h = (t, ids) => ({ intervalMs: 1, slots: 3, t, requestsPerSecond: t, latencyMs: { p50: t, p99: t }, errorsPerSecond: { proxy: { reset: t }, upstream: {} },
+      retriesPerSecond: t, retryBudgetExhaustedPerSecond: t, retryBudgetUsedPercent: t, inFlight: t, backends: ids.map((id) => ({ id, requestsPerSecond: t, latencyMs: { p50: t, p99: t }, inFlight: t, state: t })) });
+    const m = mergeHistory(h([1, 2], ['a']), Object.assign(h([3, 4], ['a', 'b']), { errorsPerSecond: { proxy: { reset: [3, 4], timeout: [3, 4] }, upstream: {} } }));
+    return { t: m.t, p99: m.latencyMs.p99, timeout: m.errorsPerSecond.proxy.timeout, a: m.backends[0].state, b: m.backends[1].requestsPerSecond, ids: m.backends.map((x) => x.id) };
+  })()`);
+  assert.deepEqual(merged, { t: [2, 3, 4], p99: [2, 3, 4], timeout: [0, 3, 4], a: [2, 3, 4], b: [null, 3, 4], ids: ['a', 'b'] });
+
+  assert.equal(await pageWidth(page), 1280, 'no horizontal overflow at 1280×800');
   mkdirSync(join(ROOT, 'docs/images'), { recursive: true });
   await page.screenshot({ path: join(ROOT, 'docs/images/dashboard-desktop.png'), fullPage: true });
 
@@ -118,7 +139,7 @@ test('the dashboard in Chromium: live charts, a dead backend turns red, drain/en
   await small.waitForFunction(() => Number(document.querySelector('svg[data-chart="rate"] path[data-series="clients"]')?.getAttribute('data-points') ?? 0) >= 4, undefined, WAIT);
   await small.waitForSelector(`svg[data-backend="${ids[2]}"] rect[data-state="unhealthy"]`, WAIT);
   await small.waitForSelector(`tr[data-backend="${ids[0]}"] .pill`, WAIT);
-  assert.ok(await noOverflow(small), 'no horizontal overflow at 390×844');
+  assert.equal(await pageWidth(small), 390, 'no horizontal overflow at 390×844');
   const width = await small.locator('svg[data-chart="rate"]').evaluate((e) => e.getBoundingClientRect().width);
   assert.ok(width > 300 && width <= 390, `the chart fits the phone (${width} px)`);
   await small.screenshot({ path: join(ROOT, 'docs/images/dashboard-phone.png'), fullPage: true });

@@ -57,4 +57,11 @@ test('sampler: rates, p50/p99 from the registry\'s histograms, errors by kind, b
   assert.deepEqual(ja!.state, ['drained']);
   assert.deepEqual(jb!.state, ['unhealthy'], 'the flap shows although b is healthy again at the sample');
   assert.deepEqual(jb!.latencyMs.p50, [null]);
+
+  // An interval without events: the states read at the sample.
+  clock.advance(5000);
+  await sampler.sample();
+  const next = sampler.history.toJSON();
+  assert.deepEqual(next.backends.map((x) => x.state), [['drained', 'drained'], ['unhealthy', 'healthy']]);
+  assert.deepEqual(next.requestsPerSecond, [20, 0]);
 });

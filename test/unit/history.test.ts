@@ -129,3 +129,16 @@ test('toJSON is plain data (what GET /api/history answers)', () => {
   assert.deepEqual(JSON.parse(text), h.toJSON());
   assert.match(text, /"requestsPerSecond":\[4\]/);
 });
+
+test('view(since): only the samples taken after `since`, for a poller that holds the earlier ones', () => {
+  const h = new History(3, 1000);
+  for (let i = 0; i <= 5; i++) h.record(reading(i * 1000, { requests: i * 2, backends: [backend('a:1', { requests: i })] }));
+  assert.deepEqual(h.view().t, [3000, 4000, 5000]);
+  const after = h.view(3000);
+  assert.deepEqual(after.t, [4000, 5000]);
+  assert.deepEqual(after.requestsPerSecond, [2, 2]);
+  assert.deepEqual(after.backends[0]!.state, ['healthy', 'healthy']);
+  assert.deepEqual(h.view(5000).t, []);
+  assert.deepEqual(h.view(5000).backends[0]!.requestsPerSecond, [], 'the membership still comes, with no samples');
+  assert.deepEqual(h.view(0).t, [3000, 4000, 5000], 'older than what is held: everything held');
+});
