@@ -105,7 +105,7 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
     stopListening = () => port.stopListening();
     closeConnections = () => port.closeAll();
   }
-  const admin = createAdminServer({ config, set, readiness, metrics, logger, version: VERSION, startedAt });
+  const admin = createAdminServer({ config, set, readiness, metrics, logger, version: VERSION, startedAt, budget });
 
   const shutdown = new Shutdown({
     delayMs: config.shutdownDelayMs,

@@ -53,6 +53,7 @@ export interface Config {
   readonly readyMinHealthyBackends: number;
   readonly forwardedHeaders: boolean;
   readonly adminToken: string | undefined;
+  readonly adminHistoryIntervalMs: number;
   readonly dnsRefreshMs: number;
   readonly http2: boolean;
   readonly maxConcurrentStreams: number;
@@ -183,6 +184,7 @@ function buildConfig(c: Record<string, unknown>, backends: BackendAddress[], con
     readyMinHealthyBackends: n('READY_MIN_HEALTHY_BACKENDS'),
     forwardedHeaders: b('FORWARDED_HEADERS'),
     adminToken: nonEmpty(c.ADMIN_TOKEN as string | undefined),
+    adminHistoryIntervalMs: n('ADMIN_HISTORY_INTERVAL_MS'),
     dnsRefreshMs: n('DNS_REFRESH_MS'),
     http2: b('HTTP2'),
     maxConcurrentStreams: n('MAX_CONCURRENT_STREAMS'),

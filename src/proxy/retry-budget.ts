@@ -22,17 +22,22 @@ export class RetryBudget {
 
   /** Spends one retry if the budget allows it. */
   tryRetry(): boolean {
-    const slot = this.slot();
+    const { retries, allowed } = this.usage();
+    if (retries + 1 > allowed) return false;
+    this.retries[this.slot()]! += 1;
+    return true;
+  }
+
+  /** Retries spent and allowed over the window now (read by the admin dashboard). */
+  usage(): { retries: number; allowed: number } {
+    this.slot(); // rotates out the seconds that left the window
     let requests = 0;
     let retries = 0;
     for (let i = 0; i < WINDOW_SECONDS; i++) {
       requests += this.requests[i]!;
       retries += this.retries[i]!;
     }
-    const allowed = Math.max(MIN_RETRIES_PER_SECOND * WINDOW_SECONDS, (requests * this.percent) / 100);
-    if (retries + 1 > allowed) return false;
-    this.retries[slot]! += 1;
-    return true;
+    return { retries, allowed: Math.max(MIN_RETRIES_PER_SECOND * WINDOW_SECONDS, (requests * this.percent) / 100) };
   }
 
   private slot(): number {

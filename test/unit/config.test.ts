@@ -34,6 +34,7 @@ const SPEC_DEFAULTS: Record<string, string | undefined> = {
   ACCESS_LOG: 'true', HEALTH_CHECK_GRPC_SERVICE: undefined, HTTP2: 'true', MAX_CONCURRENT_STREAMS: '100', MAX_CONNECTION_AGE_MS: '0',
   TLS_CERT_FILE: undefined, TLS_KEY_FILE: undefined, TLS_CLIENT_CA_FILE: undefined, TLS_MIN_VERSION: 'TLSv1.2',
   UPSTREAM_TLS_CA_FILE: undefined, UPSTREAM_TLS_CERT_FILE: undefined, UPSTREAM_TLS_KEY_FILE: undefined, UPSTREAM_TLS_SERVER_NAME: undefined,
+  ADMIN_HISTORY_INTERVAL_MS: '5000', // the dashboard's sample period (README "Dashboard"), beside SPEC §2
 };
 
 /** Where each variable lands in Config. */
@@ -57,6 +58,7 @@ const FIELD: Record<string, (c: Config) => unknown> = {
   TLS_CLIENT_CA_FILE: (c) => c.listenerTls?.files.ca?.path, TLS_MIN_VERSION: (c) => c.tlsMinVersion,
   UPSTREAM_TLS_CA_FILE: (c) => c.upstreamTls.files.ca?.path, UPSTREAM_TLS_CERT_FILE: (c) => c.upstreamTls.files.cert?.path,
   UPSTREAM_TLS_KEY_FILE: (c) => c.upstreamTls.files.key?.path, UPSTREAM_TLS_SERVER_NAME: (c) => c.upstreamTls.serverName,
+  ADMIN_HISTORY_INTERVAL_MS: (c) => c.adminHistoryIntervalMs,
 };
 
 /** The typed value an env string stands for. */
@@ -153,6 +155,8 @@ describe('bad values: one problem line per bad variable, naming it and the value
     ['READY_MIN_HEALTHY_BACKENDS', 'all'],
     ['FORWARDED_HEADERS', 'yes'],
     ['DNS_REFRESH_MS', '0'],
+    ['ADMIN_HISTORY_INTERVAL_MS', '50'],
+    ['ADMIN_HISTORY_INTERVAL_MS', '61000'],
     ['LOG_LEVEL', 'verbose'],
     ['ACCESS_LOG', 'on'],
     ['HTTP2', 'h2c'],
