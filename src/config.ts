@@ -12,6 +12,7 @@ import { parseBackendList, type BackendAddress } from './upstream/backend-addres
 import { readConfigFile, type FileSettings } from './upstream/config-file.js';
 import { TLS_VERSIONS, type TlsVersion } from './tls/cert-files.js';
 import { tlsSettings, type ListenerTlsConfig, type UpstreamTlsConfig } from './tls/tls-config.js';
+import type { SamplerName } from './tracing/sampler.js';
 import { VARIABLES, type Algorithm, type HashKey, type HealthCheckType, type Mode, MODES } from './config-variables.js';
 
 export { MODES, ALGORITHMS, HEALTH_CHECK_TYPES, CONFIG_VARIABLES } from './config-variables.js';
@@ -63,6 +64,26 @@ export interface Config {
   readonly upstreamTls: UpstreamTlsConfig;
   readonly logLevel: LogLevel;
   readonly accessLog: boolean;
+  readonly tracing: TracingConfig;
+}
+
+/** SPEC §10: the standard OTEL_* variables. */
+export interface TracingConfig {
+  /** OTEL_SDK_DISABLED=true: no spans, no ids, headers untouched. */
+  readonly disabled: boolean;
+  readonly sampler: SamplerName;
+  readonly samplerRatio: number;
+  /** undefined = no export. */
+  readonly export: {
+    readonly url: string;
+    readonly headers: Readonly<Record<string, string>>;
+    readonly serviceName: string;
+    readonly timeoutMs: number;
+    readonly maxQueueSize: number;
+    readonly maxExportBatchSize: number;
+    readonly scheduledDelayMs: number;
+    readonly exportTimeoutMs: number;
+  } | undefined;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -192,7 +213,37 @@ function buildConfig(c: Record<string, unknown>, backends: BackendAddress[], con
     upstreamTls: tls.upstream,
     logLevel: c.LOG_LEVEL as LogLevel,
     accessLog: b('ACCESS_LOG'),
+    tracing: tracingConfig(c),
   });
+}
+
+/** OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as is, else OTEL_EXPORTER_OTLP_ENDPOINT + `/v1/traces` (the OTLP exporter specification's rule). */
+function tracesUrl(c: Record<string, unknown>): string | undefined {
+  const traces = c.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as string | undefined;
+  if (traces !== undefined && traces !== '') return traces;
+  const base = c.OTEL_EXPORTER_OTLP_ENDPOINT as string | undefined;
+  if (base === undefined || base === '') return undefined;
+  return `${base}${base.endsWith('/') ? '' : '/'}v1/traces`;
+}
+
+function tracingConfig(c: Record<string, unknown>): TracingConfig {
+  const url = tracesUrl(c);
+  const n = (k: string) => c[k] as number;
+  return {
+    disabled: c.OTEL_SDK_DISABLED as boolean,
+    sampler: c.OTEL_TRACES_SAMPLER as SamplerName,
+    samplerRatio: (c.OTEL_TRACES_SAMPLER_ARG as number | undefined) ?? 1,
+    export: url === undefined ? undefined : {
+      url,
+      headers: (c.OTEL_EXPORTER_OTLP_HEADERS as Readonly<Record<string, string>> | undefined) ?? {},
+      serviceName: c.OTEL_SERVICE_NAME as string,
+      timeoutMs: n('OTEL_EXPORTER_OTLP_TIMEOUT'),
+      maxQueueSize: n('OTEL_BSP_MAX_QUEUE_SIZE'),
+      maxExportBatchSize: n('OTEL_BSP_MAX_EXPORT_BATCH_SIZE'),
+      scheduledDelayMs: n('OTEL_BSP_SCHEDULE_DELAY'),
+      exportTimeoutMs: n('OTEL_BSP_EXPORT_TIMEOUT'),
+    },
+  };
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
@@ -209,12 +260,26 @@ function deepFreeze<T>(value: T): T {
 
 /** The config as shown by /api/status and the startup log: no secrets. */
 export function configSummary(config: Config): Record<string, unknown> {
-  const { adminToken, backends, listenerTls, upstreamTls, ...rest } = config;
+  const { adminToken, backends, listenerTls, upstreamTls, tracing, ...rest } = config;
   const files = (f: ListenerTlsConfig['files']) => ({ cert: f.cert?.path, key: f.key?.path, ca: f.ca?.path });
   return {
     ...rest, adminToken: adminToken === undefined ? 'unset' : 'set', backends: backends.length,
     // Paths only: the material (a private key among it) never leaves the process.
     listenerTls: listenerTls === undefined ? 'off' : { ...files(listenerTls.files), requireClientCert: listenerTls.requireClientCert },
     upstreamTls: { ...files(upstreamTls.files), serverName: upstreamTls.serverName },
+    // Header values (credentials, often) and URL user info stay inside.
+    tracing: {
+      disabled: tracing.disabled, sampler: tracing.sampler, samplerRatio: tracing.samplerRatio,
+      export: tracing.export === undefined ? 'off' : {
+        ...tracing.export, url: withoutUserInfo(tracing.export.url), headers: Object.keys(tracing.export.headers),
+      },
+    },
   };
+}
+
+function withoutUserInfo(url: string): string {
+  const u = new URL(url);
+  u.username = '';
+  u.password = '';
+  return u.toString();
 }
