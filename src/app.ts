@@ -80,7 +80,7 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
   const draining = () => readiness.draining;
 
   const budget = new RetryBudget(config.retryBudgetPercent);
-  const tracing = config.tracing.disabled ? undefined : new Tracing(createSampler(config.tracing.sampler, config.tracing.samplerRatio));
+  const tracing = config.tracing.disabled ? undefined : new Tracing(createSampler(config.tracing.sampler, config.tracing.samplerArg ?? 1));
   const outcomes = new Outcomes({ outlier, metrics, logger, accessLog: config.accessLog && logger.isLevelEnabled('info') ? log.writeLine : undefined, tracing });
   const contextFor = pickContextFactory(config, rng);
   let proxy: NetServer;
@@ -143,9 +143,9 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
   return {
     async start() {
       // The OpenTelemetry SDK and exporter load only when export is configured, before traffic.
-      const otlp = config.tracing.export;
-      if (tracing !== undefined && otlp !== undefined) {
-        tracing.exportTo(await startExport(otlp, VERSION, (n) => metrics.traceSpansDropped.inc(n), logger));
+      const url = config.tracing.url;
+      if (tracing !== undefined && url !== undefined) {
+        tracing.exportTo(await startExport({ ...config.tracing, url }, VERSION, (n) => metrics.traceSpansDropped.inc(n), logger));
       }
       await discovery.start((diff) => set.apply(diff));
       prober.start();

@@ -72,19 +72,21 @@ export interface TracingConfig {
   /** OTEL_SDK_DISABLED=true: no spans, no ids, headers untouched. */
   readonly disabled: boolean;
   readonly sampler: SamplerName;
-  readonly samplerRatio: number;
-  /** undefined = no export. */
-  readonly export: {
-    readonly url: string;
-    readonly headers: Readonly<Record<string, string>>;
-    readonly serviceName: string;
-    readonly timeoutMs: number;
-    readonly maxQueueSize: number;
-    readonly maxExportBatchSize: number;
-    readonly scheduledDelayMs: number;
-    readonly exportTimeoutMs: number;
-  } | undefined;
+  /** OTEL_TRACES_SAMPLER_ARG; undefined = 1 for the ratio samplers. */
+  readonly samplerArg: number | undefined;
+  /** Where spans are exported (the full traces URL); undefined = no export. */
+  readonly url: string | undefined;
+  readonly headers: Readonly<Record<string, string>> | undefined;
+  readonly serviceName: string;
+  readonly timeoutMs: number;
+  readonly maxQueueSize: number;
+  readonly maxExportBatchSize: number;
+  readonly scheduledDelayMs: number;
+  readonly exportTimeoutMs: number;
 }
+
+/** Variables whose values may be credentials: a problem line does not repeat them. */
+const SECRET = new Set(['ADMIN_TOKEN', 'OTEL_EXPORTER_OTLP_HEADERS']);
 
 export type Env = Readonly<Record<string, string | undefined>>;
 export type ReadFile = (path: string) => string;
@@ -120,7 +122,7 @@ export function loadConfig(env: Env, readFile?: ReadFile): Config {
       for (const [name, error] of Object.entries(errors)) {
         if (error === undefined) continue;
         const raw = merged[name];
-        const got = raw === undefined || error instanceof EnvMissingError ? 'is not set' : `got ${JSON.stringify(raw)}`;
+        const got = raw === undefined || error instanceof EnvMissingError ? 'is not set' : SECRET.has(name) ? 'got a value (not shown)' : `got ${JSON.stringify(raw)}`;
         problems.push(`${name}: ${got}, ${error.message}`);
       }
     },
@@ -227,22 +229,19 @@ function tracesUrl(c: Record<string, unknown>): string | undefined {
 }
 
 function tracingConfig(c: Record<string, unknown>): TracingConfig {
-  const url = tracesUrl(c);
   const n = (k: string) => c[k] as number;
   return {
     disabled: c.OTEL_SDK_DISABLED as boolean,
     sampler: c.OTEL_TRACES_SAMPLER as SamplerName,
-    samplerRatio: (c.OTEL_TRACES_SAMPLER_ARG as number | undefined) ?? 1,
-    export: url === undefined ? undefined : {
-      url,
-      headers: (c.OTEL_EXPORTER_OTLP_HEADERS as Readonly<Record<string, string>> | undefined) ?? {},
-      serviceName: c.OTEL_SERVICE_NAME as string,
-      timeoutMs: n('OTEL_EXPORTER_OTLP_TIMEOUT'),
-      maxQueueSize: n('OTEL_BSP_MAX_QUEUE_SIZE'),
-      maxExportBatchSize: n('OTEL_BSP_MAX_EXPORT_BATCH_SIZE'),
-      scheduledDelayMs: n('OTEL_BSP_SCHEDULE_DELAY'),
-      exportTimeoutMs: n('OTEL_BSP_EXPORT_TIMEOUT'),
-    },
+    samplerArg: c.OTEL_TRACES_SAMPLER_ARG as number | undefined,
+    url: tracesUrl(c),
+    headers: c.OTEL_EXPORTER_OTLP_HEADERS as Readonly<Record<string, string>> | undefined,
+    serviceName: c.OTEL_SERVICE_NAME as string,
+    timeoutMs: n('OTEL_EXPORTER_OTLP_TIMEOUT'),
+    maxQueueSize: n('OTEL_BSP_MAX_QUEUE_SIZE'),
+    maxExportBatchSize: n('OTEL_BSP_MAX_EXPORT_BATCH_SIZE'),
+    scheduledDelayMs: n('OTEL_BSP_SCHEDULE_DELAY'),
+    exportTimeoutMs: n('OTEL_BSP_EXPORT_TIMEOUT'),
   };
 }
 
@@ -269,10 +268,7 @@ export function configSummary(config: Config): Record<string, unknown> {
     upstreamTls: { ...files(upstreamTls.files), serverName: upstreamTls.serverName },
     // Header values (credentials, often) and URL user info stay inside.
     tracing: {
-      disabled: tracing.disabled, sampler: tracing.sampler, samplerRatio: tracing.samplerRatio,
-      export: tracing.export === undefined ? 'off' : {
-        ...tracing.export, url: withoutUserInfo(tracing.export.url), headers: Object.keys(tracing.export.headers),
-      },
+      ...tracing, url: tracing.url === undefined ? 'off' : withoutUserInfo(tracing.url), headers: Object.keys(tracing.headers ?? {}),
     },
   };
 }

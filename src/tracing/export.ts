@@ -11,20 +11,15 @@ import type { Counter, Meter, MeterProvider } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { Logger } from '../log.js';
+import type { TracingConfig } from '../config.js';
 import { exportedSpans } from './export-span.js';
 import type { SpanSink } from './tracing.js';
 
-export interface ExportConfig {
+/** The export settings of TracingConfig (config.ts), with the URL known. */
+export type ExportConfig = Pick<TracingConfig, 'headers' | 'serviceName' | 'timeoutMs' | 'maxQueueSize' | 'maxExportBatchSize' | 'scheduledDelayMs' | 'exportTimeoutMs'> & {
   /** The full traces URL (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces). */
   readonly url: string;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly serviceName: string;
-  readonly timeoutMs: number;
-  readonly maxQueueSize: number;
-  readonly maxExportBatchSize: number;
-  readonly scheduledDelayMs: number;
-  readonly exportTimeoutMs: number;
-}
+};
 
 /** How long shutdown waits for the last batch. */
 const CLOSE_WAIT_MS = 2000;
@@ -54,7 +49,7 @@ export async function startExport(cfg: ExportConfig, version: string, onDropped:
     import('@opentelemetry/exporter-trace-otlp-proto'),
     import('@opentelemetry/resources'),
   ]);
-  const exporter = new otlp.OTLPTraceExporter({ url: cfg.url, headers: { ...cfg.headers }, timeoutMillis: cfg.timeoutMs });
+  const exporter = new otlp.OTLPTraceExporter({ url: cfg.url, headers: { ...(cfg.headers ?? {}) }, timeoutMillis: cfg.timeoutMs });
   let failing = false;
   // The exporter as the processor sees it: a batch the receiver did not take is counted as dropped.
   const counted: SpanExporter = {
