@@ -94,7 +94,7 @@ const otlpHeaders = makeValidator<Readonly<Record<string, string>>>((input) => {
       throw new Error('expected percent-encoded header values');
     }
     if (/[\r\n\0]/.test(value)) throw new Error('expected header values without line breaks');
-    out[key.toLowerCase()] = value;
+    out[key] = value;
   }
   return Object.freeze(out);
 });

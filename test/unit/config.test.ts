@@ -527,7 +527,7 @@ describe('tracing (SPEC §10)', () => {
   });
 
   test('OTEL_EXPORTER_OTLP_HEADERS: key=value pairs, percent-decoded; a bad one is refused without showing the value', () => {
-    assert.deepEqual(loadConfig({ BACKENDS, OTEL_EXPORTER_OTLP_HEADERS: 'api-key=s%3Dcret, X-Tenant = blue ,' }).tracing.headers, { 'api-key': 's=cret', 'x-tenant': 'blue' });
+    assert.deepEqual(loadConfig({ BACKENDS, OTEL_EXPORTER_OTLP_HEADERS: 'api-key=s%3Dcret, X-Tenant = blue ,' }).tracing.headers, { 'api-key': 's=cret', 'X-Tenant': 'blue' });
     for (const bad of ['token', '=v', 'k=%zz', 'bad key=1']) {
       const problems = problemsOf({ BACKENDS, OTEL_EXPORTER_OTLP_HEADERS: `${bad},secret=hunter2` });
       assert.equal(problems.length, 1);
