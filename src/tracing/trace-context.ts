@@ -24,27 +24,21 @@ const V00_LENGTH = 55;
 const ZERO_TRACE = '00000000000000000000000000000000';
 const ZERO_SPAN = '0000000000000000';
 
-/** True when s[from, to) is lower-case hex only. */
-function isLowerHex(s: string, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) {
-    const c = s.charCodeAt(i);
-    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
-  }
-  return true;
-}
+/** The version-00 layout (a later version's first 55 characters): lower-case hex fields, dashes between. */
+const LAYOUT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}/;
 
 /** The incoming `traceparent` (Node's header value), or undefined when absent or invalid. */
 export function parseTraceparent(value: string | string[] | undefined): TraceParent | undefined {
-  if (typeof value !== 'string' || value.length < V00_LENGTH) return undefined;
-  if (!isLowerHex(value, 0, 2) || value.charCodeAt(2) !== 45 || value.charCodeAt(35) !== 45 || value.charCodeAt(52) !== 45) return undefined;
-  const version = value.slice(0, 2);
-  if (version === 'ff') return undefined;
-  if (version === '00' ? value.length !== V00_LENGTH : value.length > V00_LENGTH && value.charCodeAt(V00_LENGTH) !== 45) return undefined;
-  if (!isLowerHex(value, 3, 35) || !isLowerHex(value, 36, 52) || !isLowerHex(value, 53, 55)) return undefined;
+  if (typeof value !== 'string' || value.length < V00_LENGTH || !LAYOUT.test(value)) return undefined;
+  if (value.charCodeAt(0) === 102 && value.charCodeAt(1) === 102) return undefined; // version ff
+  const v00 = value.charCodeAt(0) === 48 && value.charCodeAt(1) === 48;
+  if (v00 ? value.length !== V00_LENGTH : value.length > V00_LENGTH && value.charCodeAt(V00_LENGTH) !== 45) return undefined;
   const traceId = value.slice(3, 35);
   const spanId = value.slice(36, 52);
   if (traceId === ZERO_TRACE || spanId === ZERO_SPAN) return undefined;
-  return { traceId, spanId, sampled: (parseInt(value.slice(53, 55), 16) & 1) === 1 };
+  // The sampled flag is bit 0 of the flags: the low bit of their last hex digit.
+  const last = value.charCodeAt(54);
+  return { traceId, spanId, sampled: ((last <= 57 ? last - 48 : last - 87) & 1) === 1 };
 }
 
 /** The version-00 `traceparent` naming `spanId` of `traceId`. */
