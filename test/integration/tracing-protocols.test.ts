@@ -35,8 +35,13 @@ test('HTTP/2 client to an h2c backend: the backend sees the CLIENT span; network
     seen.push(req.headers.traceparent as string | undefined);
     res.writeHead(200).end('ok');
   });
+  const sessions = new Set<http2.ServerHttp2Session>();
+  backend.on('session', (s: http2.ServerHttp2Session) => { sessions.add(s); s.once('close', () => sessions.delete(s)); });
   await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', () => resolve()));
-  t.after(() => new Promise<void>((resolve) => backend.close(() => resolve())));
+  t.after(() => {
+    for (const s of sessions) s.destroy(); // Outrigger's pooled session would hold close() until it idles out
+    return new Promise<void>((resolve) => backend.close(() => resolve()));
+  });
   const lb = await startOutrigger({
     BACKENDS: `h2c://127.0.0.1:${(backend.address() as AddressInfo).port}`, HEALTH_CHECK_TYPE: 'none',
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.baseUrl, OTEL_BSP_SCHEDULE_DELAY: '50',
