@@ -12,11 +12,12 @@ import { parseBackendList, type BackendAddress } from './upstream/backend-addres
 import { readConfigFile, type FileSettings } from './upstream/config-file.js';
 import { TLS_VERSIONS, type TlsVersion } from './tls/cert-files.js';
 import { tlsSettings, type ListenerTlsConfig, type UpstreamTlsConfig } from './tls/tls-config.js';
-import type { SamplerName } from './tracing/sampler.js';
+import { tracingConfig, tracingSummary, type TracingConfig } from './config-tracing.js';
 import { VARIABLES, type Algorithm, type HashKey, type HealthCheckType, type Mode, MODES } from './config-variables.js';
 
 export { MODES, ALGORITHMS, HEALTH_CHECK_TYPES, CONFIG_VARIABLES } from './config-variables.js';
 export type { Mode, Algorithm, HealthCheckType, HashKey } from './config-variables.js';
+export type { TracingConfig } from './config-tracing.js';
 
 export interface Config {
   readonly backends: readonly BackendAddress[];
@@ -65,24 +66,6 @@ export interface Config {
   readonly logLevel: LogLevel;
   readonly accessLog: boolean;
   readonly tracing: TracingConfig;
-}
-
-/** SPEC §10: the standard OTEL_* variables. */
-export interface TracingConfig {
-  /** OTEL_SDK_DISABLED=true: no spans, no ids, headers untouched. */
-  readonly disabled: boolean;
-  readonly sampler: SamplerName;
-  /** OTEL_TRACES_SAMPLER_ARG; undefined = 1 for the ratio samplers. */
-  readonly samplerArg: number | undefined;
-  /** Where spans are exported (the full traces URL); undefined = no export. */
-  readonly url: string | undefined;
-  readonly headers: Readonly<Record<string, string>> | undefined;
-  readonly serviceName: string;
-  readonly timeoutMs: number;
-  readonly maxQueueSize: number;
-  readonly maxExportBatchSize: number;
-  readonly scheduledDelayMs: number;
-  readonly exportTimeoutMs: number;
 }
 
 /** Variables whose values may be credentials: a problem line does not repeat them. */
@@ -219,32 +202,6 @@ function buildConfig(c: Record<string, unknown>, backends: BackendAddress[], con
   });
 }
 
-/** OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as is, else OTEL_EXPORTER_OTLP_ENDPOINT + `/v1/traces` (the OTLP exporter specification's rule). */
-function tracesUrl(c: Record<string, unknown>): string | undefined {
-  const traces = c.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as string | undefined;
-  if (traces !== undefined && traces !== '') return traces;
-  const base = c.OTEL_EXPORTER_OTLP_ENDPOINT as string | undefined;
-  if (base === undefined || base === '') return undefined;
-  return `${base}${base.endsWith('/') ? '' : '/'}v1/traces`;
-}
-
-function tracingConfig(c: Record<string, unknown>): TracingConfig {
-  const n = (k: string) => c[k] as number;
-  return {
-    disabled: c.OTEL_SDK_DISABLED as boolean,
-    sampler: c.OTEL_TRACES_SAMPLER as SamplerName,
-    samplerArg: c.OTEL_TRACES_SAMPLER_ARG as number | undefined,
-    url: tracesUrl(c),
-    headers: c.OTEL_EXPORTER_OTLP_HEADERS as Readonly<Record<string, string>> | undefined,
-    serviceName: c.OTEL_SERVICE_NAME as string,
-    timeoutMs: n('OTEL_EXPORTER_OTLP_TIMEOUT'),
-    maxQueueSize: n('OTEL_BSP_MAX_QUEUE_SIZE'),
-    maxExportBatchSize: n('OTEL_BSP_MAX_EXPORT_BATCH_SIZE'),
-    scheduledDelayMs: n('OTEL_BSP_SCHEDULE_DELAY'),
-    exportTimeoutMs: n('OTEL_BSP_EXPORT_TIMEOUT'),
-  };
-}
-
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
 }
@@ -266,16 +223,6 @@ export function configSummary(config: Config): Record<string, unknown> {
     // Paths only: the material (a private key among it) never leaves the process.
     listenerTls: listenerTls === undefined ? 'off' : { ...files(listenerTls.files), requireClientCert: listenerTls.requireClientCert },
     upstreamTls: { ...files(upstreamTls.files), serverName: upstreamTls.serverName },
-    // Header values (credentials, often) and URL user info stay inside.
-    tracing: {
-      ...tracing, url: tracing.url === undefined ? 'off' : withoutUserInfo(tracing.url), headers: Object.keys(tracing.headers ?? {}),
-    },
+    tracing: tracingSummary(tracing),
   };
-}
-
-function withoutUserInfo(url: string): string {
-  const u = new URL(url);
-  u.username = '';
-  u.password = '';
-  return u.toString();
 }
