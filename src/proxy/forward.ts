@@ -176,7 +176,7 @@ export class Forwarder {
         release();
         body?.detach();
         result.abort();
-        endAttempt(attempt, performance.now(), status);
+        endAttempt(attempt, performance.now(), status, retry === 'grpc_unavailable' ? retry : undefined);
         this.d.metrics.retries.inc({ reason: retry });
         continue;
       }
