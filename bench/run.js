@@ -8,7 +8,7 @@
  *
  *   node bench/run.js [--protocol h1|h2] [--backend demo|nginx] [--tool autocannon|wrk] [--connections 50]
  *                     [--threads 1] [--duration 10] [--warmup 3] [--rounds 3] [--only a,b]
- *                     [--no-rivals] [--variant LABEL=path/to/main.js[,NAME=VALUE…]]… [--check]
+ *                     [--no-rivals] [--variant LABEL=path/to/main.js[,NAME=VALUE…]]… [--check] [--tracing]
  *
  * `--backend nginx` is the CPU-per-request topology: an NGINX backend with a
  * 12-byte body, wrk -t1 -c64, and the targets outrigger, floor, http-proxy,
@@ -19,6 +19,9 @@
  * NGINX backends, with Outrigger's HTTP/1.1 figure (wrk) in the same run.
  * --duration, --warmup, --rounds, --only and --check apply; the others do not.
  * `--protocol tls` is TLS on the listener (lib/tls-bench.js); --duration, --warmup, --rounds, --only apply.
+ * `--tracing` measures the cost of SPEC §10 tracing (lib/tracing-targets.js): Outrigger with tracing
+ * off, with trace ids and no export (the default), and exporting every span to a local OTLP sink,
+ * side by side, against the issue's targets (≤ 5 % and ≤ 15 % CPU per request over tracing off).
  * In --variant, NAME=VALUE pairs are environment for that Outrigger, except
  * BENCH_STDOUT=PATH, which sends its stdout (the access log) to PATH instead of a file.
  */
@@ -36,12 +39,15 @@ import { runLoad } from './lib/load.js';
 import { startBackend } from './lib/backends.js';
 import { directTarget, outriggerTarget, variantTarget, floorTarget, httpProxyTarget, nginxTarget, haproxyTarget, found } from './lib/targets.js';
 import { summarize, table, roundTable, cpuTable } from './lib/report.js';
+import { TRACING_TARGETS, exportCheck, tracingTargets } from './lib/tracing-targets.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAIN_JS = join(ROOT, 'dist/main.js');
 const BACKEND_JS = join(ROOT, 'dist/demo/backend.js');
 const TARGET_RATIO = 1.5;
 const CPU_TARGET_VS_FLOOR = 1.2;
+/** Issue 12: tracing may add this share of CPU per request (ids only, export at 100 % sampling). */
+const TRACING_TARGETS_PCT = { 'tracing-ids': 5, 'tracing-export': 15 };
 /** Targets measured when --only is not given, per backend. */
 const DEFAULT_TARGETS = {
   demo: ['direct', 'outrigger', 'outrigger-nolog', 'http-proxy', 'nginx', 'haproxy'],
@@ -64,6 +70,7 @@ const { values: args } = parseArgs({
     'no-rivals': { type: 'boolean', default: false },
     variant: { type: 'string', multiple: true, default: [] },
     check: { type: 'boolean', default: false },
+    tracing: { type: 'boolean', default: false },
   },
 });
 
@@ -95,11 +102,12 @@ function selectTargets(load, notes) {
     outriggerTarget({ name: 'outrigger-nolog', label: 'Outrigger (access log off)', mainJs: MAIN_JS, accessLog: false }),
     floorTarget(),
     ...variants,
+    ...(args.tracing ? tracingTargets(MAIN_JS, group.pin ? '0' : undefined) : []),
     httpProxyTarget(),
     nginxTarget({ optional: !strict }),
     haproxyTarget({ optional: !strict }),
   ];
-  const wanted = args.only?.split(',') ?? [...DEFAULT_TARGETS[args.backend], ...variants.map((v) => v.name)];
+  const wanted = args.only?.split(',') ?? (args.tracing ? [...TRACING_TARGETS, ...variants.map((v) => v.name)] : [...DEFAULT_TARGETS[args.backend], ...variants.map((v) => v.name)]);
   const rivals = ['nginx', 'haproxy'];
   const selected = all.filter((t) => wanted.includes(t.name) && !(args['no-rivals'] && rivals.includes(t.name)));
   const needed = new Set([load.tool === 'wrk' ? 'wrk' : null, strict ? 'nginx' : null].filter(Boolean));
@@ -170,6 +178,8 @@ async function main() {
       }
       console.log(`\nround ${round + 1} of ${rounds}, in the order measured:\n\n${roundTable(results)}\n`);
     }
+    const exported = targets.find((t) => t.name === 'tracing-export');
+    if (exported !== undefined) notes.push(`export: ${JSON.stringify(await exportCheck(exported))}`);
     return report(targets, runs, load, rounds, notes, backend);
   } finally {
     await group.stopAll();
@@ -235,6 +245,17 @@ function report(targets, runs, load, rounds, notes, backend) {
     pass &&= ok;
     console.log(`target: Outrigger CPU µs per request ≤ ${CPU_TARGET_VS_FLOOR}× the floor → ${on.cpuVsFloor.toFixed(2)}× (paired per round: ${on.cpuVsFloorPaired?.toFixed(2)}×) ${ok ? 'PASS' : 'FAIL'}`);
   }
+  const tracingOff = rows.find((r) => r.name === 'tracing-off');
+  for (const [name, limit] of Object.entries(TRACING_TARGETS_PCT)) {
+    const r = rows.find((row) => row.name === name);
+    if (!tracingOff?.cpuUsPerReq || !r?.cpuUsPerReq) continue;
+    const pct = (r.cpuUsPerReq / tracingOff.cpuUsPerReq - 1) * 100;
+    const paired = (r.cpuVsTracingOffPaired ?? NaN);
+    const ok = pct <= limit;
+    pass &&= ok;
+    console.log(`target: ${r.label} adds ≤ ${limit} % CPU per request over tracing off → ${pct.toFixed(1)} % (${tracingOff.cpuUsPerReq.toFixed(1)} → ${r.cpuUsPerReq.toFixed(1)} µs/req${Number.isFinite(paired) ? `, paired ${((paired - 1) * 100).toFixed(1)} %` : ''}) ${ok ? 'PASS' : 'FAIL'}`);
+  }
+  for (const n of notes.filter((x) => x.startsWith('export: '))) console.log(n);
   const outDir = join(ROOT, '.bench-results');
   mkdirSync(outDir, { recursive: true });
   const file = join(outDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);

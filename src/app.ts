@@ -34,6 +34,9 @@ import { logBackendEvents } from './upstream/backend-log.js';
 import { TlsRotation } from './tls/rotation.js';
 import { UpstreamTls } from './tls/upstream-tls.js';
 import { VERSION } from './version.js';
+import { Tracing } from './tracing/tracing.js';
+import { createSampler } from './tracing/sampler.js';
+import { startExport } from './tracing/export.js';
 
 export interface App {
   /** Binds both listeners; resolves with their addresses. */
@@ -77,7 +80,8 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
   const draining = () => readiness.draining;
 
   const budget = new RetryBudget(config.retryBudgetPercent);
-  const outcomes = new Outcomes({ outlier, metrics, logger, accessLog: config.accessLog && logger.isLevelEnabled('info') ? log.writeLine : undefined });
+  const tracing = config.tracing.disabled ? undefined : new Tracing(createSampler(config.tracing.sampler, config.tracing.samplerArg ?? 1));
+  const outcomes = new Outcomes({ outlier, metrics, logger, accessLog: config.accessLog && logger.isLevelEnabled('info') ? log.writeLine : undefined, tracing });
   const contextFor = pickContextFactory(config, rng);
   let proxy: NetServer;
   let announceDrain: () => void = () => undefined;
@@ -131,12 +135,18 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
       pool.close();
       admin.closeAllConnections();
       await new Promise<void>((resolve) => admin.close(() => resolve()));
+      await tracing?.close(); // the last batch, bounded in time
       await log.flush();
     },
   }, logger);
 
   return {
     async start() {
+      // The OpenTelemetry SDK and exporter load only when export is configured, before traffic.
+      const url = config.tracing.url;
+      if (tracing !== undefined && url !== undefined) {
+        tracing.exportTo(await startExport({ ...config.tracing, url }, VERSION, (n) => metrics.traceSpansDropped.inc(n), logger));
+      }
       await discovery.start((diff) => set.apply(diff));
       prober.start();
       rotation?.start();

@@ -1,5 +1,5 @@
 /**
- * The variables of SPEC §2, §8 and §9: each one's name, default (as an env
+ * The variables of SPEC §2, §8, §9 and §10: each one's name, default (as an env
  * string), meaning and validator, in one table. CONFIG_VARIABLES (the
  * README's reference table and the Helm chart test read it) and
  * config.ts's parsing both come from it.
@@ -7,6 +7,7 @@
 import { makeValidator, type ValidatorSpec } from 'envalid';
 import { LOG_LEVELS } from './log.js';
 import { TLS_VERSIONS } from './tls/cert-files.js';
+import { SAMPLERS } from './tracing/sampler.js';
 
 export const MODES = ['http', 'tcp'] as const;
 export const ALGORITHMS = ['round-robin', 'least-connections', 'p2c', 'ewma', 'random', 'ip-hash', 'hash'] as const;
@@ -65,6 +66,48 @@ const serverName = makeValidator<string>((input) => {
 const path = makeValidator<string>((input) => {
   if (!/^\/[\x21-\x7e]*$/.test(input)) throw new Error('expected an absolute path starting with /');
   return input;
+});
+
+const endpoint = makeValidator<string>((input) => {
+  const v = input.trim();
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    throw new Error('expected an http:// or https:// URL such as http://otel-collector:4318');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('expected an http:// or https:// URL such as http://otel-collector:4318');
+  return v;
+});
+/** OTEL_EXPORTER_OTLP_HEADERS: `key=value,…`, values percent-decoded (the W3C Baggage list format the OTel spec uses). */
+const otlpHeaders = makeValidator<Readonly<Record<string, string>>>((input) => {
+  const out: Record<string, string> = {};
+  for (const item of input.split(',')) {
+    if (item.trim() === '') continue;
+    const eq = item.indexOf('=');
+    const key = eq < 0 ? '' : item.slice(0, eq).trim();
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(key)) throw new Error('expected key=value pairs separated by commas, such as api-key=secret');
+    let value: string;
+    try {
+      value = decodeURIComponent(item.slice(eq + 1).trim());
+    } catch {
+      throw new Error('expected percent-encoded header values');
+    }
+    if (/[\r\n\0]/.test(value)) throw new Error('expected header values without line breaks');
+    out[key] = value;
+  }
+  return Object.freeze(out);
+});
+const ratio = makeValidator<number>((input) => {
+  const v = input.trim();
+  const n = Number(v);
+  if (v === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new Error('expected a sampling probability from 0 to 1, such as 0.25');
+  return n;
+});
+const serviceName = makeValidator<string>((input) => {
+  const v = input.trim();
+  if (v === '') throw new Error('expected a service name');
+  return v;
 });
 
 export interface Variable {
@@ -130,6 +173,18 @@ export const VARIABLES: readonly Variable[] = [
   v('UPSTREAM_TLS_SERVER_NAME', undefined, "SNI and verified name for `https`/`h2` backends; unset = the backend's host (no SNI for an IP)", serverName),
   v('LOG_LEVEL', 'info', '`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`', oneOf(LOG_LEVELS)),
   v('ACCESS_LOG', 'true', 'one JSON line per request; `false` turns it off', flag),
+  v('OTEL_EXPORTER_OTLP_ENDPOINT', undefined, 'OTLP/HTTP (protobuf) base URL; spans go to its `/v1/traces`; unset (and no traces endpoint) = no export', endpoint),
+  v('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', undefined, 'OTLP/HTTP traces URL, used as is; wins over OTEL_EXPORTER_OTLP_ENDPOINT', endpoint),
+  v('OTEL_EXPORTER_OTLP_HEADERS', undefined, 'headers on every export request: `key=value,…` (values percent-encoded); never logged', otlpHeaders),
+  v('OTEL_EXPORTER_OTLP_TIMEOUT', '10000', 'one export request may take this long', positiveMs),
+  v('OTEL_SERVICE_NAME', 'outrigger', 'the `service.name` of exported spans', serviceName),
+  v('OTEL_TRACES_SAMPLER', 'parentbased_always_on', SAMPLERS.map((s) => `\`${s}\``).join(', ') + '; unsampled traces still propagate `traceparent` (flags `00`)', oneOf(SAMPLERS)),
+  v('OTEL_TRACES_SAMPLER_ARG', undefined, 'the ratio (0 to 1) of the `traceidratio` samplers; unset = 1', ratio),
+  v('OTEL_BSP_MAX_QUEUE_SIZE', '2048', 'finished spans waiting for export; a full queue drops spans (`outrigger_trace_spans_dropped_total`)', intIn(1, 1_000_000)),
+  v('OTEL_BSP_MAX_EXPORT_BATCH_SIZE', '512', 'spans per export request (at most OTEL_BSP_MAX_QUEUE_SIZE)', intIn(1, 1_000_000)),
+  v('OTEL_BSP_SCHEDULE_DELAY', '5000', 'longest wait before a partial batch is exported', durationMs),
+  v('OTEL_BSP_EXPORT_TIMEOUT', '30000', 'the batch processor gives up on one export after this', positiveMs),
+  v('OTEL_SDK_DISABLED', 'false', '`true` turns tracing off entirely: no spans, no ids in the access line, `traceparent` passed as received', flag),
 ];
 
 /** Public: one row per SPEC §2 variable (name, default as an env string, meaning). */

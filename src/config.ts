@@ -12,10 +12,12 @@ import { parseBackendList, type BackendAddress } from './upstream/backend-addres
 import { readConfigFile, type FileSettings } from './upstream/config-file.js';
 import { TLS_VERSIONS, type TlsVersion } from './tls/cert-files.js';
 import { tlsSettings, type ListenerTlsConfig, type UpstreamTlsConfig } from './tls/tls-config.js';
+import { tracingConfig, tracingSummary, type TracingConfig } from './config-tracing.js';
 import { VARIABLES, type Algorithm, type HashKey, type HealthCheckType, type Mode, MODES } from './config-variables.js';
 
 export { MODES, ALGORITHMS, HEALTH_CHECK_TYPES, CONFIG_VARIABLES } from './config-variables.js';
 export type { Mode, Algorithm, HealthCheckType, HashKey } from './config-variables.js';
+export type { TracingConfig } from './config-tracing.js';
 
 export interface Config {
   readonly backends: readonly BackendAddress[];
@@ -64,7 +66,11 @@ export interface Config {
   readonly upstreamTls: UpstreamTlsConfig;
   readonly logLevel: LogLevel;
   readonly accessLog: boolean;
+  readonly tracing: TracingConfig;
 }
+
+/** Variables whose values may be credentials: a problem line does not repeat them. */
+const SECRET = new Set(['ADMIN_TOKEN', 'OTEL_EXPORTER_OTLP_HEADERS']);
 
 export type Env = Readonly<Record<string, string | undefined>>;
 export type ReadFile = (path: string) => string;
@@ -100,7 +106,7 @@ export function loadConfig(env: Env, readFile?: ReadFile): Config {
       for (const [name, error] of Object.entries(errors)) {
         if (error === undefined) continue;
         const raw = merged[name];
-        const got = raw === undefined || error instanceof EnvMissingError ? 'is not set' : `got ${JSON.stringify(raw)}`;
+        const got = raw === undefined || error instanceof EnvMissingError ? 'is not set' : SECRET.has(name) ? 'got a value (not shown)' : `got ${JSON.stringify(raw)}`;
         problems.push(`${name}: ${got}, ${error.message}`);
       }
     },
@@ -194,6 +200,7 @@ function buildConfig(c: Record<string, unknown>, backends: BackendAddress[], con
     upstreamTls: tls.upstream,
     logLevel: c.LOG_LEVEL as LogLevel,
     accessLog: b('ACCESS_LOG'),
+    tracing: tracingConfig(c),
   });
 }
 
@@ -211,12 +218,13 @@ function deepFreeze<T>(value: T): T {
 
 /** The config as shown by /api/status and the startup log: no secrets. */
 export function configSummary(config: Config): Record<string, unknown> {
-  const { adminToken, backends, listenerTls, upstreamTls, ...rest } = config;
+  const { adminToken, backends, listenerTls, upstreamTls, tracing, ...rest } = config;
   const files = (f: ListenerTlsConfig['files']) => ({ cert: f.cert?.path, key: f.key?.path, ca: f.ca?.path });
   return {
     ...rest, adminToken: adminToken === undefined ? 'unset' : 'set', backends: backends.length,
     // Paths only: the material (a private key among it) never leaves the process.
     listenerTls: listenerTls === undefined ? 'off' : { ...files(listenerTls.files), requireClientCert: listenerTls.requireClientCert },
     upstreamTls: { ...files(upstreamTls.files), serverName: upstreamTls.serverName },
+    tracing: tracingSummary(tracing),
   };
 }

@@ -33,7 +33,7 @@ export function summarize(targets, runs) {
   });
   const byName = (name) => rows.find((r) => r.name === name);
   for (const r of rows) {
-    for (const [key, other] of [['Floor', 'floor'], ['HttpProxy', 'http-proxy']]) {
+    for (const [key, other] of [['Floor', 'floor'], ['HttpProxy', 'http-proxy'], ['TracingOff', 'tracing-off']]) {
       const o = byName(other);
       r[`cpuVs${key}`] = o?.cpuUsPerReq && r.cpuUsPerReq ? r.cpuUsPerReq / o.cpuUsPerReq : null;
       const theirs = runs.get(other) ?? [];

@@ -7,6 +7,9 @@
 
 export interface AccessEntry {
   readonly reqId: string;
+  /** The request's trace and its SERVER span (SPEC §10); absent when tracing is off. */
+  readonly traceId?: string;
+  readonly spanId?: string;
   readonly client: string;
   readonly method: string;
   readonly path: string;
@@ -35,7 +38,9 @@ function str(s: string): string {
 
 export function accessLine(e: AccessEntry, now: number): string {
   const backend = e.backend === null ? 'null' : str(e.backend);
-  return `{"level":${INFO},"time":${now},"name":"outrigger","reqId":${str(e.reqId)},"client":${str(e.client)},`
+  // Trace and span ids are lower-case hex by construction (tracing/ids, tracing/trace-context).
+  const trace = e.traceId === undefined ? '' : `"traceId":"${e.traceId}","spanId":"${e.spanId ?? ''}",`;
+  return `{"level":${INFO},"time":${now},"name":"outrigger","reqId":${str(e.reqId)},${trace}"client":${str(e.client)},`
     + `"method":${str(e.method)},"path":${str(e.path)},"backend":${backend},"status":${e.status},`
     + `"durationMs":${Math.round(e.durationMs * 100) / 100},"attempts":${e.attempts}${e.aborted ? ',"aborted":true' : ''}`
     + `${e.protocol === undefined ? '' : `,"protocol":"${e.protocol}"`}${e.grpc === true ? `,"grpcStatus":${e.grpcStatus ?? 'null'}` : ''},"msg":"request"}\n`;

@@ -14,7 +14,7 @@ import type { Metrics } from '../metrics.js';
 import type { Picker, PickContext } from '../balancer/picker.js';
 import type { Backend } from '../upstream/backend.js';
 import type { BackendSet } from '../upstream/backend-set.js';
-import { addForwarded, clientAddress, stripHopByHop } from './headers.js';
+import { addForwarded, clientAddress, makeTraceparentRoom, stripHopByHop } from './headers.js';
 import { send } from '../transport/select.js';
 import { AttemptError, type UpstreamResponse } from '../transport/contract.js';
 import { relayInformational } from './informational.js';
@@ -28,6 +28,14 @@ import { GRPC_UNAVAILABLE, grpcStatusIn, grpcTimeoutMs, isGrpc } from './grpc.js
 import { relay, type Exchange } from './relay.js';
 import type { ConnectionAge } from './connection-age.js';
 import { applyClientCert, tlsPeerOf, type TlsPeer } from '../tls/xfcc.js';
+import type { ServerSpan } from '../tracing/spans.js';
+import { endAttempt } from '../tracing/tracing.js';
+
+/** A request's SERVER span, and where its attempts' `traceparent` goes in the upstream head (-1: nowhere, FORWARDED_HEADERS=false). */
+interface Trace {
+  readonly span: ServerSpan;
+  readonly at: number;
+}
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
@@ -56,7 +64,9 @@ export class Forwarder {
       grpc: isGrpc(head.headers), grpcStatus: undefined,
       backend: undefined, attempts: 0, call: undefined, informational: false, clientGone: false, release: undefined,
     };
-    const headers = this.upstreamHeaders(head, ex, tlsPeerOf(req.socket));
+    const peer = tlsPeerOf(req.socket);
+    const headers = this.upstreamHeaders(head, ex, peer);
+    const trace = this.trace(head, ex.started, peer === undefined ? 'http' : 'https', headers);
     const hasBody = carriesBody(req, head);
     // The copy kept for replay is only worth its memory when a retry can happen.
     const body = hasBody ? new RequestBody(req, this.d.config.retries > 0 ? RETRY_BODY_LIMIT : 0, this.requestTrailersDropped) : undefined;
@@ -73,14 +83,15 @@ export class Forwarder {
         ex.call?.abort();
       }
       ex.release?.();
-      this.logAndCount(head, res, ex);
+      this.logAndCount(head, res, ex, trace?.span);
     });
-    this.run(req, head, res, ex, headers, body).catch((err: unknown) => {
+    this.run(req, head, res, ex, headers, body, trace).catch((err: unknown) => {
       if (ex.clientGone || clientGone(res)) return; // nobody to answer, and not a proxy error
       try {
         const close = this.closeAfter(req) || (body !== undefined && !body.complete);
         const kind = sendError(res, err, { close, grpc: ex.grpc }, this.d.logger);
         if (ex.grpc) ex.grpcStatus = grpcStatusOf(kind);
+        if (trace !== undefined) trace.span.errorType = kind;
         this.d.metrics.proxyErrors.inc({ kind });
       } catch (fault) {
         this.d.logger.error({ err: fault }, 'could not answer with an error; closing the connection');
@@ -102,7 +113,15 @@ export class Forwarder {
     return headers;
   }
 
-  private async run(req: ClientRequest, head: RequestHead, res: ClientResponse, ex: Exchange, headers: string[], body: RequestBody | undefined): Promise<void> {
+  /** The SERVER span (SPEC §10), and room for the backend's `traceparent` unless headers must stay as received. */
+  private trace(head: RequestHead, started: number, scheme: 'http' | 'https', headers: string[]): Trace | undefined {
+    const tracing = this.d.outcomes.tracing;
+    if (tracing === undefined) return undefined;
+    const span = tracing.server(head.headers.traceparent, started, head.headers.host, scheme);
+    return { span, at: this.d.config.forwardedHeaders ? makeTraceparentRoom(headers, span.parentSpanId === undefined) : -1 };
+  }
+
+  private async run(req: ClientRequest, head: RequestHead, res: ClientResponse, ex: Exchange, headers: string[], body: RequestBody | undefined, trace: Trace | undefined): Promise<void> {
     const tried: Backend[] = [];
     const ctx = this.d.contextFor(ex.clientIp, head.headers);
     const expectContinue = head.headers.expect?.toLowerCase() === '100-continue';
@@ -122,6 +141,8 @@ export class Forwarder {
       let result: UpstreamResponse;
       const release = acquire(backend);
       const sentAt = performance.now();
+      const attempt = trace === undefined ? undefined : this.d.outcomes.tracing?.client(trace.span, backend.id, sentAt);
+      if (attempt !== undefined && trace!.at >= 0) headers[trace!.at] = attempt.traceparent;
       try {
         result = await send(backend, this.d.pool, {
           // An HTTP/1.0 request may lack Host; HTTP/1.1 to the backend needs one: the backend's own.
@@ -133,6 +154,7 @@ export class Forwarder {
         release();
         const failure = err as AttemptError;
         body?.detach();
+        endAttempt(attempt, performance.now(), 0, failure.error.upstreamKind);
         if (ex.clientGone || clientGone(res)) throw failure.error; // the client left; not the backend's fault
         this.d.outcomes.attemptFailed(backend, failure.error, !failure.stale);
         const reason = retryReason(failure, head.method);
@@ -141,6 +163,7 @@ export class Forwarder {
         continue;
       }
       const status = result.statusCode;
+      if (attempt !== undefined) attempt.status = status;
       // A trailers-only gRPC answer carries its status in the head.
       const headStatus = ex.grpc && status === 200 ? grpcStatusIn(result.rawHeaders) : undefined;
       // For a gRPC call the verdict on the backend is its grpc-status (in the head now, or in the trailers later).
@@ -153,6 +176,7 @@ export class Forwarder {
         release();
         body?.detach();
         result.abort();
+        endAttempt(attempt, performance.now(), status, retry === 'grpc_unavailable' ? retry : undefined);
         this.d.metrics.retries.inc({ reason: retry });
         continue;
       }
@@ -173,17 +197,17 @@ export class Forwarder {
     return mayRetry(this.d, tried, ctx.now);
   }
 
-  private logAndCount(head: RequestHead, res: ClientResponse, ex: Exchange): void {
+  private logAndCount(head: RequestHead, res: ClientResponse, ex: Exchange, span: ServerSpan | undefined): void {
     const url = head.url;
     const q = url.indexOf('?');
     const aborted = !answered(res);
     let grpcStatus = ex.grpcStatus;
     if (ex.grpc && grpcStatus === undefined && aborted && ex.clientGone) grpcStatus = 1; // CANCELLED by the client
     this.d.outcomes.request(head.method, {
-      reqId: ex.requestId, client: ex.clientIp, method: head.method, path: q < 0 ? url : url.slice(0, q),
+      reqId: ex.requestId, traceId: span?.traceId, spanId: span?.spanId, client: ex.clientIp, method: head.method, path: q < 0 ? url : url.slice(0, q),
       backend: ex.backend?.id ?? null, status: res.headersSent ? res.statusCode : 0, durationMs: performance.now() - ex.started,
       attempts: ex.attempts, aborted, protocol: ex.protocol, grpc: ex.grpc, grpcStatus,
-    });
+    }, false, span);
   }
 }
 

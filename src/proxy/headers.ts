@@ -119,6 +119,38 @@ export function addForwarded(headers: string[], info: ForwardedInfo): string {
 }
 
 /**
+ * Makes room for Outrigger's `traceparent` (SPEC §10), in place: the first
+ * incoming `traceparent` keeps its place (and name), any other goes, and one
+ * is appended when there was none. `dropTracestate`: the incoming trace
+ * context was not valid, so its `tracestate` goes too (W3C Trace Context:
+ * a restarted trace does not carry the old vendors' state). Returns the
+ * index of the value to set for each attempt.
+ */
+export function makeTraceparentRoom(headers: string[], dropTracestate: boolean): number {
+  let at = -1;
+  for (let i = 0; i < headers.length;) {
+    const name = headers[i]!;
+    if (name.length === 11 && name.toLowerCase() === 'traceparent') {
+      if (at < 0) {
+        at = i + 1;
+        i += 2;
+      } else {
+        headers.splice(i, 2);
+      }
+      continue;
+    }
+    if (dropTracestate && name.length === 10 && name.toLowerCase() === 'tracestate') {
+      headers.splice(i, 2);
+      continue;
+    }
+    i += 2;
+  }
+  if (at >= 0) return at;
+  headers.push('traceparent', '');
+  return headers.length - 1;
+}
+
+/**
  * Fields a trailer section must not carry (RFC 9110 §6.5.1): message framing,
  * routing, request modifiers, authentication, response control data and
  * content processing, plus the hop-by-hop fields. A recipient that merged

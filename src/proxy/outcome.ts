@@ -14,6 +14,8 @@ import { accessLine, type AccessEntry } from './access-log.js';
 import { grpcCodeName, isBackendFailure } from './grpc.js';
 import { refusalStatus, type RefusalKind } from './error-response.js';
 import type { Protocol } from './downstream.js';
+import type { Tracing } from '../tracing/tracing.js';
+import type { ServerSpan } from '../tracing/spans.js';
 
 export interface OutcomeDeps {
   readonly outlier: OutlierDetector;
@@ -21,10 +23,17 @@ export interface OutcomeDeps {
   readonly logger: Logger;
   /** Where access lines go; undefined when ACCESS_LOG=false or LOG_LEVEL is above info. */
   readonly accessLog: ((line: string) => void) | undefined;
+  /** SPEC §10; undefined when OTEL_SDK_DISABLED=true. */
+  readonly tracing: Tracing | undefined;
 }
 
 export class Outcomes {
-  constructor(private readonly d: OutcomeDeps) {}
+  /** Where the entry paths get their spans; undefined when tracing is off. */
+  readonly tracing: Tracing | undefined;
+
+  constructor(private readonly d: OutcomeDeps) {
+    this.tracing = d.tracing;
+  }
 
   /**
    * A backend attempt failed before an answer. `health` false: it says
@@ -94,8 +103,9 @@ export class Outcomes {
     return status;
   }
 
-  /** One client request (or upgrade request) is over: request metrics and the access line. */
-  request(method: string, entry: AccessEntry, upgrade = false): void {
+  /** One client request (or upgrade request) is over: request metrics, its spans and the access line. */
+  request(method: string, entry: AccessEntry, upgrade = false, span?: ServerSpan): void {
+    if (span !== undefined) this.tracing?.finish(span, entry, span.start + entry.durationMs);
     const label = methodLabel(method);
     this.d.metrics.httpRequests.inc([label, String(entry.status)]);
     if (entry.grpc === true) this.d.metrics.grpcRequests.inc([grpcCodeName(entry.grpcStatus)]);

@@ -12,12 +12,14 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { PickContext } from '../balancer/picker.js';
 import type { Backend } from '../upstream/backend.js';
-import { addForwarded, clientAddress, stripHopByHop } from './headers.js';
+import { addForwarded, clientAddress, makeTraceparentRoom, stripHopByHop } from './headers.js';
 import { errorStatus, rawErrorResponse } from './error-response.js';
 import { ConnectFailedError, UpstreamError, UpstreamResetError, UpstreamTimeoutError } from '../errors.js';
 import { acquire, choose, mayRetry, type TunnelPathDeps } from './choose.js';
 import { connectBackend } from '../transport/connect.js';
 import { applyClientCert, tlsPeerOf } from '../tls/xfcc.js';
+import type { ClientSpan, ServerSpan } from '../tracing/spans.js';
+import { endAttempt } from '../tracing/tracing.js';
 
 /**
  * Bytes a client may send after its upgrade request and before the 101
@@ -41,6 +43,10 @@ interface Handshake {
   readonly early: Buffer[];
   earlyBytes: number;
   readonly started: number;
+  /** SPEC §10: the upgrade request's SERVER span (it ends at the backend's answer; the tunnel is not traced). */
+  readonly span: ServerSpan | undefined;
+  /** Where each attempt's `traceparent` goes in `headers` (-1: nowhere). */
+  readonly traceAt: number;
   end: () => void;
   /** Stops reading the client for the handshake (the tunnel or the relayed answer takes over). */
   detach: () => void;
@@ -58,9 +64,13 @@ export class Tunnels {
     const peer = tlsPeerOf(client);
     applyClientCert(headers, peer, this.d.config.forwardedHeaders);
     const reqId = this.d.config.forwardedHeaders ? addForwarded(headers, { clientIp, proto: peer === undefined ? 'http' : 'https', newRequestId: randomUUID }) : '';
+    const started = performance.now();
+    const span = this.d.outcomes.tracing?.server(req.headers.traceparent, started, req.headers.host, peer === undefined ? 'http' : 'https');
+    const traceAt = span !== undefined && this.d.config.forwardedHeaders ? makeTraceparentRoom(headers, span.parentSpanId === undefined) : -1;
     const h: Handshake = {
+      span, traceAt,
       req, client, clientIp, headers, reqId, tried: [], early: head.length > 0 ? [head] : [], earlyBytes: head.length,
-      started: performance.now(), ctx: this.d.contextFor(clientIp, req.headers), end: this.d.inFlight.begin(),
+      started, ctx: this.d.contextFor(clientIp, req.headers), end: this.d.inFlight.begin(),
       detach: () => {
         client.off('data', onData);
         client.pause();
@@ -92,11 +102,14 @@ export class Tunnels {
       }
       h.tried.push(backend);
       const release = acquire(backend);
+      const attempt = h.span === undefined ? undefined : this.d.outcomes.tracing?.client(h.span, backend.id, performance.now());
+      if (attempt !== undefined && h.traceAt >= 0) h.headers[h.traceAt] = attempt.traceparent;
       try {
-        await this.exchange(h, backend, release);
+        await this.exchange(h, backend, release, attempt);
         return;
       } catch (err) {
         release();
+        endAttempt(attempt, performance.now(), 0, err instanceof UpstreamError ? err.upstreamKind : undefined);
         if (h.client.destroyed || h.client.readableEnded) {
           h.detach();
           return h.end(); // the client left; not the backend's fault
@@ -110,7 +123,7 @@ export class Tunnels {
   }
 
   /** One backend: connect, send the upgrade request, and settle on its answer. Rejects before an answer. */
-  private async exchange(h: Handshake, backend: Backend, release: () => void): Promise<void> {
+  private async exchange(h: Handshake, backend: Backend, release: () => void, attempt: ClientSpan | undefined): Promise<void> {
     const { config } = this.d;
     const connecting = connectBackend(backend, config.connectTimeoutMs, this.d.upstreamTls);
     const onClientGone = () => connecting.cancel();
@@ -145,6 +158,7 @@ export class Tunnels {
         settle();
         h.detach();
         this.d.outcomes.connected(backend);
+        if (attempt !== undefined) attempt.status = 101;
         h.client.write(statusLine(upRes) + headerLines(stripHopByHop(upRes.rawHeaders, { keepUpgrade: true })) + '\r\n', 'latin1');
         if (upHead.length > 0) h.client.write(upHead);
         for (const chunk of h.early) upstream.write(chunk);
@@ -157,6 +171,7 @@ export class Tunnels {
         // The backend declined the upgrade: relay its answer, delimited by close.
         settle();
         h.detach();
+        if (attempt !== undefined) attempt.status = upRes.statusCode ?? 0;
         h.client.write(statusLine(upRes) + headerLines([...stripHopByHop(upRes.rawHeaders), 'Connection', 'close']) + '\r\n', 'latin1');
         upRes.pipe(h.client);
         const done = () => { release(); h.end(); };
@@ -179,6 +194,7 @@ export class Tunnels {
     h.detach();
     const { status, kind } = errorStatus(err, this.d.logger);
     this.d.metrics.proxyErrors.inc({ kind });
+    if (h.span !== undefined) h.span.errorType = kind;
     if (h.client.writable) h.client.end(rawErrorResponse(status, kind));
     h.client.destroySoon();
     this.log(h, h.tried[h.tried.length - 1], status);
@@ -188,9 +204,9 @@ export class Tunnels {
   /** The access-log line and request count for an upgrade request. */
   private log(h: Handshake, backend: Backend | undefined, status: number): void {
     this.d.outcomes.request(h.req.method ?? '', {
-      reqId: h.reqId, client: h.clientIp, method: h.req.method ?? '', path: (h.req.url ?? '').split('?')[0]!,
+      reqId: h.reqId, traceId: h.span?.traceId, spanId: h.span?.spanId, client: h.clientIp, method: h.req.method ?? '', path: (h.req.url ?? '').split('?')[0]!,
       backend: backend?.id ?? null, status, durationMs: performance.now() - h.started, attempts: h.tried.length, aborted: false,
-    }, true);
+    }, true, h.span);
   }
 }
 

@@ -11,7 +11,7 @@ function pinoLine(e: AccessEntry, now: number): string {
     { write: (s: string) => void (out += s) },
   );
   logger.info({
-    reqId: e.reqId, client: e.client, method: e.method, path: e.path, backend: e.backend, status: e.status,
+    reqId: e.reqId, ...(e.traceId === undefined ? {} : { traceId: e.traceId, spanId: e.spanId }), client: e.client, method: e.method, path: e.path, backend: e.backend, status: e.status,
     durationMs: Math.round(e.durationMs * 100) / 100, attempts: e.attempts, ...(e.aborted ? { aborted: true } : {}),
     ...(e.protocol === undefined ? {} : { protocol: e.protocol }), ...(e.grpc === true ? { grpcStatus: e.grpcStatus ?? null } : {}),
   }, 'request');
@@ -33,6 +33,7 @@ const cases: Array<[string, Partial<AccessEntry>]> = [
   ['a whole-number duration', { durationMs: 12, attempts: 3 }],
   ['an HTTP/2 request', { protocol: 'HTTP/2' }],
   ['a gRPC call with its status', { protocol: 'HTTP/2', grpc: true, grpcStatus: 14 }],
+  ['with its trace and SERVER span', { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' }],
   ['a gRPC call that got no status', { protocol: 'HTTP/2', grpc: true, grpcStatus: undefined, aborted: true }],
 ];
 

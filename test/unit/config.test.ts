@@ -35,6 +35,11 @@ const SPEC_DEFAULTS: Record<string, string | undefined> = {
   TLS_CERT_FILE: undefined, TLS_KEY_FILE: undefined, TLS_CLIENT_CA_FILE: undefined, TLS_MIN_VERSION: 'TLSv1.2',
   UPSTREAM_TLS_CA_FILE: undefined, UPSTREAM_TLS_CERT_FILE: undefined, UPSTREAM_TLS_KEY_FILE: undefined, UPSTREAM_TLS_SERVER_NAME: undefined,
   ADMIN_HISTORY_INTERVAL_MS: '5000', // the dashboard's sample period (README "Dashboard"), beside SPEC §2
+  // SPEC §10 and the OpenTelemetry SDK environment specification's defaults.
+  OTEL_EXPORTER_OTLP_ENDPOINT: undefined, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined, OTEL_EXPORTER_OTLP_HEADERS: undefined,
+  OTEL_EXPORTER_OTLP_TIMEOUT: '10000', OTEL_SERVICE_NAME: 'outrigger', OTEL_TRACES_SAMPLER: 'parentbased_always_on',
+  OTEL_TRACES_SAMPLER_ARG: undefined, OTEL_BSP_MAX_QUEUE_SIZE: '2048', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '512',
+  OTEL_BSP_SCHEDULE_DELAY: '5000', OTEL_BSP_EXPORT_TIMEOUT: '30000', OTEL_SDK_DISABLED: 'false',
 };
 
 /** Where each variable lands in Config. */
@@ -59,6 +64,12 @@ const FIELD: Record<string, (c: Config) => unknown> = {
   UPSTREAM_TLS_CA_FILE: (c) => c.upstreamTls.files.ca?.path, UPSTREAM_TLS_CERT_FILE: (c) => c.upstreamTls.files.cert?.path,
   UPSTREAM_TLS_KEY_FILE: (c) => c.upstreamTls.files.key?.path, UPSTREAM_TLS_SERVER_NAME: (c) => c.upstreamTls.serverName,
   ADMIN_HISTORY_INTERVAL_MS: (c) => c.adminHistoryIntervalMs,
+  OTEL_EXPORTER_OTLP_ENDPOINT: (c) => c.tracing.url, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: (c) => c.tracing.url,
+  OTEL_EXPORTER_OTLP_HEADERS: (c) => c.tracing.headers, OTEL_EXPORTER_OTLP_TIMEOUT: (c) => c.tracing.timeoutMs,
+  OTEL_SERVICE_NAME: (c) => c.tracing.serviceName, OTEL_TRACES_SAMPLER: (c) => c.tracing.sampler, OTEL_TRACES_SAMPLER_ARG: (c) => c.tracing.samplerArg,
+  OTEL_BSP_MAX_QUEUE_SIZE: (c) => c.tracing.maxQueueSize, OTEL_BSP_MAX_EXPORT_BATCH_SIZE: (c) => c.tracing.maxExportBatchSize,
+  OTEL_BSP_SCHEDULE_DELAY: (c) => c.tracing.scheduledDelayMs, OTEL_BSP_EXPORT_TIMEOUT: (c) => c.tracing.exportTimeoutMs,
+  OTEL_SDK_DISABLED: (c) => c.tracing.disabled,
 };
 
 /** The typed value an env string stands for. */
@@ -167,12 +178,27 @@ describe('bad values: one problem line per bad variable, naming it and the value
     ['UPSTREAM_TLS_SERVER_NAME', 'orders shop'],
     ['UPSTREAM_TLS_SERVER_NAME', 'https://orders.shop.svc'],
     ['BACKENDS', '10.0.0.1'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'otel-collector:4318'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'grpc://collector:4317'],
+    ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', '/v1/traces'],
+    ['OTEL_EXPORTER_OTLP_TIMEOUT', '10s'],
+    ['OTEL_SERVICE_NAME', '  '],
+    ['OTEL_TRACES_SAMPLER', 'jaeger_remote'],
+    ['OTEL_TRACES_SAMPLER', 'AlwaysOn'],
+    ['OTEL_TRACES_SAMPLER_ARG', '1.5'],
+    ['OTEL_TRACES_SAMPLER_ARG', 'half'],
+    ['OTEL_BSP_MAX_QUEUE_SIZE', '0'],
+    ['OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 'all'],
+    ['OTEL_BSP_SCHEDULE_DELAY', '5s'],
+    ['OTEL_BSP_EXPORT_TIMEOUT', '0'],
+    ['OTEL_SDK_DISABLED', 'yes'],
   ];
 
   test('the table covers every variable that can be given a bad value', () => {
     const covered = new Set(BAD.map(([name]) => name));
     for (const v of CONFIG_VARIABLES) {
       if (v.name === 'ADMIN_TOKEN' || v.name === 'CONFIG_FILE' || v.name === 'HEALTH_CHECK_GRPC_SERVICE') continue; // any string; CONFIG_FILE has its own tests
+      if (v.name === 'OTEL_EXPORTER_OTLP_HEADERS') continue; // its value is never shown: 'tracing' below
       if (v.name.endsWith('_FILE')) continue; // the TLS files: 'TLS files' below
       assert.ok(covered.has(v.name), `${v.name} has no bad-value row`);
     }
@@ -491,5 +517,38 @@ describe('the returned Config', () => {
     } finally {
       delete process.env.PROXY_PORT;
     }
+  });
+});
+
+describe('tracing (SPEC §10)', () => {
+  test('OTEL_EXPORTER_OTLP_ENDPOINT gets /v1/traces appended; the traces endpoint is used as is and wins', () => {
+    assert.equal(loadConfig({ BACKENDS, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing.url, 'http://collector:4318/v1/traces');
+    assert.equal(loadConfig({ BACKENDS, OTEL_EXPORTER_OTLP_ENDPOINT: 'https://c.example/otlp/' }).tracing.url, 'https://c.example/otlp/v1/traces');
+    assert.equal(loadConfig({
+      BACKENDS, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://b:4318/custom',
+    }).tracing.url, 'http://b:4318/custom');
+    assert.equal(loadConfig({ BACKENDS }).tracing.url, undefined);
+  });
+
+  test('OTEL_EXPORTER_OTLP_HEADERS: key=value pairs, percent-decoded; a bad one is refused without showing the value', () => {
+    assert.deepEqual(loadConfig({ BACKENDS, OTEL_EXPORTER_OTLP_HEADERS: 'api-key=s%3Dcret, X-Tenant = blue ,' }).tracing.headers, { 'api-key': 's=cret', 'X-Tenant': 'blue' });
+    for (const bad of ['token', '=v', 'k=%zz', 'bad key=1']) {
+      const problems = problemsOf({ BACKENDS, OTEL_EXPORTER_OTLP_HEADERS: `${bad},secret=hunter2` });
+      assert.equal(problems.length, 1);
+      assert.ok(problems[0]!.startsWith('OTEL_EXPORTER_OTLP_HEADERS: '), problems[0]);
+      assert.ok(!problems[0]!.includes('hunter2'), `the value leaked: ${problems[0]}`);
+    }
+  });
+
+  test('sampler, ratio and the summary (no header values, no URL credentials)', () => {
+    const c = loadConfig({
+      BACKENDS, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.25',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://user:pw@c.example/v1/traces', OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20xyz',
+    });
+    assert.equal(c.tracing.sampler, 'parentbased_traceidratio');
+    assert.equal(c.tracing.samplerArg, 0.25);
+    const text = JSON.stringify(configSummary(c));
+    assert.ok(!text.includes('xyz') && !text.includes('pw@'), text);
+    assert.ok(text.includes('authorization') && text.includes('c.example'), text);
   });
 });

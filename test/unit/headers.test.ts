@@ -1,7 +1,7 @@
 /** Hop-by-hop stripping and forwarded headers over Node's flat raw header arrays. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addForwarded, clientAddress, connectionTokens, headerValue, stripHopByHop, allowedTrailers } from '../../src/proxy/headers.js';
+import { addForwarded, clientAddress, connectionTokens, headerValue, makeTraceparentRoom, stripHopByHop, allowedTrailers } from '../../src/proxy/headers.js';
 
 /** [[name, value], …] → Node's flat rawHeaders. */
 function flat(pairs: ReadonlyArray<readonly [string, string]>): string[] {
@@ -173,4 +173,21 @@ describe('allowedTrailers drops what RFC 9110 §6.5.1 forbids in trailers, whate
   for (const name of ['X-Checksum', 'grpc-status', 'grpc-message', 'Server-Timing', 'Digest', 'X-Host', 'Content-MD5']) {
     test(`${name} is kept`, () => assert.equal(allowedTrailers([name, 'v']).dropped, 0));
   }
+});
+
+describe('makeTraceparentRoom', () => {
+  test('keeps the first traceparent in place (its name as sent), removes others, keeps tracestate', () => {
+    const h = flat([['Host', 'a'], ['TraceParent', 'x'], ['tracestate', 'k=v'], ['traceparent', 'y'], ['Accept', '*/*']]);
+    const at = makeTraceparentRoom(h, false);
+    assert.equal(at, 3);
+    h[at] = 'mine';
+    assert.deepEqual(h, flat([['Host', 'a'], ['TraceParent', 'mine'], ['tracestate', 'k=v'], ['Accept', '*/*']]));
+  });
+
+  test('appends one when there is none; drops every tracestate of a trace not continued', () => {
+    const h = flat([['Host', 'a'], ['Tracestate', 'k=v'], ['tracestate', 'l=w']]);
+    const at = makeTraceparentRoom(h, true);
+    h[at] = 'mine';
+    assert.deepEqual(h, flat([['Host', 'a'], ['traceparent', 'mine']]));
+  });
 });
