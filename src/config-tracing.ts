@@ -2,7 +2,10 @@
  * SPEC §10's part of the Config: the standard OTEL_* variables (validated by
  * config-variables.ts) as TracingConfig, and its summary without secrets.
  */
-import type { SamplerName } from './tracing/sampler.js';
+
+/** OTEL_TRACES_SAMPLER's values (the OpenTelemetry SDK environment specification's names). */
+export const SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'] as const;
+export type SamplerName = (typeof SAMPLERS)[number];
 
 /** SPEC §10: the standard OTEL_* variables. */
 export interface TracingConfig {

@@ -7,7 +7,7 @@
 import { makeValidator, type ValidatorSpec } from 'envalid';
 import { LOG_LEVELS } from './log.js';
 import { TLS_VERSIONS } from './tls/cert-files.js';
-import { SAMPLERS } from './tracing/sampler.js';
+import { SAMPLERS } from './config-tracing.js';
 
 export const MODES = ['http', 'tcp'] as const;
 export const ALGORITHMS = ['round-robin', 'least-connections', 'p2c', 'ewma', 'random', 'ip-hash', 'hash'] as const;

@@ -8,8 +8,7 @@ import type { Attributes, HrTime, SpanContext, SpanKind, SpanStatus, SpanStatusC
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import type { AccessEntry } from '../proxy/access-log.js';
-import type { ClientSpan, ServerSpan } from './spans.js';
+import type { ClientSpan, RequestFacts, ServerSpan } from './spans.js';
 
 const SERVER = 1 as SpanKind;
 const CLIENT = 2 as SpanKind;
@@ -85,7 +84,7 @@ class ExportedSpan implements ReadableSpan {
 }
 
 /** Attributes both span kinds share: the method (RPC names for gRPC calls). */
-function common(entry: AccessEntry, grpc: { service: string; method: string } | undefined): Attributes {
+function common(entry: RequestFacts, grpc: { service: string; method: string } | undefined): Attributes {
   const known = KNOWN_METHODS.has(entry.method);
   const a: Attributes = { 'http.request.method': known ? entry.method : '_OTHER' };
   if (!known) a['http.request.method_original'] = entry.method;
@@ -98,7 +97,7 @@ function common(entry: AccessEntry, grpc: { service: string; method: string } | 
 }
 
 /** The request's SERVER span and one CLIENT span per attempt, ready for a span processor. */
-export function exportedSpans(server: ServerSpan, entry: AccessEntry, end: number, resource: Resource, scope: InstrumentationScope): ReadableSpan[] {
+export function exportedSpans(server: ServerSpan, entry: RequestFacts, end: number, resource: Resource, scope: InstrumentationScope): ReadableSpan[] {
   const grpc = entry.grpc === true ? grpcNames(entry.path) : undefined;
   const name = grpc !== undefined ? `${grpc.service}/${grpc.method}` : KNOWN_METHODS.has(entry.method) ? entry.method : 'HTTP';
   const a = common(entry, grpc);
@@ -124,7 +123,7 @@ export function exportedSpans(server: ServerSpan, entry: AccessEntry, end: numbe
   return spans;
 }
 
-function clientSpan(c: ClientSpan, last: boolean, name: string, entry: AccessEntry, grpc: { service: string; method: string } | undefined,
+function clientSpan(c: ClientSpan, last: boolean, name: string, entry: RequestFacts, grpc: { service: string; method: string } | undefined,
   parent: SpanContext, resource: Resource, scope: InstrumentationScope): ReadableSpan {
   const a = common(entry, grpc);
   const { address, port } = splitHostPort(c.backend);

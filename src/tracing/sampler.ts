@@ -3,10 +3,8 @@
  * without the SDK. The decision only sets the `sampled` flag that goes on
  * (and whether the spans are exported); ids and propagation happen either way.
  */
+import type { SamplerName } from '../config-tracing.js';
 import type { TraceParent } from './trace-context.js';
-
-export const SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'] as const;
-export type SamplerName = (typeof SAMPLERS)[number];
 
 /** Decides for a trace: `parent` is the valid incoming traceparent, if any. */
 export type Sampler = (parent: TraceParent | undefined, traceId: string) => boolean;

@@ -5,6 +5,19 @@
  */
 import { formatTraceparent } from './trace-context.js';
 
+/** What the export reads of a finished request (the proxy's access entry has these fields). */
+export interface RequestFacts {
+  readonly client: string;
+  readonly method: string;
+  readonly path: string;
+  /** The status the client got; 0 when none was sent. */
+  readonly status: number;
+  /** `HTTP/1.1` or `HTTP/2`; absent for upgrades. */
+  readonly protocol?: string;
+  readonly grpc?: boolean;
+  readonly grpcStatus?: number | undefined;
+}
+
 /** One backend attempt (SPEC §10: a CLIENT span under the request's SERVER span). */
 export class ClientSpan {
   /** The `traceparent` the backend receives (unless FORWARDED_HEADERS=false). */

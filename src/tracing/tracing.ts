@@ -5,16 +5,15 @@
  * exporter when one is configured (tracing/export). Ids come from a random
  * pool (tracing/ids); nothing here loads the OpenTelemetry SDK.
  */
-import type { AccessEntry } from '../proxy/access-log.js';
 import { newSpanId, newTraceId } from './ids.js';
 import type { Sampler } from './sampler.js';
-import { ClientSpan, ServerSpan } from './spans.js';
+import { ClientSpan, ServerSpan, type RequestFacts } from './spans.js';
 import { parseTraceparent } from './trace-context.js';
 
 /** Where finished sampled requests go (the OTLP export). */
 export interface SpanSink {
   /** A request and its attempts are over; `end` in performance.now() milliseconds. Must not throw or block. */
-  export(server: ServerSpan, entry: AccessEntry, end: number): void;
+  export(server: ServerSpan, entry: RequestFacts, end: number): void;
   /** Sends what is queued (bounded in time) and stops. */
   close(): Promise<void>;
 }
@@ -44,7 +43,7 @@ export class Tracing {
   }
 
   /** The request is over: open attempts end with it, and a sampled trace goes to the exporter. */
-  finish(server: ServerSpan, entry: AccessEntry, end: number): void {
+  finish(server: ServerSpan, entry: RequestFacts, end: number): void {
     for (const c of server.clients) if (c.end === 0) c.end = end;
     if (this.sink !== undefined && server.sampled) this.sink.export(server, entry, end);
   }

@@ -3,7 +3,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatTraceparent, parseTraceparent } from '../../src/tracing/trace-context.js';
 import { newSpanId, newTraceId } from '../../src/tracing/ids.js';
-import { createSampler, SAMPLERS } from '../../src/tracing/sampler.js';
+import { SAMPLERS } from '../../src/config-tracing.js';
+import { createSampler } from '../../src/tracing/sampler.js';
 
 const T = '4bf92f3577b34da6a3ce929d0e0e4736';
 const S = '00f067aa0ba902b7';
