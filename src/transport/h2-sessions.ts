@@ -50,7 +50,7 @@ export class H2Session {
   open(headers: OutgoingHttpHeaders, options: ClientSessionRequestOptions): ClientHttp2Stream {
     const stream = this.session.request(headers, options);
     this.active += 1;
-    stream.once('close', () => {
+    stream.on('close', () => { // emitted once: 'on' spares the wrapper 'once' makes per stream
       this.active -= 1;
       if (this.active === 0) this.idleSince = performance.now();
       if (this.draining && this.active === 0) this.session.close();
