@@ -125,7 +125,7 @@ class H2Exchange implements UpstreamResponse {
     this.stream = stream;
     this.active = performance.now();
     // A request without a body is sent whole now; one with a body once it has ended ('finish').
-    if (!hasBody) this.headSent();
+    if (!hasBody) this.headDue = this.headDeadline();
     else stream.once('finish', () => this.headSent());
     this.armTimer();
     // 'on' rather than 'once' where the event comes at most once: no wrapper per stream.
@@ -137,11 +137,16 @@ class H2Exchange implements UpstreamResponse {
     if (hasBody) this.o.body!.attach(new H2BodySink(stream, () => (this.active = performance.now())));
   }
 
-  /** The request went out whole: its answer's head is due within UPSTREAM_TIMEOUT_MS. */
+  /** When the answer's head is due if the request went out whole now (UPSTREAM_TIMEOUT_MS), or 0. */
+  private headDeadline(): number {
+    return this.o.upstreamTimeoutMs > 0 ? performance.now() + this.o.upstreamTimeoutMs : 0;
+  }
+
+  /** A request body ended: the head deadline starts (the timer moves only if it would fire too late). */
   private headSent(): void {
-    if (this.answered || this.over || this.o.upstreamTimeoutMs <= 0) return;
-    this.headDue = performance.now() + this.o.upstreamTimeoutMs;
-    if (this.timer === undefined || this.headDue < this.timerAt) this.armTimer();
+    if (this.answered || this.over) return;
+    this.headDue = this.headDeadline();
+    if (this.headDue !== 0 && (this.timer === undefined || this.headDue < this.timerAt)) this.armTimer();
   }
 
   private onInformational(headers: IncomingHttpHeaders, raw: string[] | undefined): void {
