@@ -24,6 +24,8 @@ export function createMetrics(version: string) {
   collectDefaultMetrics({ register: registry });
   const r = [registry];
   let inFlightSource: () => Iterable<{ readonly id: string; readonly inFlight: number }> = () => [];
+  // Two updates per HTTP/2 stream: a plain number, read into the gauge when scraped.
+  let openStreams = 0;
   const m = {
     registry,
     // The four metrics every request touches: label sets resolved once (metric-series.ts).
@@ -32,7 +34,11 @@ export function createMetrics(version: string) {
     upstreamRequests: new SeriesCounter('outrigger_upstream_requests_total', 'Responses received from backends.', ['backend', 'code_class'] as const, registry),
     upstreamResponse: new SeriesHistogram('outrigger_upstream_response_seconds', 'Time from request sent to backend response headers.', ['backend'] as const, LATENCY_BUCKETS, registry),
     grpcRequests: new SeriesCounter('outrigger_grpc_requests_total', 'gRPC calls answered to clients, by grpc-status.', ['grpc_code'] as const, registry),
-    downstreamStreams: new Gauge({ name: 'outrigger_downstream_streams', help: 'Open HTTP/2 streams from clients.', registers: r }),
+    downstreamStreams: {
+      inc: (): void => void (openStreams += 1),
+      dec: (): void => void (openStreams -= 1),
+      gauge: new Gauge({ name: 'outrigger_downstream_streams', help: 'Open HTTP/2 streams from clients.', registers: r, collect() { this.set(openStreams); } }),
+    },
     upstreamErrors: new Counter({ name: 'outrigger_upstream_errors_total', help: 'Failed backend attempts.', labelNames: ['backend', 'kind'] as const, registers: r }),
     // Read from the backends when scraped (their in-flight count is kept for the pickers anyway).
     upstreamInFlight: new Gauge({

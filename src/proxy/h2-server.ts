@@ -94,7 +94,7 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
       metrics.downstreamStreams.dec();
       endFlight();
     };
-    res.once('close', end);
+    res.on('close', end); // once per stream; `end` is idempotent anyway
     // Reset by the client before this handler ran (rapid reset): it will not close again, and is not forwarded.
     if (req.stream.destroyed) return end();
     // A stream reset by the client surfaces as an error on its request: nothing to do but let it close.

@@ -108,7 +108,8 @@ export function createProxyServer(d: ProxyServerDeps): ProxyListener {
     p.endFresh = undefined;
     HeadDeadlines.busy(p.clock);
     const q: Queued = { req, res, end: d.inFlight.begin(), turn: readTurn(), started: false };
-    res.once('close', () => {
+    // 'close' comes once per response (Node guards it): 'on' spares the per-request wrapper of 'once'.
+    res.on('close', () => {
       q.end();
       if (q.started && p.active === q) advance(p);
     });

@@ -52,8 +52,18 @@ class H2Exchange implements UpstreamResponse {
   private result: { err: UpstreamError | undefined; trailers: readonly string[] } | undefined;
   private done: Done | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
-  private headTimer: NodeJS.Timeout | undefined;
-  private idleTimer: NodeJS.Timeout | undefined;
+  /**
+   * One timer for the stream's two deadlines: the head (UPSTREAM_TIMEOUT_MS
+   * from the end of the request) and silence (IDLE_TIMEOUT_MS since the last
+   * activity). Activity only stamps `active`; the timer, when it fires before
+   * a deadline, re-arms for what is left.
+   */
+  private timer: NodeJS.Timeout | undefined;
+  /** When the armed timer fires (performance.now() time). */
+  private timerAt = 0;
+  private active = 0;
+  /** The head's deadline, 0 = none (not yet sent whole, answered, or no UPSTREAM_TIMEOUT_MS). */
+  private headDue = 0;
 
   constructor(
     private readonly backend: Backend,
@@ -64,10 +74,13 @@ class H2Exchange implements UpstreamResponse {
 
   start(pool: UpstreamPool): void {
     if (this.over) return; // aborted from onCall
+    const cancel = pool.h2.acquire(this.backend, (s) => this.onSession(s), (err) => this.cut(err));
+    // A session with room is handed over at once (the usual case): only a real wait is timed.
+    if (this.session !== undefined || this.over) return;
+    this.cancelWait = cancel;
     if (this.o.connectTimeoutMs > 0) {
       this.connectTimer = setTimeout(() => this.cut(new ConnectFailedError(this.backend.id, true)), this.o.connectTimeoutMs);
     }
-    this.cancelWait = pool.h2.acquire(this.backend, (s) => this.onSession(s), (err) => this.cut(err));
   }
 
   abort(): void {
@@ -80,16 +93,16 @@ class H2Exchange implements UpstreamResponse {
     if (this.result !== undefined) return done(this.result.err, this.result.trailers);
     const stream = this.stream!;
     const onDrain = () => {
-      this.idleTimer?.refresh();
+      this.active = performance.now();
       stream.resume();
     };
     stream.on('data', (chunk: Buffer) => {
-      this.idleTimer?.refresh();
+      this.active = performance.now();
       if (sink.write(chunk)) return;
       stream.pause();
       sink.once('drain', onDrain);
     });
-    stream.once('end', () => this.finish(undefined, this.trailers));
+    stream.on('end', () => this.finish(undefined, this.trailers));
   }
 
   private onSession(session: H2Session): void {
@@ -110,21 +123,34 @@ class H2Exchange implements UpstreamResponse {
       return this.cut(SESSION_GONE.has(code) ? new StreamRefusedError(this.backend.id, err) : new UpstreamResetError(this.backend.id, false, err), true);
     }
     this.stream = stream;
-    this.armIdle();
+    this.active = performance.now();
+    // A request without a body is sent whole now; one with a body once it has ended ('finish').
+    if (!hasBody) this.headDue = this.headDeadline();
+    else stream.once('finish', () => this.headSent());
+    this.armTimer();
+    // 'on' rather than 'once' where the event comes at most once: no wrapper per stream.
     stream.on('headers', (headers: IncomingHttpHeaders, _flags: number, raw?: string[]) => this.onInformational(headers, raw));
-    stream.once('response', (headers: IncomingHttpHeaders, _flags: number, raw?: string[]) => this.onResponse(headers, raw));
+    stream.on('response', (headers: IncomingHttpHeaders, _flags: number, raw?: string[]) => this.onResponse(headers, raw));
     stream.on('trailers', (headers: IncomingHttpHeaders, _flags: number, raw?: string[]) => (this.trailers = withoutPseudoHeaders(raw ?? flatten(headers))));
     stream.on('error', (err: Error) => this.onBroken(err));
-    stream.once('close', () => this.onBroken(undefined));
-    stream.once('finish', () => {
-      if (this.answered || this.over || this.o.upstreamTimeoutMs <= 0) return;
-      this.headTimer = setTimeout(() => this.cut(new UpstreamTimeoutError(this.backend.id, 'headers')), this.o.upstreamTimeoutMs);
-    });
-    if (hasBody) this.o.body!.attach(new H2BodySink(stream, () => this.idleTimer?.refresh()));
+    stream.on('close', () => this.onBroken(undefined));
+    if (hasBody) this.o.body!.attach(new H2BodySink(stream, () => (this.active = performance.now())));
+  }
+
+  /** When the answer's head is due if the request went out whole now (UPSTREAM_TIMEOUT_MS), or 0. */
+  private headDeadline(): number {
+    return this.o.upstreamTimeoutMs > 0 ? performance.now() + this.o.upstreamTimeoutMs : 0;
+  }
+
+  /** A request body ended: the head deadline starts (the timer moves only if it would fire too late). */
+  private headSent(): void {
+    if (this.answered || this.over) return;
+    this.headDue = this.headDeadline();
+    if (this.headDue !== 0 && (this.timer === undefined || this.headDue < this.timerAt)) this.armTimer();
   }
 
   private onInformational(headers: IncomingHttpHeaders, raw: string[] | undefined): void {
-    this.idleTimer?.refresh();
+    this.active = performance.now();
     const status = Number(headers[':status']);
     if (!(status >= 100 && status < 200) || this.over) return;
     if (++this.informational > MAX_INFORMATIONAL) return this.cut(new UpstreamResetError(this.backend.id, true, new Error('too many 1xx answers')));
@@ -133,8 +159,8 @@ class H2Exchange implements UpstreamResponse {
 
   private onResponse(headers: IncomingHttpHeaders, raw: string[] | undefined): void {
     if (this.over) return;
-    this.idleTimer?.refresh();
-    clearTimeout(this.headTimer);
+    this.active = performance.now();
+    this.headDue = 0;
     this.statusCode = Number(headers[':status']);
     this.rawHeaders = withoutPseudoHeaders(raw ?? flatten(headers));
     this.answered = true;
@@ -154,10 +180,31 @@ class H2Exchange implements UpstreamResponse {
     this.cut(new UpstreamResetError(this.backend.id, PROTOCOL_CODES.has(code), err));
   }
 
-  private armIdle(): void {
-    const ms = this.o.idleTimeoutMs;
-    if (ms > 0) this.idleTimer = setTimeout(() => this.cut(new UpstreamTimeoutError(this.backend.id, 'idle')), ms);
+  /** The earlier of the two deadlines, or 0 for none. */
+  private nextDue(): number {
+    const idle = this.o.idleTimeoutMs > 0 ? this.active + this.o.idleTimeoutMs : 0;
+    if (this.headDue === 0) return idle;
+    return idle === 0 ? this.headDue : Math.min(idle, this.headDue);
   }
+
+  private armTimer(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const due = this.nextDue();
+    if (due === 0) return;
+    this.timerAt = due;
+    this.timer = setTimeout(this.onTimer, Math.max(1, due - performance.now()));
+  }
+
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    if (this.over || this.result !== undefined) return;
+    const now = performance.now();
+    // Timers may fire up to a millisecond before performance.now() says they are due.
+    if (this.headDue !== 0 && this.headDue - now <= 1) return this.cut(new UpstreamTimeoutError(this.backend.id, 'headers'));
+    if (this.o.idleTimeoutMs > 0 && this.active + this.o.idleTimeoutMs - now <= 1) return this.cut(new UpstreamTimeoutError(this.backend.id, 'idle'));
+    this.armTimer();
+  };
 
   /** Ends the exchange with `err`: the stream is reset with CANCEL (its session lives on). */
   private cut(err: UpstreamError, stale = false): void {
@@ -181,8 +228,8 @@ class H2Exchange implements UpstreamResponse {
 
   private clearTimers(): void {
     clearTimeout(this.connectTimer);
-    clearTimeout(this.headTimer);
-    clearTimeout(this.idleTimer);
+    clearTimeout(this.timer);
+    this.timer = undefined;
   }
 }
 

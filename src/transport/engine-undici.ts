@@ -54,7 +54,21 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
   private informational = 0;
   private abortFn: ((err?: Error) => void) | undefined;
   private resumeFn: (() => void) | undefined;
+  /**
+   * One timer per exchange, armed once: moving from connect to head to body
+   * silence only moves `deadline` (and its error); the timer, when it fires
+   * early for the current phase, re-arms for what is left. For a request
+   * answered in a millisecond that is one setTimeout and one clearTimeout.
+   */
   private timer: NodeJS.Timeout | undefined;
+  /** When the armed timer fires (performance.now() time). */
+  private timerAt = 0;
+  /** The current phase's deadline, or 0 for none; body silence counts from `active` instead. */
+  private deadline = 0;
+  /** The current phase's timeout, for body silence re-measured from the last activity. */
+  private silenceMs = 0;
+  private active = 0;
+  private phase: 'connect' | 'headers' | 'idle' = 'connect';
   /** Set by relayBody(); until then body chunks are held. */
   private sink: Writable | undefined;
   private done: Done | undefined;
@@ -74,7 +88,7 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
   /** Times the wait for a connection (CONNECT_TIMEOUT_MS) unless undici already wrote the request. */
   dispatched(): void {
     if (!this.connected && !this.settled && this.o.connectTimeoutMs > 0) {
-      this.arm(this.o.connectTimeoutMs, () => this.cut(new ConnectFailedError(this.backendId, true)));
+      this.arm(this.o.connectTimeoutMs, 'connect');
     }
   }
 
@@ -106,9 +120,9 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
     if (this.aborted) return abort(new UpstreamResetError(this.backendId, false));
     const { upstreamTimeoutMs: head, idleTimeoutMs: idle } = this.o;
     // Silence before the head ends the wait too, as IDLE_TIMEOUT_MS does on the node:http path.
-    if (idle > 0 && (head === 0 || idle < head)) this.arm(idle, () => this.cut(new UpstreamTimeoutError(this.backendId, 'idle')));
-    else if (head > 0) this.arm(head, () => this.cut(new UpstreamTimeoutError(this.backendId, 'headers')));
-    else this.arm(0, undefined);
+    if (idle > 0 && (head === 0 || idle < head)) this.arm(idle, 'idle');
+    else if (head > 0) this.arm(head, 'headers');
+    else this.disarm();
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
@@ -134,14 +148,14 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
     // undici skips the body of a HEAD answer only; a 204/304 with a length would wait for bytes that never come.
     this.bodyless = (statusCode === 204 || statusCode === 304) && announcesBody(this.rawHeaders);
     this.resumeFn = resume;
-    this.arm(0, undefined);
+    this.disarm();
     this.resolve(this);
     return true;
   }
 
   onData(chunk: Buffer): boolean {
     if (this.aborted) return false;
-    this.timer?.refresh();
+    if (this.silenceMs > 0) this.active = performance.now();
     const sink = this.sink;
     if (sink === undefined) {
       this.early.push(chunk);
@@ -154,12 +168,12 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
   }
 
   onComplete(trailers: Buffer[] | string[] | null): void {
-    this.arm(0, undefined);
+    this.stopTimer();
     this.finish(undefined, trailers === null ? [] : latin1(trailers));
   }
 
   onError(err: Error): void {
-    this.arm(0, undefined);
+    this.stopTimer();
     const code = String((err as { code?: unknown }).code ?? '');
     if (!this.settled) {
       this.settled = true;
@@ -172,26 +186,63 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
   }
 
   private readonly resume = (): void => {
-    this.timer?.refresh();
+    if (this.silenceMs > 0) this.active = performance.now();
     this.resumeFn?.();
   };
 
-  /** One timer at a time: connect, then head, then body silence (refreshed by every chunk and drain). */
-  private arm(ms: number, onFire: (() => void) | undefined): void {
+  /** Enters a phase that must end within `ms` (connect, then head; body silence: armIdle). */
+  private arm(ms: number, phase: 'connect' | 'headers' | 'idle'): void {
+    const now = performance.now();
+    this.deadline = now + ms;
+    this.silenceMs = 0;
+    this.phase = phase;
+    // The armed timer fires in time for this phase, or earlier and re-arms: nothing to do.
+    if (this.timer !== undefined && this.timerAt <= this.deadline) return;
     clearTimeout(this.timer);
-    this.timer = ms > 0 && onFire !== undefined ? setTimeout(onFire, ms) : undefined;
+    this.timerAt = this.deadline;
+    this.timer = setTimeout(this.onTimer, ms);
   }
 
+  /** Body silence: IDLE_TIMEOUT_MS from the last chunk or drain. */
   private armIdle(): void {
     const idle = this.o.idleTimeoutMs;
-    this.arm(idle, idle > 0 ? () => this.cut(new UpstreamTimeoutError(this.backendId, 'idle')) : undefined);
+    if (idle <= 0) return this.disarm();
+    this.arm(idle, 'idle');
+    this.silenceMs = idle;
+    this.active = performance.now();
   }
+
+  /** No deadline in this phase; a timer still armed finds none when it fires. */
+  private disarm(): void {
+    this.deadline = 0;
+    this.silenceMs = 0;
+  }
+
+  private stopTimer(): void {
+    this.disarm();
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    if (this.deadline === 0 || this.aborted) return;
+    const deadline = this.silenceMs > 0 ? this.active + this.silenceMs : this.deadline;
+    const left = deadline - performance.now();
+    // Timers may fire up to a millisecond before performance.now() says they are due.
+    if (left > 1) {
+      this.timerAt = deadline;
+      this.timer = setTimeout(this.onTimer, left);
+      return;
+    }
+    this.cut(this.phase === 'connect' ? new ConnectFailedError(this.backendId, true) : new UpstreamTimeoutError(this.backendId, this.phase));
+  };
 
   /** Ends the exchange with `err`: through undici once connected, at once before. */
   private cut(err: UpstreamError, stale = false): void {
     if (this.aborted) return;
     this.aborted = true;
-    this.arm(0, undefined);
+    this.stopTimer();
     if (this.abortFn !== undefined) return this.abortFn(err); // undici calls onError(err)
     if (this.settled) return;
     this.settled = true;

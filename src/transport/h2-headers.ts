@@ -26,29 +26,28 @@ export interface H2RequestHead {
  * which Node requires for the fields it only takes once.
  */
 export function toH2RequestHeaders(head: H2RequestHead): OutgoingHttpHeaders {
+  // Built in place (no intermediate Map): the pseudo-header fields first, `:authority` filled in at the end.
+  const out: Record<string, string> = { ':method': head.method, ':path': head.path, ':scheme': head.scheme, ':authority': head.defaultAuthority };
   let authority: string | undefined;
-  const fields = new Map<string, string>();
+  let te = false;
   const raw = head.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
     let value = raw[i + 1]!;
-    if (name === 'host') authority ??= value;
-    if (CONNECTION_SPECIFIC.has(name)) continue;
+    if (CONNECTION_SPECIFIC.has(name)) {
+      if (name === 'host') authority ??= value;
+      continue;
+    }
     if (name === 'te') {
-      if (value.trim().toLowerCase() !== 'trailers' || fields.has('te')) continue;
+      if (value.trim().toLowerCase() !== 'trailers' || te) continue;
+      te = true;
       value = 'trailers'; // the only form HTTP/2 (and Node) accept
     }
-    if (name.startsWith(':')) continue; // an HTTP/1.1 head has none; never let one through
-    const before = fields.get(name);
-    fields.set(name, before === undefined ? value : `${before}${name === 'cookie' ? '; ' : ', '}${value}`);
+    if (name.charCodeAt(0) === 58 /* : */) continue; // an HTTP/1.1 head has none; never let one through
+    const before = Object.hasOwn(out, name) ? out[name] : undefined;
+    out[name] = before === undefined ? value : `${before}${name === 'cookie' ? '; ' : ', '}${value}`;
   }
-  const out: OutgoingHttpHeaders = {
-    ':method': head.method,
-    ':path': head.path,
-    ':scheme': head.scheme,
-    ':authority': authority ?? head.defaultAuthority,
-  };
-  for (const [name, value] of fields) out[name] = value;
+  if (authority !== undefined) out[':authority'] = authority;
   return out;
 }
 

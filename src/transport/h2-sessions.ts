@@ -8,6 +8,8 @@
  * ends it, and so does UPSTREAM_KEEPALIVE_MS without a stream. A GOAWAY from
  * the backend drains it: no new stream, the open ones finish.
  */
+import { AsyncResource } from 'node:async_hooks';
+import { leanBind } from './lean-bind.js';
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type ClientSessionRequestOptions, type OutgoingHttpHeaders } from 'node:http2';
 import { isIP } from 'node:net';
 import { ConnectFailedError } from '../errors.js';
@@ -48,9 +50,18 @@ export class H2Session {
 
   /** Opens a stream on this session (may throw as `session.request` does); counted until it closes. */
   open(headers: OutgoingHttpHeaders, options: ClientSessionRequestOptions): ClientHttp2Stream {
-    const stream = this.session.request(headers, options);
+    // Node binds one callback per stream with AsyncResource.prototype.bind; for the length of this
+    // synchronous call it gets the same binding without the deprecated accessors (see leanBind).
+    const nodeBind = AsyncResource.prototype.bind;
+    AsyncResource.prototype.bind = leanBind as typeof nodeBind;
+    let stream: ClientHttp2Stream;
+    try {
+      stream = this.session.request(headers, options);
+    } finally {
+      AsyncResource.prototype.bind = nodeBind;
+    }
     this.active += 1;
-    stream.once('close', () => {
+    stream.on('close', () => { // emitted once: 'on' spares the wrapper 'once' makes per stream
       this.active -= 1;
       if (this.active === 0) this.idleSince = performance.now();
       if (this.draining && this.active === 0) this.session.close();

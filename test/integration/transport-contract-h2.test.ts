@@ -55,6 +55,17 @@ const ROWS: Row[] = [
     s.respond({ ':status': 200, 'content-length': '10' });
     s.write('abc', () => setTimeout(() => s.destroy(new Error('cut')), 20));
   }, expect: { error: 'UpstreamResetError', kind: 'reset', during: 'body' } },
+  { name: 'a slow body with no silence as long as IDLE_TIMEOUT_MS arrives whole', play: (s) => {
+    s.respond({ ':status': 200 });
+    let sent = 0;
+    const timer = setInterval(() => {
+      if (s.destroyed) return clearInterval(timer);
+      if (++sent === 8) {
+        clearInterval(timer);
+        s.end('x');
+      } else s.write('x');
+    }, 100);
+  }, timeouts: { idleTimeoutMs: 400, upstreamTimeoutMs: 400 }, expect: { answer: 200, body: 'xxxxxxxx', trailers: [], informational: [] } },
   { name: 'a body gone silent for IDLE_TIMEOUT_MS', play: (s) => { s.respond({ ':status': 200 }); s.write('abc'); },
     timeouts: { idleTimeoutMs: 300 }, expect: { error: 'UpstreamTimeoutError', kind: 'timeout', during: 'body' } },
   { name: 'the session torn down before the head', play: (s) => s.session?.destroy(),

@@ -33,6 +33,18 @@ interface Row {
 
 const hang = (bytes = '') => (socket: net.Socket) => { if (bytes !== '') socket.write(bytes); };
 
+/** A head, then one body byte every `gapMs` (`n` of them): never silent for long, slow in total. */
+const drip = (n: number, gapMs: number) => (socket: net.Socket) => {
+  socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${n}\r\n\r\n`);
+  let sent = 0;
+  const timer = setInterval(() => {
+    if (socket.destroyed || sent === n) return clearInterval(timer);
+    socket.write('x');
+    sent += 1;
+  }, gapMs);
+  socket.once('close', () => clearInterval(timer));
+};
+
 const ROWS: Row[] = [
   { name: 'a plain answer', play: 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello',
     expect: { answer: 200, body: 'hello', trailers: [], informational: [] } },
@@ -54,6 +66,8 @@ const ROWS: Row[] = [
     expect: { error: 'UpstreamTimeoutError', kind: 'timeout', during: 'head' } },
   { name: 'a body cut short by a reset', play: { bytes: 'HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc', close: true },
     expect: { error: 'UpstreamResetError', kind: 'reset', during: 'body' } },
+  { name: 'a slow body with no silence as long as IDLE_TIMEOUT_MS arrives whole', play: drip(8, 100), timeouts: { idleTimeoutMs: 400 },
+    expect: { answer: 200, body: 'xxxxxxxx', trailers: [], informational: [] } },
   { name: 'a body gone silent for IDLE_TIMEOUT_MS', play: hang('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc'), timeouts: { idleTimeoutMs: 300 },
     expect: { error: 'UpstreamTimeoutError', kind: 'timeout', during: 'body' } },
 ];
