@@ -1,0 +1,102 @@
+/**
+ * The traffic port as several listening sockets that share one address
+ * (SO_REUSEPORT), so that new clients keep being accepted while the event
+ * loop is saturated.
+ *
+ * Why: since libuv 1.45 (libuv PR #3696; Node 20.3 and later) a listening
+ * socket yields one accept() per poll of the event loop. Under load one
+ * iteration handles hundreds of ready connections and takes tens of
+ * milliseconds, so a single socket accepts only some tens of clients per
+ * second and the rest wait in the kernel's queue until they time out. The
+ * kernel spreads new connections over the sockets of a reuseport group, and
+ * each socket yields its own accept per poll: N sockets accept N per
+ * iteration. Every socket hands its connections to the one handler.
+ *
+ * Where the runtime cannot set SO_REUSEPORT (Node < 22.12, or not Linux,
+ * where the option does not spread connections), the port is one socket.
+ * MAX_CONNECTIONS is counted over the whole group, not per socket.
+ */
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+
+/** Sockets per port where reuseport works: 1000 clients arriving at once are all accepted within ~1 s (bench --accept). */
+export const ACCEPT_SOCKETS = 16;
+
+export interface AcceptSocketsOptions {
+  readonly server: net.ServerOpts;
+  /** Total cap over every socket of the group (MAX_CONNECTIONS); past it a new connection is closed at once. */
+  readonly maxConnections: number;
+  /** Sockets wanted; fewer where reuseport is unavailable (then 1). */
+  readonly sockets: number;
+}
+
+/** SO_REUSEPORT through `listen({ reusePort })`: Node 22.12+ (23.1+ on the 23 line), on Linux only. */
+export function reusePortAvailable(platform = process.platform, version = process.versions.node): boolean {
+  if (platform !== 'linux') return false;
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return major >= 24 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
+}
+
+export class AcceptSockets {
+  /** The first socket: its address is the port's; the others join it once it listens. */
+  readonly primary: net.Server;
+  private readonly extra: net.Server[] = [];
+  private readonly count: number;
+  private open = 0;
+
+  constructor(private readonly o: AcceptSocketsOptions, private readonly onConnection: (socket: net.Socket) => void) {
+    this.count = reusePortAvailable() ? Math.max(1, o.sockets) : 1;
+    this.primary = this.createServer();
+  }
+
+  /** How many sockets listen (1 without reuseport). */
+  get sockets(): number {
+    return 1 + this.extra.length;
+  }
+
+  /** Binds every socket to host:port (port 0: the port the first one got); rejects if the first cannot bind. */
+  async listen(host: string, port: number): Promise<AddressInfo> {
+    const reusePort = this.count > 1;
+    const address = await bind(this.primary, { host, port, reusePort });
+    for (let i = 1; i < this.count; i++) {
+      const s = this.createServer();
+      // A sibling that cannot join leaves the port working with fewer sockets: not fatal.
+      try {
+        await bind(s, { host: address.address, port: address.port, reusePort });
+        this.extra.push(s);
+      } catch {
+        s.close();
+        break;
+      }
+    }
+    return address;
+  }
+
+  /** Stops accepting on every socket; open connections are left to their owners. */
+  close(): void {
+    this.primary.close();
+    for (const s of this.extra.splice(0)) s.close();
+  }
+
+  private createServer(): net.Server {
+    const server = net.createServer(this.o.server, (socket) => {
+      if (this.open >= this.o.maxConnections) return void socket.destroy();
+      this.open += 1;
+      socket.once('close', () => { this.open -= 1; });
+      this.onConnection(socket);
+    });
+    // Node's own check, per socket: a backstop behind the group's count.
+    server.maxConnections = this.o.maxConnections;
+    return server;
+  }
+}
+
+function bind(server: net.Server, options: net.ListenOptions & { reusePort?: boolean }): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
