@@ -4,6 +4,7 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { getHeapStatistics } from 'node:v8';
 import type { Config } from './config.js';
 import type { LogHandle } from './log.js';
 import { createMetrics } from './metrics.js';
@@ -150,7 +151,7 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
       const proxyAddress = await proxy.listen(config.proxyHost, config.proxyPort);
       readiness.markListening();
       const tls = config.listenerTls === undefined ? false : { serial: config.listenerTls.material.serial, clientCerts: config.listenerTls.requireClientCert };
-      logger.info({ mode: config.mode, proxy: proxyAddress, acceptSockets: proxy.sockets, admin: adminAddress, tls, algorithm: config.algorithm, backends: set.size, version: VERSION }, 'listening');
+      logger.info({ mode: config.mode, proxy: proxyAddress, acceptSockets: proxy.sockets, memory: memoryLimits(), admin: adminAddress, tls, algorithm: config.algorithm, backends: set.size, version: VERSION }, 'listening');
       return { proxy: proxyAddress, admin: adminAddress };
     },
     shutdown: (signal) => shutdown.begin(signal),
@@ -166,6 +167,16 @@ function listen(server: Server, host: string, port: number): Promise<AddressInfo
       resolve(server.address() as AddressInfo);
     });
   });
+}
+
+/**
+ * The memory limit the runtime sees (a container's cgroup limit, through
+ * process.constrainedMemory(); null when there is none) and the V8 heap
+ * limit it derived, for checking a pod's sizing from the first log line.
+ */
+function memoryLimits(): { limitBytes: number | null; heapLimitBytes: number } {
+  const limit = process.constrainedMemory?.() ?? 0;
+  return { limitBytes: limit > 0 && limit < Number.MAX_SAFE_INTEGER ? limit : null, heapLimitBytes: getHeapStatistics().heap_size_limit };
 }
 
 /** The text loadConfig just parsed, read again with the same checks, for the watcher to compare against. */

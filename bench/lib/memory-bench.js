@@ -48,7 +48,7 @@ export async function runMemoryBench({ args, group, dir, mainJs, root, commandLi
       const row = await measureTarget(t, { group, dir: join(dir, `r${round}-${t.name}`.replace(/[^\w.-]/g, '_')), backendUrl: backend.url, proxyCpu, loadCpu, limit, notes, o });
       if (row === null) continue;
       rows.push({ ...row, round: round + 1 });
-      console.log(`  ${t.label}: idle ${mib(row.idle)}, ${row.levels.map((l) => `-c${l.connections} peak ${mib(l.peak)} (${Math.round(l.rps)} req/s)`).join(', ')}, after ${o.afterS} s ${mib(row.after)}${row.cgroup ? `; cgroup peak ${mib(row.cgroup.peak)}, OOM kills ${row.cgroup.oomKills}` : ''}${row.died ? ' — DIED' : ''}`);
+      console.log(`  ${t.label}: idle ${mib(row.idle)}, ${row.levels.map((l) => `-c${l.connections} peak ${mib(l.peak)} (${Math.round(l.rps)} req/s)`).join(', ')}, after ${o.afterS} s ${mib(row.after)}${row.cgroup ? `; cgroup idle ${mib(row.cgroup.idle)}, peak ${mib(row.cgroup.peak)}, after ${mib(row.cgroup.after)}, OOM kills ${row.cgroup.oomKills}` : ''}${row.died ? ' — DIED' : ''}`);
     }
   }
   for (const n of notes) console.log(`note: ${n}`);
@@ -100,6 +100,7 @@ async function measureTarget(t, { group, dir, backendUrl, proxyCpu, loadCpu, lim
     const rss = () => sum(pids.map(rssBytes));
     await sleep(o.idleS * 1000);
     const idle = rss();
+    const cgIdle = cg?.usage();
     const levels = [];
     for (const connections of o.levels) {
       await waitForQuiet(0.15, 10);
@@ -113,7 +114,7 @@ async function measureTarget(t, { group, dir, backendUrl, proxyCpu, loadCpu, lim
     const after = curve.at(-1) ?? rss();
     const backAt = curve.findIndex((v) => v !== null && idle !== null && v <= 1.2 * idle);
     const died = pids.some((p) => rssBytes(p) === null);
-    const cgroup = cg === null ? undefined : { limit: cg.limit(), peak: cg.peak(), oomKills: cg.oomKills(), version: cg.version };
+    const cgroup = cg === null ? undefined : { limit: cg.limit(), idle: cgIdle, peak: cg.peak(), after: cg.usage(), oomKills: cg.oomKills(), version: cg.version };
     return { label: t.label, name: t.name, idle, levels, after, backUnderS: backAt < 0 ? null : backAt + 1, died, cgroup };
   } finally {
     await stop();

@@ -1,7 +1,9 @@
 /**
  * The markdown table of `--memory` (what docs/benchmarks.md shows): RSS in
  * MiB idle, peak and steady at each connection level with req/s and p99,
- * after the load, and with --cgroup the cgroup's peak charge and OOM kills.
+ * after the load, and with --cgroup the cgroup's charge (idle, peak, after;
+ * v1 counts page cache too) and OOM kills. RSS counts the node binary's
+ * mapped pages (~34 MiB on Node 24), which the cgroup charges only once.
  * Outrigger's rows are checked against issue 13's targets.
  */
 const MIB = 1024 * 1024;
@@ -14,7 +16,7 @@ const m = (b) => (b === null || b === undefined ? '—' : String(Math.round(b / 
 export function memoryTable(rows, o) {
   const withCgroup = rows.some((r) => r.cgroup);
   const levelHead = o.levels.map((c) => `-c${c} peak / steady (req/s, p99 ms)`);
-  const head = ['target', 'idle', ...levelHead, `${o.afterS} s after`, 'back under 1.2× idle after', ...(withCgroup ? ['cgroup peak', 'OOM kills'] : []), 'targets'];
+  const head = ['target', 'idle', ...levelHead, `${o.afterS} s after`, 'back under 1.2× idle after', ...(withCgroup ? ['cgroup charge idle / peak / after', 'OOM kills'] : []), 'targets'];
   const lines = rows.map((r) => {
     const cells = [
       `${r.label}${r.round > 1 ? ` (round ${r.round})` : ''}${r.died ? ' **died**' : ''}`,
@@ -22,7 +24,7 @@ export function memoryTable(rows, o) {
       ...r.levels.map((l) => `${m(l.peak)} / ${m(l.steady)} (${Math.round(l.rps)}, ${l.p99Ms.toFixed(0)})${l.timeouts ? ` ${l.timeouts} timeouts` : ''}`),
       m(r.after),
       r.backUnderS === null ? 'not yet' : `${r.backUnderS} s`,
-      ...(withCgroup ? [m(r.cgroup?.peak), String(r.cgroup?.oomKills ?? '—')] : []),
+      ...(withCgroup ? [`${m(r.cgroup?.idle)} / ${m(r.cgroup?.peak)} / ${m(r.cgroup?.after)}`, String(r.cgroup?.oomKills ?? '—')] : []),
       r.name.startsWith('outrigger') ? verdict(r) : '',
     ];
     return `| ${cells.join(' | ')} |`;
