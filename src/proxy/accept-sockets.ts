@@ -14,7 +14,10 @@
  *
  * Where the runtime cannot set SO_REUSEPORT (Node < 22.12, or not Linux,
  * where the option does not spread connections), the port is one socket.
- * MAX_CONNECTIONS is counted over the whole group, not per socket.
+ * MAX_CONNECTIONS is counted over the whole group, not per socket. A port
+ * that is already taken still fails at start (a plain bind is tried first);
+ * a process of the same user that binds the port with SO_REUSEPORT after
+ * Outrigger started would share its new connections (docs/security.md).
  */
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -57,6 +60,9 @@ export class AcceptSockets {
   /** Binds every socket to host:port (port 0: the port the first one got); rejects if the first cannot bind. */
   async listen(host: string, port: number): Promise<AddressInfo> {
     const reusePort = this.count > 1;
+    // A port already in use must still fail with EADDRINUSE, even where its owner set reuseport too
+    // (a second Outrigger of the same user would otherwise join the group and take part of the traffic).
+    if (reusePort && port !== 0) await probeFree(host, port);
     const address = await bind(this.primary, { host, port, reusePort });
     for (let i = 1; i < this.count; i++) {
       const s = this.createServer();
@@ -89,6 +95,13 @@ export class AcceptSockets {
     server.maxConnections = this.o.maxConnections;
     return server;
   }
+}
+
+/** Binds a plain socket (no reuseport) to host:port and closes it: rejects with EADDRINUSE if anything listens there. */
+async function probeFree(host: string, port: number): Promise<void> {
+  const probe = net.createServer();
+  await bind(probe, { host, port });
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
 }
 
 function bind(server: net.Server, options: net.ListenOptions & { reusePort?: boolean }): Promise<AddressInfo> {

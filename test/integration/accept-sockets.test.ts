@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
-import { startOutrigger } from '../helpers/outrigger.js';
+import { startOutrigger, runOutrigger } from '../helpers/outrigger.js';
 import { startBackend, sleep } from '../helpers/http.js';
 import { ACCEPT_SOCKETS, reusePortAvailable } from '../../src/proxy/accept-sockets.js';
 
@@ -74,4 +74,17 @@ test('MAX_CONNECTIONS holds for the port as a whole, not per listening socket', 
   while (closed() < 35 && Date.now() < deadline) await sleep(50);
   await sleep(300); // anything over the cap would be closed by now as well
   assert.equal(closed(), 35, 'connections the server closed');
+});
+
+test('a second Outrigger on a port already in use exits 1 with EADDRINUSE, reuseport or not', OPTS, async (t) => {
+  const backend = await startBackend();
+  t.after(() => backend.close());
+  const first = await startOutrigger({ BACKENDS: `127.0.0.1:${backend.port}`, HEALTH_CHECK_TYPE: 'none', ACCESS_LOG: 'false' });
+  t.after(() => first.stop());
+  const second = await runOutrigger({
+    BACKENDS: `127.0.0.1:${backend.port}`, HEALTH_CHECK_TYPE: 'none', ACCESS_LOG: 'false',
+    PROXY_HOST: '127.0.0.1', PROXY_PORT: String(first.proxyPort), ADMIN_HOST: '127.0.0.1', ADMIN_PORT: '0',
+  }, 20_000);
+  assert.equal(second.code, 1, second.stderr);
+  assert.match(second.stdout, /"code":"EADDRINUSE".*"msg":"cannot listen"/);
 });
