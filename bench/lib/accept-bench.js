@@ -52,7 +52,7 @@ export async function runAcceptBench({ args, group, dir, mainJs, root, commandLi
   if (!group.pin) notes.push('taskset unavailable or fewer than 2 CPUs: processes are not pinned');
   const backend = await startBackend('nginx', { group, dir, cpu: loadCpu });
   const ctx = { group, dir, backendUrl: backend.url, proxyCpu };
-  const wanted = footprintTargets({ root, mainJs, nodeBins: args['node-bin'], notes });
+  const wanted = footprintTargets({ root, mainJs, nodeBins: args['node-bin'], notes, rivals: args['no-rivals'] ? [] : undefined });
   console.log(`outrigger accept bench: wrk -t1 -c${connections} -d${durationS}s (request timeout 2 s), ${rounds} round(s), target: all accepted within ${ACCEPT_TARGET_S} s and no timeouts`);
   console.log(`command: ${commandLine}`);
   console.log(`machine: ${availableParallelism()} CPUs (${cpus()[0]?.model ?? 'unknown'}); backend: ${backend.label}; pinning: ${group.pin ? 'target on CPU 1, wrk and backend on CPU 0' : 'off'}`);

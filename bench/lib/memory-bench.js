@@ -37,7 +37,7 @@ export async function runMemoryBench({ args, group, dir, mainJs, root, commandLi
   const [loadCpu, proxyCpu] = group.pin ? ['0', '1'] : [undefined, undefined];
   if (!group.pin) notes.push('taskset unavailable or fewer than 2 CPUs: processes are not pinned');
   const backend = await startBackend('nginx', { group, dir, cpu: loadCpu });
-  const targets = [...footprintTargets({ root, mainJs, nodeBins: args['node-bin'], notes }), ...flagVariants(args, root, mainJs)];
+  const targets = [...footprintTargets({ root, mainJs, nodeBins: args['node-bin'], notes, rivals: args['no-rivals'] ? [] : undefined }), ...flagVariants(args, root, mainJs)];
   console.log(`outrigger memory bench: wrk -t1 at ${levels.join(', ')} connections, ${o.durationS} s each; idle ${o.idleS} s before; last sample ${o.afterS} s after the load${limit ? `; each target in a memory cgroup limited to ${args.cgroup}` : '; no cgroup limit (host)'}`);
   console.log(`command: ${commandLine}`);
   console.log(`machine: ${availableParallelism()} CPUs (${cpus()[0]?.model ?? 'unknown'}); backend: ${backend.label}; pinning: ${group.pin ? 'target on CPU 1, wrk and backend on CPU 0' : 'off'}`);

@@ -22,8 +22,14 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 
-/** Sockets per port where reuseport works: 1000 clients arriving at once are all accepted within ~1 s (bench --accept). */
-export const ACCEPT_SOCKETS = 16;
+/**
+ * Sockets per port where reuseport works. The kernel hashes new connections
+ * over them, so N sockets accept about N per loop iteration: with 1000
+ * clients arriving while iterations take 50-100 ms, 16 left up to 500
+ * waiting for 3 s in smoke runs, 64 accepted all within 0.1-1.6 s
+ * (`npm run bench -- --accept`). Each is one fd and a few KiB.
+ */
+export const ACCEPT_SOCKETS = 64;
 
 export interface AcceptSocketsOptions {
   readonly server: net.ServerOpts;
