@@ -22,6 +22,9 @@
  * `--tracing` measures the cost of SPEC §10 tracing (lib/tracing-targets.js): Outrigger with tracing
  * off, with trace ids and no export (the default), and exporting every span to a local OTLP sink,
  * side by side, against the issue's targets (≤ 5 % and ≤ 15 % CPU per request over tracing off).
+ * `--accept` (lib/accept-bench.js) and `--memory` (lib/memory-bench.js) measure the footprint:
+ * accepting 1000 new clients under load, and RSS idle / under load / after it, for Outrigger on
+ * each `--node-bin LABEL=PATH` runtime with the image's flags, next to HAProxy and NGINX.
  * In --variant, NAME=VALUE pairs are environment for that Outrigger, except
  * BENCH_STDOUT=PATH, which sends its stdout (the access log) to PATH instead of a file.
  */
@@ -35,6 +38,8 @@ import { busyText } from './lib/proc-stats.js';
 import { measureOnce as measure } from './lib/measure.js';
 import { runH2Bench } from './lib/h2-bench.js';
 import { runTlsBench } from './lib/tls-bench.js';
+import { runAcceptBench } from './lib/accept-bench.js';
+import { runMemoryBench } from './lib/memory-bench.js';
 import { runLoad } from './lib/load.js';
 import { startBackend } from './lib/backends.js';
 import { directTarget, outriggerTarget, variantTarget, floorTarget, httpProxyTarget, nginxTarget, haproxyTarget, found } from './lib/targets.js';
@@ -71,6 +76,15 @@ const { values: args } = parseArgs({
     variant: { type: 'string', multiple: true, default: [] },
     check: { type: 'boolean', default: false },
     tracing: { type: 'boolean', default: false },
+    // Footprint modes (lib/accept-bench.js, lib/memory-bench.js): Outrigger per --node-bin LABEL=PATH with the image's flags.
+    accept: { type: 'boolean', default: false },
+    memory: { type: 'boolean', default: false },
+    'node-bin': { type: 'string', multiple: true, default: [] },
+    levels: { type: 'string' }, // --memory: wrk connection counts (64,256,1000)
+    idle: { type: 'string' }, // --memory: seconds idle before the idle sample (10)
+    'after-load': { type: 'string' }, // --memory: seconds after the load for the last sample (60)
+    cgroup: { type: 'string' }, // --memory: run each target in a memory cgroup with this limit (e.g. 256M)
+    flags: { type: 'string', multiple: true, default: [] }, // --memory: extra Outrigger runs, LABEL=NODE_FLAGS (space-separated)
   },
 });
 
@@ -127,6 +141,11 @@ function selectTargets(load, notes) {
 async function main() {
   if (!existsSync(MAIN_JS)) throw new Error('dist/main.js is missing: run `npm run build` (npm run bench does)');
   if (!['h1', 'h2', 'tls'].includes(args.protocol)) throw new Error('--protocol is h1, h2 or tls');
+  if (args.accept || args.memory) { // footprint modes: their own topology and report; tempDir goes on exit
+    tempDir = mkdtempSync(join(tmpdir(), 'outrigger-bench-'));
+    const run = args.accept ? runAcceptBench : runMemoryBench;
+    return run({ args, group, dir: tempDir, mainJs: MAIN_JS, root: ROOT, commandLine: commandLine() }).finally(() => group.stopAll());
+  }
   if (args.protocol !== 'h1') { // its own topology, targets and report; tempDir goes on exit
     tempDir = mkdtempSync(join(tmpdir(), 'outrigger-bench-'));
     return (args.protocol === 'h2' ? runH2Bench : runTlsBench)({ args, group, dir: tempDir, mainJs: MAIN_JS, root: ROOT, commandLine: commandLine() }).finally(() => group.stopAll());

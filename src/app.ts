@@ -3,7 +3,8 @@
  * nothing started until start(). main.ts and the tests use this.
  */
 import type { Server } from 'node:http';
-import type { Server as NetServer, AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { getHeapStatistics } from 'node:v8';
 import type { Config } from './config.js';
 import type { LogHandle } from './log.js';
 import { createMetrics } from './metrics.js';
@@ -25,6 +26,7 @@ import { Tunnels } from './proxy/upgrade.js';
 import { createHttpPort } from './proxy/http-port.js';
 import { ConnectionAge } from './proxy/connection-age.js';
 import { createTcpServer } from './proxy/tcp.js';
+import type { AcceptSockets } from './proxy/accept-sockets.js';
 import { createAdminServer } from './admin/server.js';
 import { InFlight } from './lifecycle/in-flight.js';
 import { Readiness } from './lifecycle/readiness.js';
@@ -83,7 +85,7 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
   const tracing = config.tracing.disabled ? undefined : new Tracing(createSampler(config.tracing.sampler, config.tracing.samplerArg ?? 1));
   const outcomes = new Outcomes({ outlier, metrics, logger, accessLog: config.accessLog && logger.isLevelEnabled('info') ? log.writeLine : undefined, tracing });
   const contextFor = pickContextFactory(config, rng);
-  let proxy: NetServer;
+  let proxy: AcceptSockets;
   let announceDrain: () => void = () => undefined;
   let stopListening: () => void;
   let closeConnections: () => void;
@@ -97,7 +99,7 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
     const forwarder = new Forwarder({ config, set, picker, pool, outcomes, contextFor, budget, metrics, logger, draining, age });
     const tunnels = new Tunnels({ config, set, picker, budget, outlier, outcomes, contextFor, splices, inFlight, metrics, logger, upstreamTls });
     const port = createHttpPort({ config, forwarder, tunnels, inFlight, metrics, outcomes, logger, draining, age });
-    proxy = port.server;
+    proxy = port.sockets;
     const tls = port.tls;
     if (tls !== undefined && config.listenerTls !== undefined) {
       rotation = new TlsRotation({
@@ -156,10 +158,10 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
         logger.info({ eligible: set.eligible().length, backends: set.size }, 'first health-check round done');
       });
       const adminAddress = await listen(admin, config.adminHost, config.adminPort);
-      const proxyAddress = await listen(proxy, config.proxyHost, config.proxyPort);
+      const proxyAddress = await proxy.listen(config.proxyHost, config.proxyPort);
       readiness.markListening();
       const tls = config.listenerTls === undefined ? false : { serial: config.listenerTls.material.serial, clientCerts: config.listenerTls.requireClientCert };
-      logger.info({ mode: config.mode, proxy: proxyAddress, admin: adminAddress, tls, algorithm: config.algorithm, backends: set.size, version: VERSION }, 'listening');
+      logger.info({ mode: config.mode, proxy: proxyAddress, acceptSockets: proxy.sockets, memory: memoryLimits(), admin: adminAddress, tls, algorithm: config.algorithm, backends: set.size, version: VERSION }, 'listening');
       return { proxy: proxyAddress, admin: adminAddress };
     },
     shutdown: (signal) => shutdown.begin(signal),
@@ -167,7 +169,7 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
   };
 }
 
-function listen(server: Server | NetServer, host: string, port: number): Promise<AddressInfo> {
+function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host, port }, () => {
@@ -175,6 +177,16 @@ function listen(server: Server | NetServer, host: string, port: number): Promise
       resolve(server.address() as AddressInfo);
     });
   });
+}
+
+/**
+ * The memory limit the runtime sees (a container's cgroup limit, through
+ * process.constrainedMemory(); null when there is none) and the V8 heap
+ * limit it derived, for checking a pod's sizing from the first log line.
+ */
+function memoryLimits(): { limitBytes: number | null; heapLimitBytes: number } {
+  const limit = process.constrainedMemory?.() ?? 0;
+  return { limitBytes: limit > 0 && limit < Number.MAX_SAFE_INTEGER ? limit : null, heapLimitBytes: getHeapStatistics().heap_size_limit };
 }
 
 /** The text loadConfig just parsed, read again with the same checks, for the watcher to compare against. */

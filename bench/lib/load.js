@@ -43,7 +43,7 @@ function wrkArgs(o, seconds) {
   return [`-t${o.threads}`, `-c${o.connections}`, `-d${seconds}s`, '--timeout', '10s', ...headers, '-s', WRK_SCRIPT, o.url];
 }
 
-function parseWrk(out) {
+export function parseWrk(out) {
   const line = out.split('\n').find((l) => l.startsWith('BENCH-JSON '));
   if (line === undefined) throw new Error(`wrk printed no result:\n${out}`);
   const r = JSON.parse(line.slice('BENCH-JSON '.length));

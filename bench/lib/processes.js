@@ -143,3 +143,20 @@ function answers(url, status) {
     req.on('error', () => resolve(false));
   });
 }
+
+/**
+ * Stops what `group` started (and adopted) after this call, leaving older
+ * processes (the backend) running: `const end = since(group); …; await end()`.
+ */
+export function since(group) {
+  const before = new Set(group.children);
+  const adopted = group.adopted.length;
+  return async () => {
+    await Promise.all([...group.children].filter((c) => !before.has(c)).map((c) => group.stop(c)));
+    for (const { pid, comm } of group.adopted.splice(adopted)) {
+      try {
+        if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm) process.kill(pid, 'SIGKILL');
+      } catch { /* already gone */ }
+    }
+  };
+}

@@ -30,8 +30,11 @@ export function directTarget() {
   };
 }
 
-/** @param {{ name: string, label: string, mainJs: string, accessLog: boolean, env?: Record<string, string> }} o */
-export function outriggerTarget({ name, label, mainJs, accessLog, env = {} }) {
+/**
+ * @param {{ name: string, label: string, mainJs: string, accessLog: boolean, env?: Record<string, string>, node?: string, nodeArgs?: string[] }} o
+ *   node, nodeArgs: the runtime and its flags (default: this bench's node, no flags)
+ */
+export function outriggerTarget({ name, label, mainJs, accessLog, env = {}, node = process.execPath, nodeArgs = [] }) {
   return {
     name, label, kind: 'outrigger',
     async start(ctx) {
@@ -40,7 +43,7 @@ export function outriggerTarget({ name, label, mainJs, accessLog, env = {} }) {
       const { BENCH_STDOUT: stdoutPath, ...outriggerEnv } = env;
       if (stdoutPath === undefined) this.logFile = join(ctx.dir, `${name}.log`);
       const fd = openSync(stdoutPath ?? this.logFile, 'a'); // O_APPEND: the runner may truncate it between runs
-      const child = ctx.group.start(name, process.execPath, [mainJs], {
+      const child = ctx.group.start(name, node, [...nodeArgs, mainJs], {
         cpu: ctx.proxyCpu, stdout: fd, cleanEnv: true,
         env: {
           BACKENDS: ctx.backendUrl, PROXY_HOST: '127.0.0.1', PROXY_PORT: String(port),

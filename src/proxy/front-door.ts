@@ -1,6 +1,8 @@
 /**
- * The traffic port. Accepts TCP connections (at most MAX_CONNECTIONS) and
- * hands each to the protocol it speaks.
+ * The traffic port. Accepts TCP connections (at most MAX_CONNECTIONS, on
+ * the sockets of proxy/accept-sockets) and hands each to the protocol it speaks.
+ * Work done at accept stays small (counters, the head clock, a close
+ * listener): the protocol is decided on the first bytes, not at accept.
  *
  * Plain text: the head clock starts at accept (proxy/head-deadline); HTTP/2
  * when the first bytes are the HTTP/2 connection preface (h2c with prior
@@ -13,7 +15,7 @@
  * then decides: `h2` to HTTP/2, anything else (`http/1.1`, none) to
  * HTTP/1.1, whose head clock starts when the handshake ends.
  */
-import net from 'node:net';
+import type net from 'node:net';
 import type http from 'node:http';
 import type http2 from 'node:http2';
 import type tls from 'node:tls';
@@ -23,6 +25,7 @@ import type { HeadDeadlines } from './head-deadline.js';
 import type { ConnectionAge } from './connection-age.js';
 import { ListenerTls } from '../tls/listener-tls.js';
 import type { ListenerTlsConfig } from '../tls/tls-config.js';
+import { AcceptSockets, ACCEPT_SOCKETS } from './accept-sockets.js';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
@@ -42,7 +45,7 @@ export interface FrontDoorDeps {
 }
 
 export interface FrontDoor {
-  readonly server: net.Server;
+  readonly sockets: AcceptSockets;
   /** The TLS side (for rotation and the drain); undefined in plain text. */
   readonly tls: ListenerTls | undefined;
 }
@@ -62,7 +65,7 @@ export function createFrontDoor(d: FrontDoorDeps): FrontDoor {
     config: d.tls, http2: h2 !== undefined, handshakeTimeoutMs: d.handshakeTimeoutMs, metrics: d.metrics, logger: d.logger,
   }, secured);
 
-  const server = net.createServer({ noDelay: true }, (socket) => {
+  const sockets = new AcceptSockets({ server: { noDelay: true }, maxConnections: d.maxConnections, sockets: ACCEPT_SOCKETS }, (socket) => {
     d.metrics.downstreamConnectionsTotal.inc();
     d.metrics.downstreamConnections.inc();
     socket.once('close', () => {
@@ -83,8 +86,7 @@ export function createFrontDoor(d: FrontDoorDeps): FrontDoor {
       socket.resume();
     });
   });
-  server.maxConnections = d.maxConnections;
-  return { server, tls: listenerTls };
+  return { sockets, tls: listenerTls };
 }
 
 /** Reads until the first bytes either are the HTTP/2 preface or cannot be; puts them back and decides. */

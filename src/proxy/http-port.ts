@@ -5,7 +5,7 @@
  * one Forwarder and upgrades to the Tunnels. The drain steps the shutdown
  * sequence calls are gathered here for both protocols.
  */
-import type net from 'node:net';
+import type { AcceptSockets } from './accept-sockets.js';
 import type { Forwarder } from './forward.js';
 import type { Tunnels } from './upgrade.js';
 import { createProxyServer, type ProxyServerDeps } from './server.js';
@@ -22,7 +22,8 @@ export interface HttpPortDeps extends ProxyServerDeps {
 }
 
 export interface HttpPort {
-  readonly server: net.Server;
+  /** The listening sockets of the port (proxy/accept-sockets). */
+  readonly sockets: AcceptSockets;
   /** TLS on the port (TLS_CERT_FILE), for rotation; undefined in plain text. */
   readonly tls: ListenerTls | undefined;
   /** SIGTERM: HTTP/2 clients are told at once to open no more streams. */
@@ -36,16 +37,16 @@ export interface HttpPort {
 export function createHttpPort(d: HttpPortDeps): HttpPort {
   const http1 = createProxyServer(d);
   const h2 = d.config.http2 ? createH2Server({ ...d, deadlines: http1.deadlines }) : undefined;
-  const { server, tls } = createFrontDoor({
+  const { sockets, tls } = createFrontDoor({
     maxConnections: d.config.maxConnections, http1: http1.server, http2: h2?.server, deadlines: http1.deadlines, age: d.age, metrics: d.metrics,
     logger: d.logger, tls: d.config.listenerTls, handshakeTimeoutMs: d.config.clientHeadersTimeoutMs,
   });
   return {
-    server,
+    sockets,
     tls,
     announceDrain: () => h2?.announceDrain(),
     stopListening() {
-      server.close();
+      sockets.close();
       http1.stopListening();
       h2?.closeGracefully();
     },

@@ -7,7 +7,7 @@
  * A failed connect is retried on another backend (up to RETRIES); nothing is
  * read from the client until a backend accepted, so nothing is lost.
  */
-import net from 'node:net';
+import type net from 'node:net';
 import type { PickContext } from '../balancer/picker.js';
 import { ConnectFailedError } from '../errors.js';
 import { errorStatus } from './error-response.js';
@@ -15,11 +15,13 @@ import { acquire, choose, mayRetry, type TunnelPathDeps } from './choose.js';
 import type { Backend } from '../upstream/backend.js';
 import { clientAddress } from './headers.js';
 import { connectBackend } from '../transport/connect.js';
+import { AcceptSockets, ACCEPT_SOCKETS } from './accept-sockets.js';
 
 export type TcpDeps = TunnelPathDeps;
 
-export function createTcpServer(d: TcpDeps): net.Server {
-  const server = net.createServer({ pauseOnConnect: true, noDelay: true, allowHalfOpen: true }, (client) => {
+export function createTcpServer(d: TcpDeps): AcceptSockets {
+  const server = { pauseOnConnect: true, noDelay: true, allowHalfOpen: true };
+  return new AcceptSockets({ server, maxConnections: d.config.maxConnections, sockets: ACCEPT_SOCKETS }, (client) => {
     d.metrics.downstreamConnectionsTotal.inc();
     d.metrics.downstreamConnections.inc();
     client.once('close', () => d.metrics.downstreamConnections.dec());
@@ -29,8 +31,6 @@ export function createTcpServer(d: TcpDeps): net.Server {
     client.once('close', end);
     void connectWithRetries(d, client, [], d.contextFor(clientAddress(client.remoteAddress))).finally(end);
   });
-  server.maxConnections = d.config.maxConnections;
-  return server;
 }
 
 async function connectWithRetries(d: TcpDeps, client: net.Socket, tried: Backend[], ctx: PickContext): Promise<void> {

@@ -8,7 +8,7 @@ const [image] = JSON.parse(readFileSync(file, 'utf8'));
 const c = image.Config;
 const env = Object.fromEntries((c.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
 
-assert.deepEqual(c.Cmd, ['node', '--disable-sigusr1', 'dist/main.js'], 'CMD');
+assert.deepEqual(c.Cmd, ['node', '--disable-sigusr1', '--max-semi-space-size=16', 'dist/main.js'], 'CMD');
 assert.ok(!c.Entrypoint || c.Entrypoint.length === 0, `no ENTRYPOINT, got ${JSON.stringify(c.Entrypoint)}`);
 assert.equal(c.WorkingDir, '/app', 'WORKDIR');
 assert.match(c.User ?? '', /^[1-9]\d*:[1-9]\d*$/, 'USER must be a numeric non-root uid:gid (runAsNonRoot)');

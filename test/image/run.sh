@@ -26,7 +26,7 @@ mapfile -t bases < <(sed -n 's/^FROM \([^ ]*\) AS .*/\1/p' Dockerfile | sed "s/\
 node_image=${bases[0]} runtime_image=${bases[1]}
 runtime_stage=$(awk '/^FROM /{n++} n==2' Dockerfile)
 grep -q '^RUN ' <<<"$runtime_stage" && fail "the runtime stage has a RUN step; distroless has no shell"
-grep -qx 'CMD \["node", "--disable-sigusr1", "dist/main.js"\]' Dockerfile || fail 'CMD must be exec form ["node", "--disable-sigusr1", "dist/main.js"]'
+grep -qx 'CMD \["node", "--disable-sigusr1", "--max-semi-space-size=16", "dist/main.js"\]' Dockerfile || fail 'CMD must be exec form ["node", "--disable-sigusr1", "--max-semi-space-size=16", "dist/main.js"]'
 grep -q '^ENTRYPOINT' Dockerfile && fail "no ENTRYPOINT: the CMD is the whole command"
 log "Dockerfile: build on $node_image, runtime on $runtime_image"
 
