@@ -25,11 +25,12 @@ import type { AddressInfo } from 'node:net';
 /**
  * Sockets per port where reuseport works. The kernel hashes new connections
  * over them, so N sockets accept about N per loop iteration: with 1000
- * clients arriving while iterations take 50-100 ms, 16 left up to 500
- * waiting for 3 s in smoke runs, 64 accepted all within 0.1-1.6 s
- * (`npm run bench -- --accept`). Each is one fd and a few KiB.
+ * clients arriving while iterations take 50-100 ms, 64 still needed
+ * 1.5-2 s to accept all on a quiet machine, 256 took 0.1 s in every round
+ * (`npm run bench -- --accept`, docs/benchmarks.md). Each is one fd and a
+ * few KiB.
  */
-export const ACCEPT_SOCKETS = 64;
+export const ACCEPT_SOCKETS = 256;
 
 export interface AcceptSocketsOptions {
   readonly server: net.ServerOpts;
