@@ -53,6 +53,7 @@ export class AcceptSockets {
   private readonly extra: net.Server[] = [];
   private readonly count: number;
   private open = 0;
+  private closed = false;
 
   constructor(private readonly o: AcceptSocketsOptions, private readonly onConnection: (socket: net.Socket) => void) {
     this.count = reusePortAvailable() ? Math.max(1, o.sockets) : 1;
@@ -76,17 +77,23 @@ export class AcceptSockets {
       // A sibling that cannot join leaves the port working with fewer sockets: not fatal.
       try {
         await bind(s, { host: address.address, port: address.port, reusePort });
-        this.extra.push(s);
       } catch {
         s.close();
         break;
       }
+      // close() came while this one was binding (a signal during startup): it must not stay open.
+      if (this.closed) {
+        s.close();
+        break;
+      }
+      this.extra.push(s);
     }
     return address;
   }
 
   /** Stops accepting on every socket; open connections are left to their owners. */
   close(): void {
+    this.closed = true;
     this.primary.close();
     for (const s of this.extra.splice(0)) s.close();
   }
@@ -100,6 +107,10 @@ export class AcceptSockets {
     });
     // Node's own check, per socket: a backstop behind the group's count.
     server.maxConnections = this.o.maxConnections;
+    // A failed accept that libuv does not absorb itself (ENOBUFS, ENOMEM, EPERM; EMFILE mostly) is emitted
+    // as 'error' on the listening server, which throws without a listener and would end the process. The socket
+    // keeps listening; that one connection is lost.
+    server.on('error', () => undefined);
     return server;
   }
 }
