@@ -31,7 +31,10 @@ function tracesUrl(c: Record<string, unknown>): string | undefined {
   if (traces !== undefined && traces !== '') return traces;
   const base = c.OTEL_EXPORTER_OTLP_ENDPOINT as string | undefined;
   if (base === undefined || base === '') return undefined;
-  return `${base}${base.endsWith('/') ? '' : '/'}v1/traces`;
+  // The signal's path goes after the base's path, before any query (endpoint validation checked it parses).
+  const u = new URL(base);
+  u.pathname = `${u.pathname}${u.pathname.endsWith('/') ? '' : '/'}v1/traces`;
+  return u.toString();
 }
 
 export function tracingConfig(c: Record<string, unknown>): TracingConfig {
@@ -51,7 +54,7 @@ export function tracingConfig(c: Record<string, unknown>): TracingConfig {
   };
 }
 
-/** For /api/status and the startup log: header names only (their values are often credentials), no URL user info. */
+/** For /api/status and the startup log: header names only (their values are often credentials), no URL user info or query (some vendors put keys there). */
 export function tracingSummary(t: TracingConfig): Record<string, unknown> {
   return { ...t, url: t.url === undefined ? 'off' : withoutUserInfo(t.url), headers: Object.keys(t.headers ?? {}) };
 }
@@ -60,5 +63,6 @@ function withoutUserInfo(url: string): string {
   const u = new URL(url);
   u.username = '';
   u.password = '';
+  if (u.search !== '') u.search = '?…';
   return u.toString();
 }

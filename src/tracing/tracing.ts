@@ -35,7 +35,7 @@ export class Tracing {
     return new ServerSpan(traceId, newSpanId(), parent?.spanId, this.sampler(parent, traceId), start, host, scheme);
   }
 
-  /** A CLIENT span for the next attempt on `backend`; the one before it, if still open, ends now. */
+  /** A CLIENT span for the next attempt on `backend` (the caller ends each attempt with endAttempt). */
   client(server: ServerSpan, backend: string, start: number): ClientSpan {
     const span = new ClientSpan(server, newSpanId(), backend, server.clients.length, start);
     server.clients.push(span);

@@ -528,6 +528,8 @@ describe('tracing (SPEC §10)', () => {
       BACKENDS, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://b:4318/custom',
     }).tracing.url, 'http://b:4318/custom');
     assert.equal(loadConfig({ BACKENDS }).tracing.url, undefined);
+    // A query on the base stays after the signal's path.
+    assert.equal(loadConfig({ BACKENDS, OTEL_EXPORTER_OTLP_ENDPOINT: 'https://c.example/otlp?tenant=a' }).tracing.url, 'https://c.example/otlp/v1/traces?tenant=a');
   });
 
   test('OTEL_EXPORTER_OTLP_HEADERS: key=value pairs, percent-decoded; a bad one is refused without showing the value', () => {
@@ -543,12 +545,12 @@ describe('tracing (SPEC §10)', () => {
   test('sampler, ratio and the summary (no header values, no URL credentials)', () => {
     const c = loadConfig({
       BACKENDS, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.25',
-      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://user:pw@c.example/v1/traces', OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20xyz',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://user:pw@c.example/v1/traces?api_key=k3y', OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20xyz',
     });
     assert.equal(c.tracing.sampler, 'parentbased_traceidratio');
     assert.equal(c.tracing.samplerArg, 0.25);
     const text = JSON.stringify(configSummary(c));
-    assert.ok(!text.includes('xyz') && !text.includes('pw@'), text);
+    assert.ok(!text.includes('xyz') && !text.includes('pw@') && !text.includes('k3y'), text);
     assert.ok(text.includes('authorization') && text.includes('c.example'), text);
   });
 });
