@@ -96,7 +96,7 @@ export function sendRefusal(res: ClientResponse, kind: RefusalKind): number {
 export function sendError(res: ClientResponse, err: unknown, o: { close: boolean; grpc: boolean }, logger?: Logger): ErrorKind {
   const { status, kind } = errorStatus(err, logger);
   if (res.headersSent) {
-    res.destroy();
+    if (!(o.grpc && endGrpcCall(res, kind))) res.destroy();
     return kind;
   }
   if (o.grpc && isHttp2(res)) {
@@ -120,6 +120,19 @@ export function sendError(res: ClientResponse, err: unknown, o: { close: boolean
   });
   res.end(body);
   return kind;
+}
+
+/**
+ * A gRPC call over HTTP/2 whose answer had begun when the backend failed:
+ * the client still gets a status (grpc-status for `kind` in the trailers),
+ * not a stream reset without one, which gRPC clients report as INTERNAL.
+ * False when the stream can take nothing more; the caller then cuts it.
+ */
+export function endGrpcCall(res: ClientResponse, kind: ErrorKind): boolean {
+  if (!isHttp2(res) || !res.headersSent || res.writableEnded || res.destroyed) return false;
+  res.addTrailers({ 'grpc-status': String(GRPC_STATUS[kind]), 'grpc-message': kind });
+  res.end();
+  return true;
 }
 
 /** The gRPC status an answer of `kind` carries to a gRPC client. */

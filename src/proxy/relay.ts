@@ -10,6 +10,7 @@ import type { Backend } from '../upstream/backend.js';
 import type { UpstreamCall, UpstreamResponse } from '../transport/contract.js';
 import { allowedTrailers, stripHopByHop } from './headers.js';
 import { addTrailers, holdHead, isHttp2, writeHead, type ClientResponse, type Protocol } from './downstream.js';
+import { endGrpcCall, errorStatus, grpcStatusOf } from './error-response.js';
 import { grpcStatusIn } from './grpc.js';
 import type { Outcomes } from './outcome.js';
 
@@ -76,8 +77,16 @@ export function relay({ res, up, backend, release, ex, closeConnection, outcomes
       res.end();
       return;
     }
-    // The backend broke off mid-body (or went silent): cut the client too, so the truncation shows.
+    // The backend broke off mid-body (or went silent): cut the client too, so the truncation shows;
+    // a gRPC client gets the failure as a status in the trailers instead (UNAVAILABLE upstream_reset).
     if (!ex.clientGone) outcomes.relayFailed(backend, err);
+    if (ex.grpc && !ex.clientGone) {
+      const kind = errorStatus(err).kind;
+      if (endGrpcCall(res, kind)) {
+        ex.grpcStatus = grpcStatusOf(kind);
+        return;
+      }
+    }
     res.destroy();
   });
   ex.release = release;

@@ -16,7 +16,7 @@ import type { H2Session } from './h2-sessions.js';
 import { toH2RequestHeaders, toH2Trailers, withoutPseudoHeaders } from './h2-headers.js';
 import { AttemptError, MAX_INFORMATIONAL, type ExchangeRequest, type RequestBodySink, type UpstreamCall, type UpstreamResponse } from './contract.js';
 
-const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
+const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 /** RST_STREAM codes that say the backend broke the protocol (RFC 9113 §7). */
 const PROTOCOL_CODES: ReadonlySet<number> = new Set([
   http2.constants.NGHTTP2_PROTOCOL_ERROR, http2.constants.NGHTTP2_FLOW_CONTROL_ERROR,
@@ -102,7 +102,13 @@ class H2Exchange implements UpstreamResponse {
       stream.pause();
       sink.once('drain', onDrain);
     });
-    stream.on('end', () => this.finish(undefined, this.trailers));
+    stream.on('end', () => {
+      // Node also ends the readable side of a stream that was reset, or whose session died, after the
+      // data it got: with a reset code that is a broken answer, not a complete one.
+      const code = stream.rstCode ?? NGHTTP2_NO_ERROR;
+      if (code !== NGHTTP2_NO_ERROR) return this.cut(new UpstreamResetError(this.backend.id, PROTOCOL_CODES.has(code)));
+      this.finish(undefined, this.trailers);
+    });
   }
 
   private onSession(session: H2Session): void {
