@@ -63,8 +63,11 @@ export interface UpstreamResponse extends UpstreamCall {
    * with the raw trailers when the body is complete, or with the error that
    * broke it off (a reset, or IDLE_TIMEOUT_MS of silence). `sink` is not ended.
    */
-  relayBody(sink: Writable, done: (err: UpstreamError | undefined, rawTrailers: readonly string[]) => void): void;
+  relayBody(sink: Writable, done: RelayDone): void;
 }
+
+/** How relayBody reports the end: an error when the body broke off, else the trailers (raw pairs, maybe none). */
+export type RelayDone = (err: UpstreamError | undefined, rawTrailers: readonly string[]) => void;
 
 /** An engine: sends one request to one backend. `onCall` gets the call at once, so that a departing client can abort it. */
 export type Engine<B> = (backend: B, request: ExchangeRequest, onCall: (call: UpstreamCall) => void) => Promise<UpstreamResponse>;

@@ -13,8 +13,9 @@ import { ConnectFailedError, StreamRefusedError, UpstreamError, UpstreamResetErr
 import type { Backend } from '../upstream/backend.js';
 import type { UpstreamPool } from './pool.js';
 import type { H2Session } from './h2-sessions.js';
-import { toH2RequestHeaders, toH2Trailers, withoutPseudoHeaders } from './h2-headers.js';
-import { AttemptError, MAX_INFORMATIONAL, type ExchangeRequest, type RequestBodySink, type UpstreamCall, type UpstreamResponse } from './contract.js';
+import { H2BodySink } from './h2-body-sink.js';
+import { toH2RequestHeaders, withoutPseudoHeaders } from './h2-headers.js';
+import { AttemptError, MAX_INFORMATIONAL, type ExchangeRequest, type RelayDone, type UpstreamCall, type UpstreamResponse } from './contract.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 /** RST_STREAM codes that say the backend broke the protocol (RFC 9113 §7). */
@@ -24,8 +25,6 @@ const PROTOCOL_CODES: ReadonlySet<number> = new Set([
 ]);
 /** `session.request` refusing because the session is going away: nothing was sent. */
 const SESSION_GONE = new Set(['ERR_HTTP2_GOAWAY_SESSION', 'ERR_HTTP2_INVALID_SESSION', 'ERR_HTTP2_OUT_OF_STREAMS']);
-
-type Done = (err: UpstreamError | undefined, rawTrailers: readonly string[]) => void;
 
 export function sendWithH2(backend: Backend, pool: UpstreamPool, o: ExchangeRequest, onCall: (call: UpstreamCall) => void): Promise<UpstreamResponse> {
   return new Promise((resolve, reject) => {
@@ -50,7 +49,7 @@ class H2Exchange implements UpstreamResponse {
   private informational = 0;
   private trailers: readonly string[] = [];
   private result: { err: UpstreamError | undefined; trailers: readonly string[] } | undefined;
-  private done: Done | undefined;
+  private done: RelayDone | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
   /**
    * One timer for the stream's two deadlines: the head (UPSTREAM_TIMEOUT_MS
@@ -88,7 +87,7 @@ class H2Exchange implements UpstreamResponse {
     this.cut(new UpstreamResetError(this.backend.id, false), this.stream === undefined);
   }
 
-  relayBody(sink: Writable, done: Done): void {
+  relayBody(sink: Writable, done: RelayDone): void {
     this.done = done;
     if (this.result !== undefined) return done(this.result.err, this.result.trailers);
     const stream = this.stream!;
@@ -236,50 +235,6 @@ class H2Exchange implements UpstreamResponse {
     clearTimeout(this.connectTimer);
     clearTimeout(this.timer);
     this.timer = undefined;
-  }
-}
-
-/** The request body's way into a stream: trailers wait for 'wantTrailers' and go in a HEADERS frame of their own. */
-class H2BodySink implements RequestBodySink {
-  private pairs: Array<[string, string]> = [];
-
-  constructor(
-    private readonly stream: ClientHttp2Stream,
-    private readonly activity: () => void,
-  ) {
-    stream.once('wantTrailers', () => {
-      try {
-        stream.sendTrailers(toH2Trailers(this.pairs));
-      } catch {
-        // A field Node will not encode: the body ends without trailers.
-        if (!stream.destroyed) stream.sendTrailers({});
-      }
-    });
-  }
-
-  get destroyed(): boolean {
-    return this.stream.destroyed;
-  }
-
-  write(chunk: Buffer): boolean {
-    this.activity();
-    return this.stream.write(chunk);
-  }
-
-  once(_event: 'drain', listener: () => void): this {
-    this.stream.once('drain', () => {
-      this.activity();
-      listener();
-    });
-    return this;
-  }
-
-  end(): void {
-    this.stream.end();
-  }
-
-  addTrailers(pairs: Array<[string, string]>): void {
-    this.pairs = pairs;
   }
 }
 

@@ -1,26 +1,21 @@
 /**
- * The undici engine, for plain-http requests without a body. It uses undici's dispatcher handler callbacks (the form its own
- * client speaks natively, so no adapter runs per request): raw header bytes,
- * and body chunks written straight to the caller's sink with backpressure
- * (returning false pauses undici's parser until the sink drains). The timeouts are ours: undici's own timers tick every 0.5 s and
- * can fire that much early, and its body timeout sleeps while paused.
+ * The undici engine, for plain-http requests without a body, in undici's dispatcher handler shape (its client's native form:
+ * no adapter per request): raw header bytes, body chunks written straight to the caller's sink with backpressure (false
+ * pauses undici's parser until the sink drains). The timeouts are ours: undici's tick every 0.5 s (so fire up to that much
+ * early) and its body timeout sleeps while paused.
  */
 import { STATUS_CODES } from 'node:http';
 import type { Writable } from 'node:stream';
-import { errors, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { ConnectFailedError, UpstreamError, UpstreamResetError, UpstreamTimeoutError } from '../errors.js';
 import type { Backend } from '../upstream/backend.js';
 import type { UpstreamPool } from './pool.js';
 import { checkResponseHead } from './response-guard.js';
-import { AttemptError, MAX_INFORMATIONAL, type ExchangeRequest, type UpstreamCall, type UpstreamResponse } from './contract.js';
+import { announcesBody, classify, latin1, reasonPhrase, REFUSED_LOCALLY } from './undici-wire.js';
+import { AttemptError, MAX_INFORMATIONAL, type ExchangeRequest, type RelayDone, type UpstreamCall, type UpstreamResponse } from './contract.js';
 
 /** Body bytes kept while the answer waits for its relay to start (it starts within the same tick). */
 const EARLY_BODY_LIMIT = 64 * 1024;
-
-/** undici refusing the request itself (a header or target it will not send): nothing reached the backend. */
-const REFUSED_LOCALLY = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED']);
-
-type Done = (err: UpstreamError | undefined, rawTrailers: readonly string[]) => void;
 
 /** `fallback` sends the same request with the other client, for requests undici refuses to send. */
 export function sendWithUndici(
@@ -71,7 +66,7 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
   private phase: 'connect' | 'headers' | 'idle' = 'connect';
   /** Set by relayBody(); until then body chunks are held. */
   private sink: Writable | undefined;
-  private done: Done | undefined;
+  private done: RelayDone | undefined;
   private early: Buffer[] = [];
   private earlyBytes = 0;
   /** How the body ended before the relay started: trailers, or an error. */
@@ -97,7 +92,7 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
     this.cut(new UpstreamResetError(this.backendId, false), !this.connected);
   }
 
-  relayBody(sink: Writable, done: Done): void {
+  relayBody(sink: Writable, done: RelayDone): void {
     this.sink = sink;
     this.done = done;
     if (this.bodyless) {
@@ -180,7 +175,7 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
       if (REFUSED_LOCALLY.has(code) && !this.connected) return this.fallback();
       // Never `stale`: undici checks an idle pooled connection for a close from the backend before it
       // writes to it (one event-loop turn), so a reset after that is the backend's doing.
-      return this.reject(new AttemptError(this.classify(err, code), false));
+      return this.reject(new AttemptError(classify(err, code, this.backendId, this.connected), false));
     }
     this.finish(err instanceof UpstreamError ? err : new UpstreamResetError(this.backendId, false, err), []);
   }
@@ -254,44 +249,4 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
     this.ended = { err, trailers };
     this.done?.(err, trailers);
   }
-
-  private classify(err: Error, code: string): UpstreamError {
-    if (err instanceof UpstreamError) return err;
-    if (!this.connected) return new ConnectFailedError(this.backendId, code === 'UND_ERR_CONNECT_TIMEOUT', err);
-    return new UpstreamResetError(this.backendId, isProtocolError(err, code), err);
-  }
-}
-
-/** An answer undici's parser refused (HTTPParserError often has no code), too large, or a 101/100 it never asked for. */
-function isProtocolError(err: Error, code: string): boolean {
-  if (err instanceof errors.HTTPParserError || code.startsWith('HPE_')) return true;
-  if (code === 'UND_ERR_HEADERS_OVERFLOW' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return true;
-  return code === 'UND_ERR_SOCKET' && (err.message === 'bad upgrade' || err.message === 'bad response');
-}
-
-/** Header bytes as Node's own parser gives them: latin1 strings. */
-function latin1(raw: ReadonlyArray<Buffer | string>): string[] {
-  const out = new Array<string>(raw.length);
-  for (let i = 0; i < raw.length; i++) {
-    const v = raw[i]!;
-    out[i] = typeof v === 'string' ? v : v.toString('latin1');
-  }
-  return out;
-}
-
-const PLAIN_REASON = /^[\t\x20-\x7e]*$/;
-
-/** undici decodes the reason phrase as UTF-8; Node's server writes latin1: back to the wire bytes, or undefined when they are lost. */
-function reasonPhrase(text: string): string | undefined {
-  if (PLAIN_REASON.test(text)) return text;
-  if (text.includes('\ufffd')) return undefined;
-  return Buffer.from(text, 'utf8').toString('latin1');
-}
-
-function announcesBody(raw: readonly string[]): boolean {
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    if (name === 'transfer-encoding' || (name === 'content-length' && raw[i + 1]!.trim() !== '0')) return true;
-  }
-  return false;
 }
