@@ -12,11 +12,12 @@
  * little, so compare the two columns, not the absolute values.
  */
 import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 
 const WRITES = new Set(['writev', 'writeLatin1String', 'writeString', 'writeBuffer', 'writeUtf8String']);
 
-/** The area a sampled frame belongs to. */
-function area({ functionName: f, url: u }) {
+/** The area a sampled frame belongs to (bench/flamegraph.js colours by it too). */
+export function area({ functionName: f, url: u }) {
   if (f === '(garbage collector)') return 'garbage collector';
   if (u === '' && WRITES.has(f)) return 'socket and file writes (system calls)';
   if (f === '(program)') return 'native, unattributed ((program))';
@@ -55,12 +56,17 @@ function table(title, x, y, n, top) {
   console.log(`| **busy time** | **${sum(1).toFixed(1)}** | **${sum(2).toFixed(1)}** | **${(sum(1) - sum(2)).toFixed(1)}** |`);
 }
 
-const [fileA, fileB, requests, top = '30'] = process.argv.slice(2);
-if (fileA === undefined || fileB === undefined || !(Number(requests) > 0)) {
-  console.error('usage: node bench/cpuprofile-compare.js A.cpuprofile B.cpuprofile REQUESTS [TOP]');
-  process.exit(2);
+function main() {
+  const [fileA, fileB, requests, top = '30'] = process.argv.slice(2);
+  if (fileA === undefined || fileB === undefined || !(Number(requests) > 0)) {
+    console.error('usage: node bench/cpuprofile-compare.js A.cpuprofile B.cpuprofile REQUESTS [TOP]');
+    process.exit(2);
+  }
+  const [a, b] = [load(fileA), load(fileB)];
+  console.log(`A = ${fileA}\nB = ${fileB}\n${requests} requests each`);
+  table('By area', a.areas, b.areas, Number(requests), 20);
+  table('By function, largest differences first', a.fns, b.fns, Number(requests), Number(top));
 }
-const [a, b] = [load(fileA), load(fileB)];
-console.log(`A = ${fileA}\nB = ${fileB}\n${requests} requests each`);
-table('By area', a.areas, b.areas, Number(requests), 20);
-table('By function, largest differences first', a.fns, b.fns, Number(requests), Number(top));
+
+// A command when run, a module (for `area`) when imported.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) main();
