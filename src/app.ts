@@ -29,6 +29,7 @@ import { createTcpServer } from './proxy/tcp.js';
 import type { AcceptSockets } from './proxy/accept-sockets.js';
 import { createAdminServer } from './admin/server.js';
 import { InFlight } from './lifecycle/in-flight.js';
+import { startIdleGc } from './lifecycle/idle-gc.js';
 import { Readiness } from './lifecycle/readiness.js';
 import { Shutdown } from './lifecycle/shutdown.js';
 import type { Reloadable } from './lifecycle/signals.js';
@@ -113,6 +114,8 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
   }
   const admin = createAdminServer({ config, set, readiness, metrics, logger, version: VERSION, startedAt, budget });
 
+  let idleGc: { close(): void } | undefined;
+
   const shutdown = new Shutdown({
     delayMs: config.shutdownDelayMs,
     drainTimeoutMs: config.drainTimeoutMs,
@@ -129,6 +132,7 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
       closeConnections();
     },
     finish: async () => {
+      idleGc?.close();
       discovery.close();
       rotation?.close();
       upstreamRotation?.close();
@@ -160,6 +164,7 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
       const adminAddress = await listen(admin, config.adminHost, config.adminPort);
       const proxyAddress = await proxy.listen(config.proxyHost, config.proxyPort);
       readiness.markListening();
+      idleGc = startIdleGc(config.idleGcAfterMs, inFlight, metrics, logger);
       const tls = config.listenerTls === undefined ? false : { serial: config.listenerTls.material.serial, clientCerts: config.listenerTls.requireClientCert };
       logger.info({ mode: config.mode, proxy: proxyAddress, acceptSockets: proxy.sockets, memory: memoryLimits(), admin: adminAddress, tls, algorithm: config.algorithm, backends: set.size, version: VERSION }, 'listening');
       return { proxy: proxyAddress, admin: adminAddress };

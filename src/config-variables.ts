@@ -159,6 +159,7 @@ export const VARIABLES: readonly Variable[] = [
   v('FORWARDED_HEADERS', 'true', 'add `X-Forwarded-For/Proto/Host` and `X-Request-Id`; `false` = byte-transparent headers', flag),
   v('ADMIN_TOKEN', undefined, 'bearer token for the mutating admin API; unset = mutations disabled (403)', text),
   v('ADMIN_HISTORY_INTERVAL_MS', '5000', 'how often the dashboard\'s history takes a sample; it keeps the last 180 (15 minutes at 5000)', intIn(100, 60_000, 'a duration in milliseconds from 100 to 60000')),
+  v('IDLE_GC_AFTER_MS', '10000', 'after load, once no request has begun for this long and none is in flight, one memory-reducing garbage collection returns the memory the load left behind (at most once per quiet period); 0 = off', durationMs),
   v('DNS_REFRESH_MS', '5000', 're-resolution period for `dns+` backends', positiveMs),
   v('HTTP2', 'true', 'the traffic listener also speaks HTTP/2 (h2c with prior knowledge on the same port); `false` = HTTP/1.1 only', flag),
   v('MAX_CONCURRENT_STREAMS', '100', 'HTTP/2 streams one client connection may have open', intIn(1, 10_000)),

@@ -46,6 +46,7 @@ export interface Config {
   readonly connectTimeoutMs: number;
   readonly upstreamTimeoutMs: number;
   readonly idleTimeoutMs: number;
+  readonly idleGcAfterMs: number;
   readonly upstreamKeepaliveMs: number;
   readonly maxConnections: number;
   readonly clientHeadersTimeoutMs: number;
@@ -181,6 +182,7 @@ function buildConfig(c: Record<string, unknown>, backends: BackendAddress[], con
     connectTimeoutMs: n('CONNECT_TIMEOUT_MS'),
     upstreamTimeoutMs: n('UPSTREAM_TIMEOUT_MS'),
     idleTimeoutMs: n('IDLE_TIMEOUT_MS'),
+    idleGcAfterMs: n('IDLE_GC_AFTER_MS'),
     upstreamKeepaliveMs: n('UPSTREAM_KEEPALIVE_MS'),
     maxConnections: n('MAX_CONNECTIONS'),
     clientHeadersTimeoutMs: n('CLIENT_HEADERS_TIMEOUT_MS'),

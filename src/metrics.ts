@@ -63,6 +63,7 @@ export function createMetrics(version: string) {
     configReloads: new Counter({ name: 'outrigger_config_reloads_total', help: 'Reloads of CONFIG_FILE and of the TLS files.', labelNames: ['result'] as const, registers: r }),
     tlsHandshakeErrors: new Counter({ name: 'outrigger_tls_handshake_errors_total', help: 'TLS handshakes on the traffic port that failed, timed out or presented a refused client certificate.', registers: r }),
     tlsCertificateExpiry: new Gauge({ name: 'outrigger_tls_certificate_expiry_timestamp_seconds', help: "The certificate's notAfter as Unix time.", labelNames: ['cert'] as const, registers: r }),
+    idleGc: new Counter({ name: 'outrigger_idle_gc_total', help: 'Memory-reducing garbage collections run after load, once the proxy had been quiet for IDLE_GC_AFTER_MS.', registers: r }),
     traceSpansDropped: new Counter({ name: 'outrigger_trace_spans_dropped_total', help: 'Finished spans not exported: the export queue was full, or the OTLP receiver did not take their batch.', registers: r }),
     /** Where outrigger_upstream_in_flight reads from: the current backends. */
     setInFlightSource(source: () => Iterable<{ readonly id: string; readonly inFlight: number }>): void {
@@ -84,6 +85,7 @@ export function createMetrics(version: string) {
   m.buildInfo.set({ version, node_version: process.version }, 1);
   m.draining.set(0);
   m.traceSpansDropped.inc(0);
+  m.idleGc.inc(0);
   for (const state of ['healthy', 'unhealthy', 'ejected', 'drained']) m.backends.set({ state }, 0);
   for (const direction of ['request', 'response']) m.trailersDropped.inc({ direction }, 0);
   return m;

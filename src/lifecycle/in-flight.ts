@@ -1,18 +1,26 @@
 /**
  * Counts work in flight (requests, tunnels) so that shutdown can wait for it
- * to finish.
+ * to finish, and work ever started, so that the idle step can tell a quiet
+ * period from a busy one.
  */
 export class InFlight {
   private count = 0;
+  private begun = 0;
   private waiters: Array<() => void> = [];
 
   get active(): number {
     return this.count;
   }
 
+  /** Units of work begun since start (never decreases). */
+  get started(): number {
+    return this.begun;
+  }
+
   /** Marks one unit of work started; the returned function ends it (once). */
   begin(): () => void {
     this.count += 1;
+    this.begun += 1;
     let ended = false;
     return () => {
       if (ended) return;

@@ -42,8 +42,9 @@ const TEST_ENV: Record<string, string> = {
   LOG_LEVEL: 'info',
 };
 
-export async function startOutrigger(env: Record<string, string>, opts: { waitReady?: boolean } = {}): Promise<Outrigger> {
-  const child = spawn(process.execPath, [MAIN], {
+/** opts.node / opts.nodeArgs: another runtime and its flags (default: this test's node, no flags). */
+export async function startOutrigger(env: Record<string, string>, opts: { waitReady?: boolean; node?: string; nodeArgs?: string[] } = {}): Promise<Outrigger> {
+  const child = spawn(opts.node ?? process.execPath, [...(opts.nodeArgs ?? []), MAIN], {
     env: { PATH: process.env.PATH ?? '', ...TEST_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

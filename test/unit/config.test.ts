@@ -35,6 +35,7 @@ const SPEC_DEFAULTS: Record<string, string | undefined> = {
   TLS_CERT_FILE: undefined, TLS_KEY_FILE: undefined, TLS_CLIENT_CA_FILE: undefined, TLS_MIN_VERSION: 'TLSv1.2',
   UPSTREAM_TLS_CA_FILE: undefined, UPSTREAM_TLS_CERT_FILE: undefined, UPSTREAM_TLS_KEY_FILE: undefined, UPSTREAM_TLS_SERVER_NAME: undefined,
   ADMIN_HISTORY_INTERVAL_MS: '5000', // the dashboard's sample period (README "Dashboard"), beside SPEC §2
+  IDLE_GC_AFTER_MS: '10000', // the memory-reducing GC after load (docs/kubernetes.md "Resources"), beside SPEC §2
   // SPEC §10 and the OpenTelemetry SDK environment specification's defaults.
   OTEL_EXPORTER_OTLP_ENDPOINT: undefined, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined, OTEL_EXPORTER_OTLP_HEADERS: undefined,
   OTEL_EXPORTER_OTLP_TIMEOUT: '10000', OTEL_SERVICE_NAME: 'outrigger', OTEL_TRACES_SAMPLER: 'parentbased_always_on',
@@ -64,6 +65,7 @@ const FIELD: Record<string, (c: Config) => unknown> = {
   UPSTREAM_TLS_CA_FILE: (c) => c.upstreamTls.files.ca?.path, UPSTREAM_TLS_CERT_FILE: (c) => c.upstreamTls.files.cert?.path,
   UPSTREAM_TLS_KEY_FILE: (c) => c.upstreamTls.files.key?.path, UPSTREAM_TLS_SERVER_NAME: (c) => c.upstreamTls.serverName,
   ADMIN_HISTORY_INTERVAL_MS: (c) => c.adminHistoryIntervalMs,
+  IDLE_GC_AFTER_MS: (c) => c.idleGcAfterMs,
   OTEL_EXPORTER_OTLP_ENDPOINT: (c) => c.tracing.url, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: (c) => c.tracing.url,
   OTEL_EXPORTER_OTLP_HEADERS: (c) => c.tracing.headers, OTEL_EXPORTER_OTLP_TIMEOUT: (c) => c.tracing.timeoutMs,
   OTEL_SERVICE_NAME: (c) => c.tracing.serviceName, OTEL_TRACES_SAMPLER: (c) => c.tracing.sampler, OTEL_TRACES_SAMPLER_ARG: (c) => c.tracing.samplerArg,
@@ -168,6 +170,7 @@ describe('bad values: one problem line per bad variable, naming it and the value
     ['DNS_REFRESH_MS', '0'],
     ['ADMIN_HISTORY_INTERVAL_MS', '50'],
     ['ADMIN_HISTORY_INTERVAL_MS', '61000'],
+    ['IDLE_GC_AFTER_MS', '10s'],
     ['LOG_LEVEL', 'verbose'],
     ['ACCESS_LOG', 'on'],
     ['HTTP2', 'h2c'],
