@@ -42,9 +42,14 @@ export function http1Head(req: IncomingMessage): RequestHead {
   return { method: req.method ?? '', url: req.url ?? '', httpVersion: req.httpVersion, rawHeaders: req.rawHeaders, headers: req.headers, protocol: 'HTTP/1.1' };
 }
 
-/** The head of an HTTP/2 request in HTTP/1.1 shape: pseudo-headers dropped, `:authority` as the first `Host`. */
+/**
+ * The head of an HTTP/2 request in HTTP/1.1 shape: pseudo-headers dropped,
+ * `:authority` as the first `Host`. `headers` is Node's object for this
+ * stream alone; it gains `host` in place when the request had none.
+ */
 export function http2Head(headers: IncomingHttpHeaders, raw: readonly string[]): RequestHead {
-  const out: string[] = [];
+  // Room for Host first; dropped when the request carries its own (HTTP/2 clients rarely do).
+  const out: string[] = ['host', ''];
   let authority: string | undefined;
   let host = false;
   for (let i = 0; i < raw.length; i += 2) {
@@ -56,9 +61,12 @@ export function http2Head(headers: IncomingHttpHeaders, raw: readonly string[]):
     if (name === 'host') host = true;
     out.push(name, raw[i + 1]!);
   }
-  if (!host && authority !== undefined) out.unshift('host', authority);
-  const fields = host || authority === undefined ? headers : { ...headers, host: authority };
-  return { method: String(headers[':method']), url: String(headers[':path']), httpVersion: '1.1', rawHeaders: out, headers: fields, protocol: 'HTTP/2' };
+  if (host || authority === undefined) out.splice(0, 2);
+  else {
+    out[1] = authority;
+    headers.host = authority;
+  }
+  return { method: String(headers[':method']), url: String(headers[':path']), httpVersion: '1.1', rawHeaders: out, headers, protocol: 'HTTP/2' };
 }
 
 /** True when the request has a body to forward (an HTTP/2 stream not ended by its HEADERS). */
