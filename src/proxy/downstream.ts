@@ -7,8 +7,8 @@
  * connection-level fields, trailers, 1xx, "gone") are decided here and
  * nowhere else.
  */
-import { IncomingMessage, ServerResponse, STATUS_CODES, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
-import type { ServerHttp2Stream } from 'node:http2';
+import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import type { Http2Session, ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import { earlyHintLink, endWithTrailers, HeldHead, respondInformational, respondOwn, respondRelayed } from './h2-answer.js';
 
@@ -29,12 +29,13 @@ export interface RequestHead {
   readonly protocol: Protocol;
 }
 
+// A property test rather than instanceof: it runs many times per request, and a stream's prototype chain is long.
 export function isHttp2(res: ClientResponse): res is ServerHttp2Stream {
-  return !(res instanceof ServerResponse);
+  return (res as { respond?: unknown }).respond !== undefined;
 }
 
 export function isHttp2Request(req: ClientRequest): req is ServerHttp2Stream {
-  return !(req instanceof IncomingMessage);
+  return (req as { respond?: unknown }).respond !== undefined;
 }
 
 /** The head of an HTTP/1.1 request, as parsed. */
@@ -77,9 +78,19 @@ export function carriesBody(req: ClientRequest, head: RequestHead): boolean {
   return te !== undefined || (cl !== undefined && cl !== '0');
 }
 
+const SOCKET = Symbol('outrigger.sessionSocket');
+type WithSocket = Http2Session & { [SOCKET]?: Socket };
+
+/** Remembers the socket an HTTP/2 session runs on: `session.socket` is a proxy object, slow to read through. */
+export function rememberSocket(session: Http2Session, socket: Socket): void {
+  (session as WithSocket)[SOCKET] = socket;
+}
+
 /** The client's connection (for HTTP/2, its session's socket). */
 export function clientSocket(req: ClientRequest): Socket | undefined {
-  return isHttp2Request(req) ? req.session?.socket : req.socket;
+  if (!isHttp2Request(req)) return req.socket;
+  const session = req.session as WithSocket | undefined;
+  return session?.[SOCKET] ?? session?.socket;
 }
 
 /** True once the request was read whole, or can no longer be (aborted, its stream closed). */

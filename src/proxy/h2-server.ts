@@ -20,7 +20,7 @@ import type { InFlight } from '../lifecycle/in-flight.js';
 import type { Forwarder } from './forward.js';
 import type { HeadDeadlines } from './head-deadline.js';
 import type { Outcomes } from './outcome.js';
-import { http2Head } from './downstream.js';
+import { clientSocket, http2Head, rememberSocket } from './downstream.js';
 import { checkRequest } from './request-guard.js';
 import { sendRefusal } from './error-response.js';
 import { clientAddress } from './headers.js';
@@ -71,7 +71,10 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
     });
     session.once('close', () => sessions.delete(session));
     // The preface and the client's SETTINGS arrived: the head clock's job is done; idle time takes over.
-    if (socket !== undefined) session.once('remoteSettings', () => d.deadlines.forget(socket));
+    if (socket !== undefined) {
+      rememberSocket(session, socket);
+      session.once('remoteSettings', () => d.deadlines.forget(socket));
+    }
     session.setTimeout(config.clientKeepaliveTimeoutMs, () => session.close());
     if (d.draining()) goawayAll([session]);
     if (config.maxConnectionAgeMs > 0) {
@@ -105,7 +108,7 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
     // Node enforces MAX_HEADER_LIST_SIZE only once the client acknowledged it; before that, here. The
     // session is closed after the answer, as an HTTP/1.1 connection is after its 431.
     if (headerListSize(rawHeaders) > MAX_HEADER_LIST_SIZE) {
-      d.outcomes.refused('request_header_too_large', clientAddress(stream.session?.socket.remoteAddress), head.method, head.url, 'HTTP/2');
+      d.outcomes.refused('request_header_too_large', clientAddress(clientSocket(stream)?.remoteAddress), head.method, head.url, 'HTTP/2');
       sendRefusal(stream, 'request_header_too_large');
       stream.session?.close();
       return;
@@ -113,7 +116,7 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
     const problem = checkRequest(head);
     if (problem === undefined) return d.forwarder.handle(stream, stream, head);
     d.logger.debug({ reason: problem.reason }, 'refused request');
-    d.outcomes.refused(problem.kind, clientAddress(stream.session?.socket.remoteAddress), head.method, head.url, 'HTTP/2');
+    d.outcomes.refused(problem.kind, clientAddress(clientSocket(stream)?.remoteAddress), head.method, head.url, 'HTTP/2');
     sendRefusal(stream, problem.kind);
   });
   return {
