@@ -8,7 +8,7 @@
  * nowhere else.
  */
 import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
-import type { Http2Session, ServerHttp2Stream } from 'node:http2';
+import { constants as h2constants, type Http2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import { earlyHintLink, endWithTrailers, HeldHead, respondInformational, respondOwn, respondRelayed } from './h2-answer.js';
 
@@ -113,6 +113,17 @@ export function onRequestEnd(req: ClientRequest, onEnd: (rawTrailers: readonly s
 /** True once the client can no longer be answered on this request (its connection, or its stream, is gone). */
 export function clientGone(res: ClientResponse): boolean {
   return res.destroyed;
+}
+
+/**
+ * Cuts an answer that cannot be completed, so that the client cannot take
+ * what it got for all of it: an HTTP/1.1 connection is closed; an HTTP/2
+ * stream is reset with INTERNAL_ERROR (Node's destroy() would send
+ * NO_ERROR, which clients read as a normal end of the stream).
+ */
+export function cutAnswer(res: ClientResponse): void {
+  if (!isHttp2(res)) return void res.destroy();
+  if (!res.destroyed) res.close(h2constants.NGHTTP2_INTERNAL_ERROR);
 }
 
 /** True when the answer went out whole (for HTTP/2: its stream ended without a reset). */

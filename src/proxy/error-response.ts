@@ -6,7 +6,7 @@
 import { STATUS_CODES } from 'node:http';
 import { ProxyError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { endAnswer, isHttp2, sendAnswer, type ClientResponse } from './downstream.js';
+import { cutAnswer, endAnswer, isHttp2, sendAnswer, type ClientResponse } from './downstream.js';
 
 export type ErrorKind = ProxyError['kind'] | 'internal';
 
@@ -92,7 +92,7 @@ export function sendRefusal(res: ClientResponse, kind: RefusalKind): number {
 export function sendError(res: ClientResponse, err: unknown, o: { close: boolean; grpc: boolean }, logger?: Logger): ErrorKind {
   const { status, kind } = errorStatus(err, logger);
   if (res.headersSent) {
-    if (!(o.grpc && endGrpcCall(res, kind))) res.destroy();
+    if (!(o.grpc && endGrpcCall(res, kind))) cutAnswer(res);
     return kind;
   }
   if (o.grpc && isHttp2(res)) {

@@ -9,7 +9,7 @@ import type { Metrics } from '../metrics.js';
 import type { Backend } from '../upstream/backend.js';
 import type { UpstreamCall, UpstreamResponse } from '../transport/contract.js';
 import { allowedTrailers, stripHopByHop } from './headers.js';
-import { endAnswer, holdHead, isHttp2, writeHead, type ClientResponse, type HeldHead, type Protocol } from './downstream.js';
+import { cutAnswer, endAnswer, holdHead, isHttp2, writeHead, type ClientResponse, type HeldHead, type Protocol } from './downstream.js';
 import { endGrpcCall, errorStatus, grpcStatusOf } from './error-response.js';
 import { grpcStatusIn } from './grpc.js';
 import type { Outcomes } from './outcome.js';
@@ -85,7 +85,7 @@ export function relay({ res, up, backend, release, ex, closeConnection, outcomes
         return;
       }
     }
-    res.destroy();
+    cutAnswer(res);
   });
   ex.release = release;
 }
