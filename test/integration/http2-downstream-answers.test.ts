@@ -3,8 +3,10 @@
  * Outrigger writes on Node's core stream API: HEAD and 204 without a body,
  * 103 Early Hints relayed before the head, Outrigger's own error answer
  * (x-outrigger-error and a one-line text body, no connection-level field),
- * and a backend that breaks off mid-body: the client's answer is cut, never
- * complete. Each is access-logged once, as HTTP/2.
+ * a backend that breaks off mid-body: the client's answer is cut, never
+ * complete; and a HEAD stream the client resets before its answer (the
+ * compatibility layer lost its 'close': the backend request ran on, the
+ * stream stayed counted, nothing was logged). Each is access-logged, as HTTP/2.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -98,4 +100,29 @@ test('HTTP/2 client: Outrigger\'s own answer has x-outrigger-error, a text body 
   assert.equal(got.reset, false);
   const line = await lb.waitForLog((l) => l.msg === 'request' && l.path === '/x');
   assert.deepEqual([line.status, line.protocol], [502, 'HTTP/2']);
+});
+
+test('HTTP/2 client resets a HEAD stream before its answer: the backend request is cut, the stream is no longer counted, the request is logged', async (t) => {
+  let backendClosed: () => void;
+  const closed = new Promise<void>((r) => (backendClosed = r));
+  const origin = await startServer((req) => {
+    req.socket.once('close', () => backendClosed()); // never answers
+  });
+  t.after(() => origin.close());
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${origin.port}`, HEALTH_CHECK_TYPE: 'none' });
+  t.after(() => lb.stop());
+  const session = http2.connect(`http://127.0.0.1:${lb.proxyPort}`);
+  t.after(() => session.close());
+  session.on('error', () => undefined);
+  const stream = session.request({ ':method': 'HEAD', ':path': '/slow' });
+  stream.on('error', () => undefined);
+  const metrics = async () => (await fetch(`http://127.0.0.1:${lb.adminPort}/metrics`)).text();
+  const deadline = Date.now() + 5000;
+  while (!/^outrigger_downstream_streams 1$/m.test(await metrics()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  stream.close(http2.constants.NGHTTP2_CANCEL);
+  const cutInTime = await Promise.race([closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000))]);
+  assert.equal(cutInTime, true, 'the backend request went with the client\'s stream');
+  const line = await lb.waitForLog((l) => l.msg === 'request' && l.path === '/slow');
+  assert.deepEqual([line.method, line.aborted, line.protocol], ['HEAD', true, 'HTTP/2']);
+  assert.match(await metrics(), /^outrigger_downstream_streams 0$/m);
 });
