@@ -142,7 +142,8 @@ export function statusSent(res: ClientResponse): number {
 /**
  * Writes a relayed answer's head: HTTP/2 has no reason phrase and no
  * connection-level fields (already stripped), and its end may carry trailers.
- * No Date is added: the backend's, if any, is in `raw`.
+ * No Date is added: the backend's, if any, is in `raw`. `raw` is the
+ * caller's own list and may be used up (HTTP/2 appends `:status`).
  */
 export function writeHead(res: ClientResponse, status: number, reason: string, raw: string[]): void {
   if (isHttp2(res)) return respondRelayed(res, status, raw);

@@ -42,9 +42,30 @@ function live(stream: ServerHttp2Stream): boolean {
   return !stream.destroyed && !stream.closed;
 }
 
-/** The head of a relayed answer (no Date added: the backend's, if any, is in `raw`); its end may carry trailers. */
-export function respondRelayed(stream: ServerHttp2Stream, status: number, raw: readonly string[]): void {
-  if (live(stream)) stream.respond(h2Fields(status, raw), RELAYED);
+/**
+ * True when this Node's `respond` takes a raw [name, value, …] list (no
+ * field object to build, nor for Node to copy): checked in the sources of
+ * 22.23 and 24.21; earlier 22 and 24 releases that may have it are not
+ * trusted, as an older `respond` would send an array's indices as names.
+ */
+export function respondTakesRawList(version: string): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return major >= 25 || (major === 24 && minor >= 21) || (major === 22 && minor >= 23);
+}
+
+const RAW_LIST = respondTakesRawList(process.versions.node);
+
+/**
+ * The head of a relayed answer (no Date added: the backend's, if any, is in
+ * `raw`); its end may carry trailers. `raw` is the caller's own list, and is
+ * used up: `:status` is appended to it.
+ */
+export function respondRelayed(stream: ServerHttp2Stream, status: number, raw: string[]): void {
+  if (!live(stream)) return;
+  if (!RAW_LIST) return stream.respond(h2Fields(status, raw), RELAYED);
+  raw.push(':status', String(status));
+  // Node's types (20.x) do not know the raw form yet.
+  stream.respond(raw as unknown as OutgoingHttpHeaders, RELAYED);
 }
 
 /** Outrigger's own answer, whole: `fields` with `:status`, and a body or none (then one HEADERS frame ends the stream). */
