@@ -6,7 +6,7 @@
 import { STATUS_CODES } from 'node:http';
 import { ProxyError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { isHttp2, type ClientResponse } from './downstream.js';
+import { cutAnswer, endAnswer, isHttp2, sendAnswer, type ClientResponse } from './downstream.js';
 
 export type ErrorKind = ProxyError['kind'] | 'internal';
 
@@ -81,11 +81,7 @@ export function rawErrorResponse(status: number, kind: string): string {
 export function sendRefusal(res: ClientResponse, kind: RefusalKind): number {
   const status = REFUSAL_STATUS[kind];
   const body = `${kind}\n`;
-  res.writeHead(status, {
-    'content-type': 'text/plain; charset=utf-8', 'x-outrigger-error': kind, 'content-length': body.length,
-    ...(isHttp2(res) ? {} : { connection: 'close' }),
-  });
-  res.end(body);
+  sendAnswer(res, status, { 'content-type': 'text/plain; charset=utf-8', 'x-outrigger-error': kind, 'content-length': body.length }, body, true);
   return status;
 }
 
@@ -96,29 +92,17 @@ export function sendRefusal(res: ClientResponse, kind: RefusalKind): number {
 export function sendError(res: ClientResponse, err: unknown, o: { close: boolean; grpc: boolean }, logger?: Logger): ErrorKind {
   const { status, kind } = errorStatus(err, logger);
   if (res.headersSent) {
-    if (!(o.grpc && endGrpcCall(res, kind))) res.destroy();
+    if (!(o.grpc && endGrpcCall(res, kind))) cutAnswer(res);
     return kind;
   }
   if (o.grpc && isHttp2(res)) {
     // Trailers-only (gRPC over HTTP/2): the status travels in the one HEADERS frame that ends the stream.
-    // Headers set and no writeHead(): end() then sends them with END_STREAM, as gRPC clients require.
-    res.statusCode = 200;
-    res.setHeader('content-type', 'application/grpc');
-    res.setHeader('grpc-status', String(GRPC_STATUS[kind]));
-    res.setHeader('grpc-message', kind);
-    res.setHeader('x-outrigger-error', kind);
-    res.end();
+    sendAnswer(res, 200, { 'content-type': 'application/grpc', 'grpc-status': String(GRPC_STATUS[kind]), 'grpc-message': kind, 'x-outrigger-error': kind }, undefined, false);
     return kind;
   }
   const message = err instanceof Error ? err.message : String(err);
   const body = `${kind}: ${message.replace(/[\r\n]+/g, ' ')}\n`;
-  res.writeHead(status, {
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    'x-outrigger-error': kind,
-    ...(o.close && !isHttp2(res) ? { connection: 'close' } : {}),
-  });
-  res.end(body);
+  sendAnswer(res, status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-outrigger-error': kind }, body, o.close);
   return kind;
 }
 
@@ -130,8 +114,7 @@ export function sendError(res: ClientResponse, err: unknown, o: { close: boolean
  */
 export function endGrpcCall(res: ClientResponse, kind: ErrorKind): boolean {
   if (!isHttp2(res) || !res.headersSent || res.writableEnded || res.destroyed) return false;
-  res.addTrailers({ 'grpc-status': String(GRPC_STATUS[kind]), 'grpc-message': kind });
-  res.end();
+  endAnswer(res, [['grpc-status', String(GRPC_STATUS[kind])], ['grpc-message', kind]]);
   return true;
 }
 

@@ -23,7 +23,7 @@ import type { RetryBudget } from './retry-budget.js';
 import type { UpstreamPool } from '../transport/pool.js';
 import { grpcStatusOf, sendError } from './error-response.js';
 import type { Outcomes } from './outcome.js';
-import { answered, carriesBody, clientGone, type ClientRequest, type ClientResponse, type RequestHead } from './downstream.js';
+import { answered, carriesBody, clientGone, clientSocket, isHttp2Request, requestComplete, statusSent, type ClientRequest, type ClientResponse, type RequestHead } from './downstream.js';
 import { GRPC_UNAVAILABLE, grpcStatusIn, grpcTimeoutMs, isGrpc } from './grpc.js';
 import { relay, type Exchange } from './relay.js';
 import type { ConnectionAge } from './connection-age.js';
@@ -60,11 +60,11 @@ export class Forwarder {
 
   handle(req: ClientRequest, res: ClientResponse, head: RequestHead): void {
     const ex: Exchange = {
-      started: performance.now(), clientIp: clientAddress(req.socket.remoteAddress), requestId: '', protocol: head.protocol,
+      started: performance.now(), clientIp: clientAddress(clientSocket(req)?.remoteAddress), requestId: '', protocol: head.protocol,
       grpc: isGrpc(head.headers), grpcStatus: undefined,
       backend: undefined, attempts: 0, call: undefined, informational: false, clientGone: false, release: undefined,
     };
-    const peer = tlsPeerOf(req.socket);
+    const peer = tlsPeerOf(clientSocket(req));
     const headers = this.upstreamHeaders(head, ex, peer);
     const trace = this.trace(head, ex.started, peer === undefined ? 'http' : 'https', headers);
     const hasBody = carriesBody(req, head);
@@ -78,7 +78,7 @@ export class Forwarder {
     res.once('close', () => {
       // The client left before the exchange completed (either way): the backend request goes too.
       const whole = answered(res);
-      if (!whole || !req.complete) {
+      if (!whole || !requestComplete(req)) {
         ex.clientGone = !whole;
         ex.call?.abort();
       }
@@ -188,7 +188,7 @@ export class Forwarder {
 
   /** An HTTP/1.1 answer that should close its connection: draining, or past MAX_CONNECTION_AGE_MS. */
   private closeAfter(req: ClientRequest): boolean {
-    return this.d.draining() || (req.httpVersionMajor === 1 && this.d.age.expired(req.socket));
+    return this.d.draining() || (!isHttp2Request(req) && this.d.age.expired(req.socket));
   }
 
   private mayRetry(tried: readonly Backend[], ctx: PickContext, body: RequestBody | undefined, res: ClientResponse, ex: Exchange): boolean {
@@ -205,7 +205,7 @@ export class Forwarder {
     if (ex.grpc && grpcStatus === undefined && aborted && ex.clientGone) grpcStatus = 1; // CANCELLED by the client
     this.d.outcomes.request(head.method, {
       reqId: ex.requestId, traceId: span?.traceId, spanId: span?.spanId, client: ex.clientIp, method: head.method, path: q < 0 ? url : url.slice(0, q),
-      backend: ex.backend?.id ?? null, status: res.headersSent ? res.statusCode : 0, durationMs: performance.now() - ex.started,
+      backend: ex.backend?.id ?? null, status: statusSent(res), durationMs: performance.now() - ex.started,
       attempts: ex.attempts, aborted, protocol: ex.protocol, grpc: ex.grpc, grpcStatus,
     }, false, span);
   }

@@ -20,7 +20,7 @@ import type { InFlight } from '../lifecycle/in-flight.js';
 import type { Forwarder } from './forward.js';
 import type { HeadDeadlines } from './head-deadline.js';
 import type { Outcomes } from './outcome.js';
-import { http2Head } from './downstream.js';
+import { clientSocket, http2Head, rememberSocket } from './downstream.js';
 import { checkRequest } from './request-guard.js';
 import { sendRefusal } from './error-response.js';
 import { clientAddress } from './headers.js';
@@ -71,7 +71,10 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
     });
     session.once('close', () => sessions.delete(session));
     // The preface and the client's SETTINGS arrived: the head clock's job is done; idle time takes over.
-    if (socket !== undefined) session.once('remoteSettings', () => d.deadlines.forget(socket));
+    if (socket !== undefined) {
+      rememberSocket(session, socket);
+      session.once('remoteSettings', () => d.deadlines.forget(socket));
+    }
     session.setTimeout(config.clientKeepaliveTimeoutMs, () => session.close());
     if (d.draining()) goawayAll([session]);
     if (config.maxConnectionAgeMs > 0) {
@@ -84,7 +87,11 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
     }
   });
   server.on('sessionError', () => undefined); // the session's own 'error' listener closes it
-  server.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
+  // The core stream API: the stream is the request and the response (proxy/downstream, proxy/h2-answer).
+  server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
+    // A stream reset by the client surfaces as an error on it: nothing to do but let it close.
+    stream.on('error', ignore);
+    if (answeredByNode(stream, headers)) return;
     metrics.downstreamStreams.inc();
     const endFlight = d.inFlight.begin();
     let open = true;
@@ -94,26 +101,23 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
       metrics.downstreamStreams.dec();
       endFlight();
     };
-    res.on('close', end); // once per stream; `end` is idempotent anyway
+    stream.on('close', end); // once per stream; `end` is idempotent anyway
     // Reset by the client before this handler ran (rapid reset): it will not close again, and is not forwarded.
-    if (req.stream.destroyed) return end();
-    // A stream reset by the client surfaces as an error on its request: nothing to do but let it close.
-    req.on('error', () => undefined);
-    res.on('error', () => undefined);
-    const head = http2Head(req);
+    if (stream.destroyed) return end();
+    const head = http2Head(headers, rawHeaders);
     // Node enforces MAX_HEADER_LIST_SIZE only once the client acknowledged it; before that, here. The
     // session is closed after the answer, as an HTTP/1.1 connection is after its 431.
-    if (headerListSize(req.rawHeaders) > MAX_HEADER_LIST_SIZE) {
-      d.outcomes.refused('request_header_too_large', clientAddress(req.socket.remoteAddress), head.method, head.url, 'HTTP/2');
-      sendRefusal(res, 'request_header_too_large');
-      req.stream.session?.close();
+    if (headerListSize(rawHeaders) > MAX_HEADER_LIST_SIZE) {
+      d.outcomes.refused('request_header_too_large', clientAddress(clientSocket(stream)?.remoteAddress), head.method, head.url, 'HTTP/2');
+      sendRefusal(stream, 'request_header_too_large');
+      stream.session?.close();
       return;
     }
     const problem = checkRequest(head);
-    if (problem === undefined) return d.forwarder.handle(req, res, head);
+    if (problem === undefined) return d.forwarder.handle(stream, stream, head);
     d.logger.debug({ reason: problem.reason }, 'refused request');
-    d.outcomes.refused(problem.kind, clientAddress(req.socket.remoteAddress), head.method, head.url, 'HTTP/2');
-    sendRefusal(res, problem.kind);
+    d.outcomes.refused(problem.kind, clientAddress(clientSocket(stream)?.remoteAddress), head.method, head.url, 'HTTP/2');
+    sendRefusal(stream, problem.kind);
   });
   return {
     server,
@@ -125,6 +129,26 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
       for (const session of sessions) session.destroy();
     },
   };
+}
+
+function ignore(): void {}
+
+/**
+ * What Node's compatibility layer answered itself before any request
+ * handler ran, kept as it was: CONNECT gets a bare 405, an Expect other than
+ * exactly `100-continue` a bare 417; `100-continue` gets its 100 at once.
+ * True when the stream was answered here.
+ */
+function answeredByNode(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): boolean {
+  const status = headers[':method'] === 'CONNECT' ? 405 : headers.expect === undefined || headers.expect === '100-continue' ? 0 : 417;
+  if (stream.destroyed || stream.closed) return status !== 0;
+  try {
+    if (status !== 0) stream.respond({ ':status': status }, { endStream: true });
+    else if (headers.expect !== undefined) stream.additionalHeaders({ ':status': 100 });
+  } catch {
+    stream.destroy(); // Node refused the frame: the stream cannot be answered
+  }
+  return status !== 0;
 }
 
 function goawayAll(sessions: Iterable<http2.ServerHttp2Session>): void {

@@ -6,14 +6,14 @@
  * queued past its high-water mark (Node writes 1xx without backpressure).
  * Returns true when something was sent to the client.
  */
-import type { ClientResponse } from './downstream.js';
+import { informationalBlocked, sendContinue, sendEarlyHints, type ClientResponse } from './downstream.js';
 
 export function relayInformational(res: ClientResponse, expectContinue: boolean, status: number, rawHeaders: readonly string[]): boolean {
-  if (res.headersSent || res.destroyed || res.socket == null || res.socket.writableNeedDrain) return false;
+  if (informationalBlocked(res)) return false;
   try {
     if (status === 100) {
       if (!expectContinue) return false;
-      res.writeContinue();
+      sendContinue(res);
       return true;
     }
     if (status !== 103) return false;
@@ -26,7 +26,7 @@ export function relayInformational(res: ClientResponse, expectContinue: boolean,
       hints[name] = prior === undefined && values.length === 1 ? values[0]! : [...(prior === undefined ? [] : [prior].flat()), ...values];
     }
     if (hints.link === undefined) return false;
-    res.writeEarlyHints(hints);
+    sendEarlyHints(res, hints);
     return true;
   } catch {
     return false;

@@ -9,7 +9,7 @@ import type { Metrics } from '../metrics.js';
 import type { Backend } from '../upstream/backend.js';
 import type { UpstreamCall, UpstreamResponse } from '../transport/contract.js';
 import { allowedTrailers, stripHopByHop } from './headers.js';
-import { addTrailers, holdHead, isHttp2, writeHead, type ClientResponse, type Protocol } from './downstream.js';
+import { cutAnswer, endAnswer, holdHead, isHttp2, writeHead, type ClientResponse, type HeldHead, type Protocol } from './downstream.js';
 import { endGrpcCall, errorStatus, grpcStatusOf } from './error-response.js';
 import { grpcStatusIn } from './grpc.js';
 import type { Outcomes } from './outcome.js';
@@ -50,11 +50,10 @@ export interface RelayArgs {
 export function relay({ res, up, backend, release, ex, closeConnection, outcomes, metrics }: RelayArgs): void {
   const headers = stripHopByHop(up.rawHeaders);
   if (closeConnection && !isHttp2(res)) headers.push('Connection', 'close');
-  res.sendDate = false;
   // A gRPC trailers-only answer (its status in the head) must reach an HTTP/2 client as one HEADERS frame that ends the stream.
-  const trailersOnly = ex.grpc && isHttp2(res) && grpcStatusIn(up.rawHeaders) !== undefined;
+  let held: HeldHead | undefined;
   try {
-    if (trailersOnly && isHttp2(res)) holdHead(res, up.statusCode, headers);
+    if (ex.grpc && isHttp2(res) && grpcStatusIn(up.rawHeaders) !== undefined) held = holdHead(res, up.statusCode, headers);
     else writeHead(res, up.statusCode, up.statusMessage, headers);
   } catch (err) {
     // A head Node will not write (a reason phrase or value with bytes it refuses): the backend's answer is unusable.
@@ -66,15 +65,14 @@ export function relay({ res, up, backend, release, ex, closeConnection, outcomes
     throw error;
   }
   if (ex.grpc) ex.grpcStatus = grpcStatusIn(up.rawHeaders);
-  up.relayBody(res, (err, rawTrailers) => {
+  up.relayBody(held ?? res, (err, rawTrailers) => {
     release();
     if (err === undefined) {
       if (ex.grpc && rawTrailers.length > 0) {
         ex.grpcStatus = grpcStatusIn(rawTrailers) ?? ex.grpcStatus;
         if (ex.grpcStatus !== undefined) outcomes.grpcAnswered(backend, ex.grpcStatus);
       }
-      if (rawTrailers.length > 0) addTrailersSafely(res, rawTrailers, (n) => metrics.trailersDropped.inc({ direction: 'response' }, n));
-      res.end();
+      endAnswer(res, rawTrailers.length > 0 ? allowedPairs(rawTrailers, (n) => metrics.trailersDropped.inc({ direction: 'response' }, n)) : [], held);
       return;
     }
     // The backend broke off mid-body (or went silent): cut the client too, so the truncation shows;
@@ -87,18 +85,14 @@ export function relay({ res, up, backend, release, ex, closeConnection, outcomes
         return;
       }
     }
-    res.destroy();
+    cutAnswer(res);
   });
   ex.release = release;
 }
 
-/** Trailers RFC 9110 forbids, or that Node refuses to encode, are dropped (the body is complete; they are metadata). */
-function addTrailersSafely(res: ClientResponse, raw: readonly string[], onDropped: (count: number) => void): void {
+/** Trailers RFC 9110 forbids are dropped (the body is complete; they are metadata), and counted. */
+function allowedPairs(raw: readonly string[], onDropped: (count: number) => void): Array<[string, string]> {
   const { pairs, dropped } = allowedTrailers(raw);
   if (dropped > 0) onDropped(dropped);
-  try {
-    addTrailers(res, pairs);
-  } catch {
-    // Nothing to do: the answer ends without them.
-  }
+  return pairs;
 }

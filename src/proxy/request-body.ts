@@ -3,7 +3,7 @@
  * backpressure, and holds a copy of it while it is at most RETRY_BODY_LIMIT
  * bytes, so that a retry can replay it to another backend.
  */
-import type { ClientRequest as DownstreamRequest } from './downstream.js';
+import { onRequestEnd, type ClientRequest as DownstreamRequest } from './downstream.js';
 import { allowedTrailers } from './headers.js';
 import type { RequestBodySink, RequestBodySource } from '../transport/contract.js';
 
@@ -13,6 +13,7 @@ export class RequestBody implements RequestBodySource {
   private held: Buffer[] | null = [];
   private heldBytes = 0;
   private ended = false;
+  private rawTrailers: readonly string[] = [];
   private sink: RequestBodySink | undefined;
 
   constructor(
@@ -22,8 +23,9 @@ export class RequestBody implements RequestBodySource {
     private readonly onTrailersDropped: (count: number) => void = () => undefined,
   ) {
     req.on('data', (chunk: Buffer) => this.onData(chunk));
-    req.once('end', () => {
+    onRequestEnd(req, (rawTrailers) => {
       this.ended = true;
+      this.rawTrailers = rawTrailers;
       if (this.sink !== undefined) this.finish(this.sink);
     });
   }
@@ -74,8 +76,8 @@ export class RequestBody implements RequestBodySource {
 
   private finish(sink: RequestBodySink): void {
     if (sink.destroyed) return;
-    if (this.req.rawTrailers.length > 0) {
-      const { pairs, dropped } = allowedTrailers(this.req.rawTrailers);
+    if (this.rawTrailers.length > 0) {
+      const { pairs, dropped } = allowedTrailers(this.rawTrailers);
       if (dropped > 0) this.onTrailersDropped(dropped);
       sink.addTrailers(pairs);
     }

@@ -22,8 +22,8 @@ export interface TlsPeer {
 
 /**
  * Where a TLS connection's TlsPeer lives: a property of the TLSSocket, so
- * that it is reached from `req.socket` for HTTP/1.1 and through the socket
- * proxy Node's HTTP/2 compatibility layer puts in `req.socket` alike.
+ * that it is reached from `req.socket` for HTTP/1.1 and from an HTTP/2
+ * stream's session socket (proxy/downstream `clientSocket`) alike.
  */
 const PEER = Symbol('outrigger.tlsPeer');
 

@@ -1,0 +1,128 @@
+/**
+ * The answers an HTTP/2 client gets on its stream (SPEC §3, §8), which
+ * Outrigger writes on Node's core stream API: HEAD and 204 without a body,
+ * 103 Early Hints relayed before the head, Outrigger's own error answer
+ * (x-outrigger-error and a one-line text body, no connection-level field),
+ * a backend that breaks off mid-body: the client's answer is cut, never
+ * complete; and a HEAD stream the client resets before its answer (the
+ * compatibility layer lost its 'close': the backend request ran on, the
+ * stream stayed counted, nothing was logged). Each is access-logged, as HTTP/2.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import http2 from 'node:http2';
+import { startOutrigger } from '../helpers/outrigger.js';
+import { closedPort, startServer } from '../helpers/http.js';
+
+interface Got { status: number; headers: http2.IncomingHttpHeaders; informational: number[]; links: string[]; body: string; reset: boolean }
+
+function get(session: http2.ClientHttp2Session, path: string, method = 'GET'): Promise<Got> {
+  return new Promise((resolve) => {
+    const got: Got = { status: 0, headers: {}, informational: [], links: [], body: '', reset: false };
+    const stream = session.request({ ':method': method, ':path': path });
+    stream.on('headers', (h) => {
+      got.informational.push(Number(h[':status']));
+      if (h.link !== undefined) got.links.push(String(h.link));
+    });
+    stream.on('response', (h) => { got.status = Number(h[':status']); got.headers = h; });
+    stream.on('data', (d: Buffer) => (got.body += d.toString()));
+    stream.on('error', () => (got.reset = true));
+    stream.on('close', () => {
+      got.reset ||= stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR;
+      resolve(got);
+    });
+  });
+}
+
+test('HTTP/2 client: HEAD and 204 carry no body, a 103 comes before the head, a cut answer is not complete', async (t) => {
+  const origin = await startServer((req, res) => {
+    if (req.url === '/early') {
+      res.writeEarlyHints({ link: ['</a.css>; rel=preload; as=style', '</b.js>; rel=preload; as=script'] });
+      return void res.end('after hints');
+    }
+    if (req.url === '/empty') {
+      res.writeHead(204, { 'x-kind': 'empty' });
+      return void res.end();
+    }
+    if (req.url === '/broken') {
+      res.writeHead(200, { 'content-length': '100000' });
+      res.write('x'.repeat(1000));
+      return void setTimeout(() => req.socket.destroy(), 50);
+    }
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '5' });
+    res.end('hello');
+  });
+  t.after(() => origin.close());
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${origin.port}`, HEALTH_CHECK_TYPE: 'none' });
+  t.after(() => lb.stop());
+  const session = http2.connect(`http://127.0.0.1:${lb.proxyPort}`);
+  t.after(() => session.close());
+
+  const head = await get(session, '/page', 'HEAD');
+  assert.equal(head.status, 200);
+  assert.equal(head.headers['content-length'], '5', 'the backend\'s length is relayed');
+  assert.equal(head.body, '');
+  assert.equal(head.reset, false);
+  const line = await lb.waitForLog((l) => l.msg === 'request' && l.method === 'HEAD');
+  assert.equal(line.status, 200);
+  assert.equal(line.protocol, 'HTTP/2');
+
+  const empty = await get(session, '/empty');
+  assert.deepEqual([empty.status, empty.headers['x-kind'], empty.body, empty.reset], [204, 'empty', '', false]);
+
+  const early = await get(session, '/early');
+  assert.deepEqual(early.informational, [103]);
+  assert.deepEqual(early.links, ['</a.css>; rel=preload; as=style, </b.js>; rel=preload; as=script']);
+  assert.deepEqual([early.status, early.body], [200, 'after hints']);
+
+  const broken = await get(session, '/broken');
+  assert.equal(broken.status, 200);
+  assert.ok(broken.body.length < 100_000, 'the truncated body is not padded');
+  assert.equal(broken.reset, true, 'the stream is reset with an error code, not ended as if whole');
+  const cut = await lb.waitForLog((l) => l.msg === 'request' && l.path === '/broken');
+  assert.equal(cut.aborted, true, 'logged as an answer that did not go out whole');
+  assert.equal((await get(session, '/page')).body, 'hello', 'the session is still usable');
+});
+
+test('HTTP/2 client: Outrigger\'s own answer has x-outrigger-error, a text body and no connection-level field', async (t) => {
+  const port = await closedPort();
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${port}`, HEALTH_CHECK_TYPE: 'none', RETRIES: '0' });
+  t.after(() => lb.stop());
+  const session = http2.connect(`http://127.0.0.1:${lb.proxyPort}`);
+  t.after(() => session.close());
+  const got = await get(session, '/x');
+  assert.equal(got.status, 502);
+  assert.equal(got.headers['x-outrigger-error'], 'connect_failed');
+  assert.equal(got.headers['content-type'], 'text/plain; charset=utf-8');
+  assert.equal(got.headers.connection, undefined);
+  assert.match(got.body, /^connect_failed: .*\n$/);
+  assert.equal(Number(got.headers['content-length']), Buffer.byteLength(got.body));
+  assert.equal(got.reset, false);
+  const line = await lb.waitForLog((l) => l.msg === 'request' && l.path === '/x');
+  assert.deepEqual([line.status, line.protocol], [502, 'HTTP/2']);
+});
+
+test('HTTP/2 client resets a HEAD stream before its answer: the backend request is cut, the stream is no longer counted, the request is logged', async (t) => {
+  let backendClosed: () => void;
+  const closed = new Promise<void>((r) => (backendClosed = r));
+  const origin = await startServer((req) => {
+    req.socket.once('close', () => backendClosed()); // never answers
+  });
+  t.after(() => origin.close());
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${origin.port}`, HEALTH_CHECK_TYPE: 'none' });
+  t.after(() => lb.stop());
+  const session = http2.connect(`http://127.0.0.1:${lb.proxyPort}`);
+  t.after(() => session.close());
+  session.on('error', () => undefined);
+  const stream = session.request({ ':method': 'HEAD', ':path': '/slow' });
+  stream.on('error', () => undefined);
+  const metrics = async () => (await fetch(`http://127.0.0.1:${lb.adminPort}/metrics`)).text();
+  const deadline = Date.now() + 5000;
+  while (!/^outrigger_downstream_streams 1$/m.test(await metrics()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  stream.close(http2.constants.NGHTTP2_CANCEL);
+  const cutInTime = await Promise.race([closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000))]);
+  assert.equal(cutInTime, true, 'the backend request went with the client\'s stream');
+  const line = await lb.waitForLog((l) => l.msg === 'request' && l.path === '/slow');
+  assert.deepEqual([line.method, line.aborted, line.protocol], ['HEAD', true, 'HTTP/2']);
+  assert.match(await metrics(), /^outrigger_downstream_streams 0$/m);
+});
