@@ -124,7 +124,8 @@ export class Forwarder {
   private async run(req: ClientRequest, head: RequestHead, res: ClientResponse, ex: Exchange, headers: string[], body: RequestBody | undefined, trace: Trace | undefined): Promise<void> {
     const tried: Backend[] = [];
     const ctx = this.d.contextFor(ex.clientIp, head.headers);
-    const expectContinue = head.headers.expect?.toLowerCase() === '100-continue';
+    // An HTTP/2 stream got its 100 when it arrived (h2-server); the backend's is not relayed twice.
+    const expectContinue = head.protocol === 'HTTP/1.1' && head.headers.expect?.toLowerCase() === '100-continue';
     const onInformational = (status: number, raw: readonly string[]) => {
       if (relayInformational(res, expectContinue, status, raw)) ex.informational = true;
     };

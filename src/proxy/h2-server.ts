@@ -91,7 +91,6 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
   server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
     // A stream reset by the client surfaces as an error on it: nothing to do but let it close.
     stream.on('error', ignore);
-    if (answeredByNode(stream, headers)) return;
     metrics.downstreamStreams.inc();
     const endFlight = d.inFlight.begin();
     let open = true;
@@ -113,8 +112,12 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
       stream.session?.close();
       return;
     }
-    const problem = checkRequest(head);
-    if (problem === undefined) return d.forwarder.handle(stream, stream, head);
+    // CONNECT (RFC 9113 §8.5) is refused as on HTTP/1.1; an unmet Expect falls to the request guard (417).
+    const problem = head.method === 'CONNECT' ? { kind: 'method_not_allowed' as const, reason: 'CONNECT' } : checkRequest(head);
+    if (problem === undefined) {
+      if (headers.expect !== undefined) sendContinue(stream);
+      return d.forwarder.handle(stream, stream, head);
+    }
     d.logger.debug({ reason: problem.reason }, 'refused request');
     d.outcomes.refused(problem.kind, clientAddress(clientSocket(stream)?.remoteAddress), head.method, head.url, 'HTTP/2');
     sendRefusal(stream, problem.kind);
@@ -133,22 +136,14 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
 
 function ignore(): void {}
 
-/**
- * What Node's compatibility layer answered itself before any request
- * handler ran, kept as it was: CONNECT gets a bare 405, an Expect other than
- * exactly `100-continue` a bare 417; `100-continue` gets its 100 at once.
- * True when the stream was answered here.
- */
-function answeredByNode(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): boolean {
-  const status = headers[':method'] === 'CONNECT' ? 405 : headers.expect === undefined || headers.expect === '100-continue' ? 0 : 417;
-  if (stream.destroyed || stream.closed) return status !== 0;
+/** `Expect: 100-continue` (the only expectation the guard lets through): the client may send its body. */
+function sendContinue(stream: http2.ServerHttp2Stream): void {
+  if (stream.destroyed || stream.closed || stream.headersSent) return;
   try {
-    if (status !== 0) stream.respond({ ':status': status }, { endStream: true });
-    else if (headers.expect !== undefined) stream.additionalHeaders({ ':status': 100 });
+    stream.additionalHeaders({ ':status': 100 });
   } catch {
     stream.destroy(); // Node refused the frame: the stream cannot be answered
   }
-  return status !== 0;
 }
 
 function goawayAll(sessions: Iterable<http2.ServerHttp2Session>): void {

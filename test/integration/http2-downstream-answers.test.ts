@@ -126,3 +126,58 @@ test('HTTP/2 client resets a HEAD stream before its answer: the backend request 
   assert.deepEqual([line.method, line.aborted, line.protocol], ['HEAD', true, 'HTTP/2']);
   assert.match(await metrics(), /^outrigger_downstream_streams 0$/m);
 });
+
+test('HTTP/2 client: CONNECT and an unmet Expect are refused as on HTTP/1.1 (405, 417 with x-outrigger-error, logged, never forwarded); 100-continue gets its 100', async (t) => {
+  let reached = 0;
+  const origin = await startServer((req, res) => {
+    reached += 1;
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => res.end(`got ${body}`));
+  });
+  t.after(() => origin.close());
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${origin.port}`, HEALTH_CHECK_TYPE: 'none' });
+  t.after(() => lb.stop());
+  const session = http2.connect(`http://127.0.0.1:${lb.proxyPort}`);
+  t.after(() => session.close());
+
+  // Node's client refuses to send CONNECT with :path; it sends :method and :authority only (RFC 9113 §8.5).
+  const tunnel = await new Promise<Got>((resolve) => {
+    const got: Got = { status: 0, headers: {}, informational: [], links: [], body: '', reset: false };
+    const stream = session.request({ ':method': 'CONNECT', ':authority': 'example.test:443' });
+    stream.on('response', (h) => { got.status = Number(h[':status']); got.headers = h; });
+    stream.on('data', (d: Buffer) => (got.body += d.toString()));
+    stream.on('error', () => (got.reset = true));
+    stream.on('close', () => resolve(got));
+  });
+  assert.equal(tunnel.status, 405);
+  assert.equal(tunnel.headers['x-outrigger-error'], 'method_not_allowed');
+  const connectLine = await lb.waitForLog((l) => l.msg === 'request' && l.method === 'CONNECT');
+  assert.deepEqual([connectLine.status, connectLine.protocol], [405, 'HTTP/2']);
+
+  const unmet = await new Promise<Got>((resolve) => {
+    const got: Got = { status: 0, headers: {}, informational: [], links: [], body: '', reset: false };
+    const stream = session.request({ ':method': 'POST', ':path': '/x', expect: 'extension-token' }, { endStream: false });
+    stream.on('response', (h) => { got.status = Number(h[':status']); got.headers = h; });
+    stream.on('data', (d: Buffer) => (got.body += d.toString()));
+    stream.on('error', () => (got.reset = true));
+    stream.on('close', () => resolve(got));
+    stream.end('body');
+  });
+  assert.equal(unmet.status, 417);
+  assert.equal(unmet.headers['x-outrigger-error'], 'expectation_failed');
+
+  const continued = await new Promise<{ informational: number[]; status: number; body: string }>((resolve) => {
+    const out = { informational: [] as number[], status: 0, body: '' };
+    const stream = session.request({ ':method': 'POST', ':path': '/y', expect: '100-continue' }, { endStream: false });
+    stream.on('continue', () => {
+      out.informational.push(100);
+      stream.end('after 100');
+    });
+    stream.on('response', (h) => (out.status = Number(h[':status'])));
+    stream.on('data', (d: Buffer) => (out.body += d.toString()));
+    stream.on('close', () => resolve(out));
+  });
+  assert.deepEqual(continued, { informational: [100], status: 200, body: 'got after 100' });
+  assert.equal(reached, 1, 'only the 100-continue request reached the backend');
+});
