@@ -13,6 +13,8 @@ type Labels<L extends string> = Record<L, string>;
 /** A counter whose series are cached per label values; counts reach prom-client at scrape time. */
 export class SeriesCounter<L extends string> {
   private readonly series = new Map<string, { labels: Labels<L>; pending: number }>();
+  /** Two-label series by first then second value: a lookup builds no key string. */
+  private readonly pairs: Pairs<{ labels: Labels<L>; pending: number }> = new Map();
   readonly counter: Counter<L>;
 
   constructor(name: string, help: string, private readonly labelNames: readonly L[], registry: Registry) {
@@ -31,18 +33,23 @@ export class SeriesCounter<L extends string> {
 
   /** Adds `n` to the series of these label values (in labelNames order). */
   inc(values: readonly string[], n = 1): void {
-    const key = values.length === 1 ? values[0]! : values.join('\u0000');
-    let s = this.series.get(key);
+    let s = values.length === 2 ? this.pairs.get(values[0]!)?.get(values[1]!) : undefined;
     if (s === undefined) {
-      s = { labels: labelsOf(this.labelNames, values), pending: 0 };
-      this.series.set(key, s);
-      this.counter.inc(s.labels, 0); // the series shows from now on, at 0
+      const key = values.length === 1 ? values[0]! : values.join('\u0000');
+      s = this.series.get(key);
+      if (s === undefined) {
+        s = { labels: labelsOf(this.labelNames, values), pending: 0 };
+        this.series.set(key, s);
+        this.counter.inc(s.labels, 0); // the series shows from now on, at 0
+      }
+      if (values.length === 2) remember(this.pairs, values, s);
     }
     s.pending += n;
   }
 
   /** Drops every series whose label `name` has `value` (a backend that left the set). */
   removeWhere(name: L, value: string): void {
+    this.pairs.clear();
     for (const [key, s] of this.series) {
       if (s.labels[name] !== value) continue;
       this.series.delete(key);
@@ -64,6 +71,7 @@ export class SeriesHistogram<L extends string> {
   readonly type = 'histogram';
   readonly aggregator = 'sum';
   private readonly series = new Map<string, HistogramSeries<L>>();
+  private readonly pairs: Pairs<HistogramSeries<L>> = new Map();
 
   constructor(
     readonly name: string,
@@ -77,11 +85,15 @@ export class SeriesHistogram<L extends string> {
   }
 
   observe(values: readonly string[], value: number): void {
-    const key = values.length === 1 ? values[0]! : values.join('\u0000');
-    let s = this.series.get(key);
+    let s = values.length === 2 ? this.pairs.get(values[0]!)?.get(values[1]!) : undefined;
     if (s === undefined) {
-      s = { labels: labelsOf(this.labelNames, values), counts: new Float64Array(this.buckets.length + 1), sum: 0, count: 0 };
-      this.series.set(key, s);
+      const key = values.length === 1 ? values[0]! : values.join('\u0000');
+      s = this.series.get(key);
+      if (s === undefined) {
+        s = { labels: labelsOf(this.labelNames, values), counts: new Float64Array(this.buckets.length + 1), sum: 0, count: 0 };
+        this.series.set(key, s);
+      }
+      if (values.length === 2) remember(this.pairs, values, s);
     }
     const b = this.buckets;
     let i = 0;
@@ -109,12 +121,23 @@ export class SeriesHistogram<L extends string> {
 
   /** Drops every series whose label `name` has `value` (a backend that left the set). */
   removeWhere(name: L, value: string): void {
+    this.pairs.clear();
     for (const [key, s] of this.series) if (s.labels[name] === value) this.series.delete(key);
   }
 
   reset(): void {
+    this.pairs.clear();
     this.series.clear();
   }
+}
+
+/** Series of two-label metrics, by first then second label value (a lookup cache; `series` stays the record). */
+type Pairs<S> = Map<string, Map<string, S>>;
+
+function remember<S>(pairs: Pairs<S>, values: readonly string[], s: S): void {
+  let second = pairs.get(values[0]!);
+  if (second === undefined) pairs.set(values[0]!, (second = new Map()));
+  second.set(values[1]!, s);
 }
 
 function labelsOf<L extends string>(names: readonly L[], values: readonly string[]): Labels<L> {

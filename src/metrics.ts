@@ -11,8 +11,10 @@ const STANDARD_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNE
 export function methodLabel(method: string | undefined): string {
   return method !== undefined && STANDARD_METHODS.has(method) ? method : 'OTHER';
 }
+const CODE_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
+
 export function codeClass(status: number): string {
-  return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'other';
+  return status >= 100 && status < 600 ? CODE_CLASSES[Math.floor(status / 100) - 1]! : 'other';
 }
 
 const UPSTREAM_ERROR_KINDS: readonly UpstreamErrorKind[] = ['connect_refused', 'connect_timeout', 'reset', 'timeout', 'protocol'];

@@ -24,8 +24,9 @@ export class OutlierDetector {
   onSuccess(backend: Backend): void {
     backend.consecutiveFailures = 0;
     // A backend that behaved for a long while starts again from the base time.
+    if (backend.ejections <= 0) return; // the common case, without a WeakMap lookup
     const last = this.lastEjected.get(backend);
-    if (backend.ejections > 0 && last !== undefined && this.now() - last > MAX_MULTIPLIER * 2 * this.config.ejectionMs) {
+    if (last !== undefined && this.now() - last > MAX_MULTIPLIER * 2 * this.config.ejectionMs) {
       backend.ejections = 0;
     }
   }

@@ -36,12 +36,31 @@ function str(s: string): string {
   return PLAIN.test(s) ? `"${s}"` : JSON.stringify(s);
 }
 
+/** The JSON of the last string it was given: a connection's client, the method, the path and the backend repeat from line to line. */
+class LastJson {
+  private last = '';
+  private json = '""';
+
+  of(s: string): string {
+    if (s !== this.last) {
+      this.json = str(s);
+      this.last = s;
+    }
+    return this.json;
+  }
+}
+
+const client = new LastJson();
+const method = new LastJson();
+const path = new LastJson();
+const backendJson = new LastJson();
+
 export function accessLine(e: AccessEntry, now: number): string {
-  const backend = e.backend === null ? 'null' : str(e.backend);
+  const backend = e.backend === null ? 'null' : backendJson.of(e.backend);
   // Trace and span ids are lower-case hex by construction (tracing/ids, tracing/trace-context).
   const trace = e.traceId === undefined ? '' : `"traceId":"${e.traceId}","spanId":"${e.spanId ?? ''}",`;
-  return `{"level":${INFO},"time":${now},"name":"outrigger","reqId":${str(e.reqId)},${trace}"client":${str(e.client)},`
-    + `"method":${str(e.method)},"path":${str(e.path)},"backend":${backend},"status":${e.status},`
+  return `{"level":${INFO},"time":${now},"name":"outrigger","reqId":${str(e.reqId)},${trace}"client":${client.of(e.client)},`
+    + `"method":${method.of(e.method)},"path":${path.of(e.path)},"backend":${backend},"status":${e.status},`
     + `"durationMs":${Math.round(e.durationMs * 100) / 100},"attempts":${e.attempts}${e.aborted ? ',"aborted":true' : ''}`
     + `${e.protocol === undefined ? '' : `,"protocol":"${e.protocol}"`}${e.grpc === true ? `,"grpcStatus":${e.grpcStatus ?? 'null'}` : ''},"msg":"request"}\n`;
 }

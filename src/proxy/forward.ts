@@ -16,7 +16,7 @@ import type { Backend } from '../upstream/backend.js';
 import type { BackendSet } from '../upstream/backend-set.js';
 import { addForwarded, clientAddress, makeTraceparentRoom, stripHopByHop } from './headers.js';
 import { send } from '../transport/select.js';
-import { AttemptError, type UpstreamResponse } from '../transport/contract.js';
+import { AttemptError, type UpstreamCall, type UpstreamResponse } from '../transport/contract.js';
 import { relayInformational } from './informational.js';
 import { RequestBody, RETRY_BODY_LIMIT } from './request-body.js';
 import type { RetryBudget } from './retry-budget.js';
@@ -58,7 +58,12 @@ export class Forwarder {
 
   private readonly requestTrailersDropped = (n: number): void => this.d.metrics.trailersDropped.inc({ direction: 'request' }, n);
 
-  handle(req: ClientRequest, res: ClientResponse, head: RequestHead): void {
+  /**
+   * Forwards one request. With `callerListens` the caller calls the returned
+   * function when the response emits 'close' (one listener serves both);
+   * otherwise the Forwarder listens itself.
+   */
+  handle(req: ClientRequest, res: ClientResponse, head: RequestHead, callerListens = false): () => void {
     const ex: Exchange = {
       started: performance.now(), clientIp: clientAddress(clientSocket(req)?.remoteAddress), requestId: '', protocol: head.protocol,
       grpc: isGrpc(head.headers), grpcStatus: undefined,
@@ -75,7 +80,7 @@ export class Forwarder {
     // A body on GET/HEAD is legal but read differently by some servers: its connection is not reused.
     if (hasBody && (head.method === 'GET' || head.method === 'HEAD')) headers.push('Connection', 'close');
     this.d.budget.onRequest();
-    res.once('close', () => {
+    const onClose = (): void => {
       // The client left before the exchange completed (either way): the backend request goes too.
       const whole = answered(res);
       if (!whole || !requestComplete(req)) {
@@ -84,20 +89,25 @@ export class Forwarder {
       }
       ex.release?.();
       this.logAndCount(head, res, ex, trace?.span);
-    });
-    this.run(req, head, res, ex, headers, body, trace).catch((err: unknown) => {
-      if (ex.clientGone || clientGone(res)) return; // nobody to answer, and not a proxy error
-      try {
-        const close = this.closeAfter(req) || (body !== undefined && !body.complete);
-        const kind = sendError(res, err, { close, grpc: ex.grpc }, this.d.logger);
-        if (ex.grpc) ex.grpcStatus = grpcStatusOf(kind);
-        if (trace !== undefined) trace.span.errorType = kind;
-        this.d.metrics.proxyErrors.inc({ kind });
-      } catch (fault) {
-        this.d.logger.error({ err: fault }, 'could not answer with an error; closing the connection');
-        res.destroy();
-      }
-    });
+    };
+    if (!callerListens) res.once('close', onClose);
+    this.run(req, head, res, ex, headers, body, trace);
+    return onClose;
+  }
+
+  /** Answers a request that failed before its answer started (the client may be gone). */
+  private fail(req: ClientRequest, res: ClientResponse, ex: Exchange, body: RequestBody | undefined, trace: Trace | undefined, err: unknown): void {
+    if (ex.clientGone || clientGone(res)) return; // nobody to answer, and not a proxy error
+    try {
+      const close = this.closeAfter(req) || (body !== undefined && !body.complete);
+      const kind = sendError(res, err, { close, grpc: ex.grpc }, this.d.logger);
+      if (ex.grpc) ex.grpcStatus = grpcStatusOf(kind);
+      if (trace !== undefined) trace.span.errorType = kind;
+      this.d.metrics.proxyErrors.inc({ kind });
+    } catch (fault) {
+      this.d.logger.error({ err: fault }, 'could not answer with an error; closing the connection');
+      res.destroy();
+    }
   }
 
   /** `peer`: the TLS connection's (tls/xfcc), undefined in plain text. */
@@ -121,7 +131,13 @@ export class Forwarder {
     return { span, at: this.d.config.forwardedHeaders ? makeTraceparentRoom(headers, span.parentSpanId === undefined) : -1 };
   }
 
-  private async run(req: ClientRequest, head: RequestHead, res: ClientResponse, ex: Exchange, headers: string[], body: RequestBody | undefined, trace: Trace | undefined): Promise<void> {
+  /**
+   * The attempts, as a chain of callbacks on each engine's promise (no async
+   * function: one promise and one microtask fewer per request). A failure in
+   * the synchronous start is answered a microtask later, as an async
+   * function's rejection was.
+   */
+  private run(req: ClientRequest, head: RequestHead, res: ClientResponse, ex: Exchange, headers: string[], body: RequestBody | undefined, trace: Trace | undefined): void {
     const tried: Backend[] = [];
     const ctx = this.d.contextFor(ex.clientIp, head.headers);
     // An HTTP/2 stream got its 100 when it arrived (h2-server); the backend's is not relayed twice.
@@ -133,25 +149,19 @@ export class Forwarder {
     const grpcTimeout = ex.grpc ? grpcTimeoutMs(head.headers['grpc-timeout']) : undefined;
     const configured = this.d.config.upstreamTimeoutMs;
     const upstreamTimeoutMs = grpcTimeout === undefined ? configured : configured === 0 ? grpcTimeout : Math.min(configured, grpcTimeout);
-    for (;;) {
+    const onCall = (call: UpstreamCall) => (ex.call = call);
+    const fail = (err: unknown): void => this.fail(req, res, ex, body, trace, err);
+    const next = (): void => {
       if (ex.clientGone || clientGone(res)) return; // the client left (an HTTP/2 stream reset at once): nothing is sent
       const backend = choose(this.d, tried, ctx);
       tried.push(backend);
       ex.backend = backend;
       ex.attempts += 1;
-      let result: UpstreamResponse;
       const release = acquire(backend);
       const sentAt = performance.now();
       const attempt = trace === undefined ? undefined : this.d.outcomes.tracing?.client(trace.span, backend.id, sentAt);
       if (attempt !== undefined && trace!.at >= 0) headers[trace!.at] = attempt.traceparent;
-      try {
-        result = await send(backend, this.d.pool, {
-          // An HTTP/1.0 request may lack Host; HTTP/1.1 to the backend needs one: the backend's own.
-          method: head.method, path: head.url, headers: head.headers.host === undefined ? [...headers, 'Host', backend.id] : headers, body,
-          connectTimeoutMs: this.d.config.connectTimeoutMs, upstreamTimeoutMs,
-          idleTimeoutMs: this.d.config.idleTimeoutMs, exactHeaders: !this.d.config.forwardedHeaders, onInformational,
-        }, (call) => (ex.call = call));
-      } catch (err) {
+      const failed = (err: unknown): void => {
         release();
         const failure = err as AttemptError;
         body?.detach();
@@ -161,29 +171,50 @@ export class Forwarder {
         const reason = retryReason(failure, head.method);
         if (reason === undefined || !this.mayRetry(tried, ctx, body, res, ex)) throw failure.error;
         this.d.metrics.retries.inc({ reason });
-        continue;
+        next();
+      };
+      const got = (result: UpstreamResponse): void => {
+        const status = result.statusCode;
+        if (attempt !== undefined) attempt.status = status;
+        // A trailers-only gRPC answer carries its status in the head.
+        const headStatus = ex.grpc && status === 200 ? grpcStatusIn(result.rawHeaders) : undefined;
+        // For a gRPC call the verdict on the backend is its grpc-status (in the head now, or in the trailers later).
+        this.d.outcomes.answered(backend, status, performance.now() - sentAt, ex.grpc && status === 200);
+        if (headStatus !== undefined) this.d.outcomes.grpcAnswered(backend, headStatus);
+        const retry = (status === 502 || status === 503) && IDEMPOTENT.has(head.method) ? `status_${status}`
+          : headStatus === GRPC_UNAVAILABLE ? 'grpc_unavailable' : undefined;
+        if (retry !== undefined && this.mayRetry(tried, ctx, body, res, ex)) {
+          // Discard this answer now: its connection is not reused, its slot is free at once.
+          release();
+          body?.detach();
+          result.abort();
+          endAttempt(attempt, performance.now(), status, retry === 'grpc_unavailable' ? retry : undefined);
+          this.d.metrics.retries.inc({ reason: retry });
+          return next();
+        }
+        body?.stopHolding();
+        relay({ res, up: result, backend, release, ex, closeConnection: this.closeAfter(req), outcomes: this.d.outcomes, metrics: this.d.metrics });
+      };
+      let answer: Promise<UpstreamResponse>;
+      try {
+        answer = send(backend, this.d.pool, {
+          // An HTTP/1.0 request may lack Host; HTTP/1.1 to the backend needs one: the backend's own.
+          method: head.method, path: head.url, headers: head.headers.host === undefined ? [...headers, 'Host', backend.id] : headers, body,
+          connectTimeoutMs: this.d.config.connectTimeoutMs, upstreamTimeoutMs,
+          idleTimeoutMs: this.d.config.idleTimeoutMs, exactHeaders: !this.d.config.forwardedHeaders, onInformational,
+        }, onCall);
+      } catch (err) {
+        return failed(err);
       }
-      const status = result.statusCode;
-      if (attempt !== undefined) attempt.status = status;
-      // A trailers-only gRPC answer carries its status in the head.
-      const headStatus = ex.grpc && status === 200 ? grpcStatusIn(result.rawHeaders) : undefined;
-      // For a gRPC call the verdict on the backend is its grpc-status (in the head now, or in the trailers later).
-      this.d.outcomes.answered(backend, status, performance.now() - sentAt, ex.grpc && status === 200);
-      if (headStatus !== undefined) this.d.outcomes.grpcAnswered(backend, headStatus);
-      const retry = (status === 502 || status === 503) && IDEMPOTENT.has(head.method) ? `status_${status}`
-        : headStatus === GRPC_UNAVAILABLE ? 'grpc_unavailable' : undefined;
-      if (retry !== undefined && this.mayRetry(tried, ctx, body, res, ex)) {
-        // Discard this answer now: its connection is not reused, its slot is free at once.
-        release();
-        body?.detach();
-        result.abort();
-        endAttempt(attempt, performance.now(), status, retry === 'grpc_unavailable' ? retry : undefined);
-        this.d.metrics.retries.inc({ reason: retry });
-        continue;
-      }
-      body?.stopHolding();
-      relay({ res, up: result, backend, release, ex, closeConnection: this.closeAfter(req), outcomes: this.d.outcomes, metrics: this.d.metrics });
-      return;
+      answer.then(
+        (result) => { try { got(result); } catch (err) { fail(err); } },
+        (err: unknown) => { try { failed(err); } catch (e) { fail(e); } },
+      );
+    };
+    try {
+      next();
+    } catch (err) {
+      void Promise.resolve().then(() => fail(err));
     }
   }
 

@@ -6,6 +6,7 @@
 
 /** Always removed: they describe one connection, not the message. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+const HOP_BY_HOP_LENGTHS: ReadonlySet<number> = new Set([...HOP_BY_HOP].map((name) => name.length));
 
 export interface StripOptions {
   /** Keep `TE: trailers` (requests only). */
@@ -55,6 +56,11 @@ export function stripHopByHop(raw: readonly string[], options: StripOptions = {}
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
+    // Most fields: no hop-by-hop name has their length, and no Connection token names them.
+    if (named === NO_TOKENS && !HOP_BY_HOP_LENGTHS.has(name.length)) {
+      out.push(name, value);
+      continue;
+    }
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower)) {
       if (lower === 'te' && options.keepTeTrailers === true && value.trim().toLowerCase() === 'trailers') {
@@ -83,6 +89,8 @@ export interface ForwardedInfo {
   readonly newRequestId: () => string;
 }
 
+const FORWARDED_LENGTHS: ReadonlySet<number> = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id', 'host'].map((n) => n.length));
+
 /**
  * Adds X-Forwarded-For (client appended to the last one), X-Forwarded-Proto
  * and X-Forwarded-Host (if absent) and X-Request-Id (if absent), in place.
@@ -95,7 +103,9 @@ export function addForwarded(headers: string[], info: ForwardedInfo): string {
   let hasXfHost = false;
   let requestId: string | undefined;
   for (let i = 0; i < headers.length; i += 2) {
-    switch (headers[i]!.toLowerCase()) {
+    const name = headers[i]!;
+    if (!FORWARDED_LENGTHS.has(name.length)) continue; // none of the names below
+    switch (name.toLowerCase()) {
       case 'x-forwarded-for': xffIndex = i; break;
       case 'x-forwarded-proto': hasProto = true; break;
       case 'x-forwarded-host': hasXfHost = true; break;

@@ -26,6 +26,8 @@ export interface Queued {
   /** The read turn its head was parsed in. */
   readonly turn: number;
   started: boolean;
+  /** The forwarded exchange's part of the response's 'close' (proxy/forward), once it started. */
+  closed: (() => void) | undefined;
 }
 
 let turn = 0;

@@ -87,7 +87,7 @@ export function createProxyServer(d: ProxyServerDeps): ProxyListener {
     p.requests += 1;
     const head = http1Head(q.req);
     const problem = checkRequest(head);
-    if (problem === undefined) return d.forwarder.handle(q.req, q.res, head);
+    if (problem === undefined) return void (q.closed = d.forwarder.handle(q.req, q.res, head, true));
     p.closing = true; // whatever is pipelined behind a refusal is dropped with the closing connection
     d.logger.debug({ reason: problem.reason }, 'refused request');
     countRefusal(problem.kind, p.socket, q.req);
@@ -107,11 +107,13 @@ export function createProxyServer(d: ProxyServerDeps): ProxyListener {
     p.endFresh?.();
     p.endFresh = undefined;
     HeadDeadlines.busy(p.clock);
-    const q: Queued = { req, res, end: d.inFlight.begin(), turn: readTurn(), started: false };
+    const q: Queued = { req, res, end: d.inFlight.begin(), turn: readTurn(), started: false, closed: undefined };
     // 'close' comes once per response (Node guards it): 'on' spares the per-request wrapper of 'once'.
+    // One listener serves the connection and the forwarded exchange (q.closed, set when it starts).
     res.on('close', () => {
       q.end();
       if (q.started && p.active === q) advance(p);
+      q.closed?.();
     });
     if (!p.add(q)) return void p.socket.destroy();
     if (p.active === undefined) start(p, q);

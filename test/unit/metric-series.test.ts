@@ -52,3 +52,25 @@ test('SeriesCounter: counts reach the registry when scraped, new series show at 
   c.inc(['GET', '200']);
   assert.equal(samples(await ours.metrics()).get('t_total{code="200",method="GET"}'), 8);
 });
+
+test('two-label series removed by removeWhere and counted again show anew (counter and histogram)', async () => {
+  const reg = new Registry();
+  const c = new SeriesCounter('t_total', 'help text', ['backend', 'code_class'] as const, reg);
+  const h = new SeriesHistogram('t_seconds', 'help text', ['backend', 'code_class'] as const, BUCKETS, reg);
+  c.inc(['a:1', '2xx'], 3);
+  h.observe(['a:1', '2xx'], 0.05);
+  c.inc(['b:1', '2xx']);
+  await reg.metrics();
+  c.removeWhere('backend', 'a:1');
+  h.removeWhere('backend', 'a:1');
+  let s = samples(await reg.metrics());
+  assert.equal(s.get('t_total{backend="a:1",code_class="2xx"}'), undefined, 'gone with its backend');
+  assert.equal(s.get('t_seconds_count{backend="a:1",code_class="2xx"}'), undefined);
+  c.inc(['a:1', '2xx'], 2);
+  h.observe(['a:1', '2xx'], 0.5);
+  c.inc(['b:1', '2xx']);
+  s = samples(await reg.metrics());
+  assert.equal(s.get('t_total{backend="a:1",code_class="2xx"}'), 2, 'counts again from 0');
+  assert.equal(s.get('t_seconds_count{backend="a:1",code_class="2xx"}'), 1);
+  assert.equal(s.get('t_total{backend="b:1",code_class="2xx"}'), 2, 'other series untouched');
+});
