@@ -181,3 +181,42 @@ test('HTTP/2 client: CONNECT and an unmet Expect are refused as on HTTP/1.1 (405
   assert.deepEqual(continued, { informational: [100], status: 200, body: 'got after 100' });
   assert.equal(reached, 1, 'only the 100-continue request reached the backend');
 });
+
+test('HTTP/2 client: a gRPC answer with its status in the head and a body after all (held head) arrives whole, with its trailers', async (t) => {
+  const chunk = 'g'.repeat(16 * 1024);
+  const chunks = 40;
+  const origin = await startServer((req, res) => {
+    req.resume();
+    // grpc-status already in the head (a trailers-only shape), and yet a body follows, then trailers.
+    res.writeHead(200, { 'content-type': 'application/grpc', 'grpc-status': '0', trailer: 'x-end' });
+    for (let i = 0; i < chunks; i += 1) res.write(chunk);
+    res.addTrailers({ 'x-end': 'yes' });
+    res.end();
+  });
+  t.after(() => origin.close());
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${origin.port}`, HEALTH_CHECK_TYPE: 'none' });
+  t.after(() => lb.stop());
+  const session = http2.connect(`http://127.0.0.1:${lb.proxyPort}`);
+  t.after(() => session.close());
+  const got = await new Promise<{ bytes: number; reset: boolean; hung: boolean; trailers: http2.IncomingHttpHeaders | undefined }>((resolve) => {
+    const r = { bytes: 0, reset: false, hung: false, trailers: undefined as http2.IncomingHttpHeaders | undefined };
+    const stream = session.request({ ':method': 'POST', ':path': '/pkg.Svc/Call', 'content-type': 'application/grpc', te: 'trailers' });
+    const bound = setTimeout(() => {
+      r.hung = true;
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+    }, 15_000);
+    stream.on('close', () => clearTimeout(bound));
+    stream.on('data', (d: Buffer) => (r.bytes += d.length));
+    stream.on('trailers', (h) => (r.trailers = h));
+    stream.on('error', () => (r.reset = true));
+    stream.on('close', () => {
+      r.reset ||= stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR;
+      resolve(r);
+    });
+    stream.end();
+  });
+  assert.equal(got.hung, false, 'the stream ends');
+  assert.equal(got.reset, false);
+  assert.equal(got.bytes, chunk.length * chunks, 'every body byte');
+  assert.equal(got.trailers?.['x-end'], 'yes');
+});
