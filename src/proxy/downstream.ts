@@ -172,8 +172,10 @@ export function endAnswer(res: ClientResponse, pairs: Array<[string, string]>, h
     res.end();
     return;
   }
-  held?.release(pairs.length > 0);
-  endWithTrailers(res, pairs);
+  if (held === undefined) return endWithTrailers(res, pairs);
+  held.release(pairs.length > 0);
+  // Body chunks may still wait in the held sink (each waits for the stream to take the one before): the end follows them.
+  held.end(() => endWithTrailers(res, pairs));
 }
 
 /**

@@ -104,8 +104,11 @@ test('HTTP/2 client: Outrigger\'s own answer has x-outrigger-error, a text body 
 
 test('HTTP/2 client resets a HEAD stream before its answer: the backend request is cut, the stream is no longer counted, the request is logged', async (t) => {
   let backendClosed: () => void;
+  let backendGot: () => void;
   const closed = new Promise<void>((r) => (backendClosed = r));
+  const arrived = new Promise<void>((r) => (backendGot = r));
   const origin = await startServer((req) => {
+    backendGot();
     req.socket.once('close', () => backendClosed()); // never answers
   });
   t.after(() => origin.close());
@@ -119,6 +122,8 @@ test('HTTP/2 client resets a HEAD stream before its answer: the backend request 
   const metrics = async () => (await fetch(`http://127.0.0.1:${lb.adminPort}/metrics`)).text();
   const deadline = Date.now() + 5000;
   while (!/^outrigger_downstream_streams 1$/m.test(await metrics()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  // Reset only once the backend has the request: a reset before it was sent leaves the backend nothing to see closed.
+  await arrived;
   stream.close(http2.constants.NGHTTP2_CANCEL);
   const cutInTime = await Promise.race([closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000))]);
   assert.equal(cutInTime, true, 'the backend request went with the client\'s stream');
@@ -180,4 +185,51 @@ test('HTTP/2 client: CONNECT and an unmet Expect are refused as on HTTP/1.1 (405
   });
   assert.deepEqual(continued, { informational: [100], status: 200, body: 'got after 100' });
   assert.equal(reached, 1, 'only the 100-continue request reached the backend');
+});
+
+test('HTTP/2 client: a gRPC answer with its status in the head and a body after all (held head) arrives whole, with its trailers', async (t) => {
+  const chunk = 'g'.repeat(16 * 1024);
+  const chunks = 40;
+  const origin = await startServer((req, res) => {
+    req.resume();
+    // grpc-status already in the head (a trailers-only shape), and yet a body follows, then trailers.
+    res.writeHead(200, { 'content-type': 'application/grpc', 'grpc-status': '0', trailer: 'x-end' });
+    for (let i = 0; i < chunks; i += 1) res.write(chunk);
+    if (req.url === '/pkg.Svc/Broken') return void setTimeout(() => res.socket?.destroy(), 100);
+    res.addTrailers({ 'x-end': 'yes' });
+    res.end();
+  });
+  t.after(() => origin.close());
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${origin.port}`, HEALTH_CHECK_TYPE: 'none' });
+  t.after(() => lb.stop());
+  const session = http2.connect(`http://127.0.0.1:${lb.proxyPort}`);
+  t.after(() => session.close());
+  const call = (path: string) => new Promise<{ bytes: number; reset: boolean; hung: boolean; status: string; trailers: http2.IncomingHttpHeaders | undefined }>((resolve) => {
+    const r = { bytes: 0, reset: false, hung: false, status: '', trailers: undefined as http2.IncomingHttpHeaders | undefined };
+    const stream = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' });
+    const bound = setTimeout(() => {
+      r.hung = true;
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+    }, 15_000);
+    stream.on('close', () => clearTimeout(bound));
+    stream.on('data', (d: Buffer) => (r.bytes += d.length));
+    stream.on('trailers', (h) => (r.trailers = h));
+    stream.on('response', (h) => (r.status = String(h['grpc-status'])));
+    stream.on('error', () => (r.reset = true));
+    stream.on('close', () => {
+      r.reset ||= stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR;
+      resolve(r);
+    });
+    stream.end();
+  });
+  const got = await call('/pkg.Svc/Call');
+  assert.equal(got.hung, false, 'the stream ends');
+  assert.equal(got.reset, false);
+  assert.equal(got.bytes, chunk.length * chunks, 'every body byte');
+  assert.equal(got.trailers?.['x-end'], 'yes');
+  // The backend breaks off after its body: the call ends (UNAVAILABLE in the trailers, or a reset), never hangs.
+  const broken = await call('/pkg.Svc/Broken');
+  assert.equal(broken.hung, false, 'the broken call ends');
+  assert.ok(broken.bytes > 0, 'the body began');
+  assert.ok(broken.reset || broken.trailers?.['grpc-status'] === '14', `a failure the client sees: ${JSON.stringify(broken)}`);
 });
