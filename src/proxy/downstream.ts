@@ -70,6 +70,15 @@ export function http2Head(headers: IncomingHttpHeaders, raw: readonly string[]):
   return { method: String(headers[':method']), url: String(headers[':path']), httpVersion: '1.1', rawHeaders: out, headers, protocol: 'HTTP/2' };
 }
 
+/**
+ * True when the backend's 100 Continue goes on to the client: an HTTP/1.1
+ * client that asked for it. An HTTP/2 stream got its 100 when it arrived
+ * (proxy/h2-server), so the backend's would be a second one.
+ */
+export function relaysContinue(head: RequestHead): boolean {
+  return head.protocol === 'HTTP/1.1' && head.headers.expect?.toLowerCase() === '100-continue';
+}
+
 /** True when the request has a body to forward (an HTTP/2 stream not ended by its HEADERS). */
 export function carriesBody(req: ClientRequest, head: RequestHead): boolean {
   if (isHttp2Request(req)) return !req.endAfterHeaders;

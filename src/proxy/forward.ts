@@ -23,7 +23,7 @@ import type { RetryBudget } from './retry-budget.js';
 import type { UpstreamPool } from '../transport/pool.js';
 import { grpcStatusOf, sendError } from './error-response.js';
 import type { Outcomes } from './outcome.js';
-import { answered, carriesBody, clientGone, clientSocket, isHttp2Request, requestComplete, statusSent, type ClientRequest, type ClientResponse, type RequestHead } from './downstream.js';
+import { answered, carriesBody, clientGone, clientSocket, isHttp2Request, relaysContinue, requestComplete, statusSent, type ClientRequest, type ClientResponse, type RequestHead } from './downstream.js';
 import { GRPC_UNAVAILABLE, grpcStatusIn, grpcTimeoutMs, isGrpc } from './grpc.js';
 import { relay, type Exchange } from './relay.js';
 import type { ConnectionAge } from './connection-age.js';
@@ -140,8 +140,7 @@ export class Forwarder {
   private run(req: ClientRequest, head: RequestHead, res: ClientResponse, ex: Exchange, headers: string[], body: RequestBody | undefined, trace: Trace | undefined): void {
     const tried: Backend[] = [];
     const ctx = this.d.contextFor(ex.clientIp, head.headers);
-    // An HTTP/2 stream got its 100 when it arrived (h2-server); the backend's is not relayed twice.
-    const expectContinue = head.protocol === 'HTTP/1.1' && head.headers.expect?.toLowerCase() === '100-continue';
+    const expectContinue = relaysContinue(head);
     const onInformational = (status: number, raw: readonly string[]) => {
       if (relayInformational(res, expectContinue, status, raw)) ex.informational = true;
     };

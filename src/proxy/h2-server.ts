@@ -20,7 +20,7 @@ import type { InFlight } from '../lifecycle/in-flight.js';
 import type { Forwarder } from './forward.js';
 import type { HeadDeadlines } from './head-deadline.js';
 import type { Outcomes } from './outcome.js';
-import { clientSocket, http2Head, rememberSocket } from './downstream.js';
+import { clientSocket, http2Head, rememberSocket, sendContinue } from './downstream.js';
 import { checkRequest } from './request-guard.js';
 import { sendRefusal } from './error-response.js';
 import { clientAddress } from './headers.js';
@@ -115,7 +115,7 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
     // CONNECT (RFC 9113 §8.5) is refused as on HTTP/1.1; an unmet Expect falls to the request guard (417).
     const problem = head.method === 'CONNECT' ? { kind: 'method_not_allowed' as const, reason: 'CONNECT' } : checkRequest(head);
     if (problem === undefined) {
-      if (headers.expect !== undefined) sendContinue(stream);
+      if (headers.expect !== undefined) answerContinue(stream);
       return d.forwarder.handle(stream, stream, head);
     }
     d.logger.debug({ reason: problem.reason }, 'refused request');
@@ -137,10 +137,10 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
 function ignore(): void {}
 
 /** `Expect: 100-continue` (the only expectation the guard lets through): the client may send its body. */
-function sendContinue(stream: http2.ServerHttp2Stream): void {
+function answerContinue(stream: http2.ServerHttp2Stream): void {
   if (stream.destroyed || stream.closed || stream.headersSent) return;
   try {
-    stream.additionalHeaders({ ':status': 100 });
+    sendContinue(stream);
   } catch {
     stream.destroy(); // Node refused the frame: the stream cannot be answered
   }
