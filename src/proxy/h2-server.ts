@@ -25,6 +25,7 @@ import { checkRequest } from './request-guard.js';
 import { sendRefusal } from './error-response.js';
 import { clientAddress } from './headers.js';
 import { guardSession, headerListSize, MAX_HEADER_LIST_SIZE } from './h2-abuse-guard.js';
+import { releaseClosedStream } from '../transport/h2-release.js';
 
 /** The largest stream id (2^31 - 1): a first GOAWAY that tells the client to stop opening streams. */
 const MAX_STREAM_ID = 2 ** 31 - 1;
@@ -100,7 +101,10 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
       metrics.downstreamStreams.dec();
       endFlight();
     };
-    stream.on('close', end); // once per stream; `end` is idempotent anyway
+    stream.on('close', () => {
+      end();
+      releaseClosedStream(stream);
+    });
     // Reset by the client before this handler ran (rapid reset): it will not close again, and is not forwarded.
     if (stream.destroyed) return end();
     const head = http2Head(headers, rawHeaders);

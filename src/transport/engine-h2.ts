@@ -14,6 +14,7 @@ import type { Backend } from '../upstream/backend.js';
 import type { UpstreamPool } from './pool.js';
 import type { H2Session } from './h2-sessions.js';
 import { H2BodySink } from './h2-body-sink.js';
+import { releaseClosedStream } from './h2-release.js';
 import { toH2RequestHeaders, withoutPseudoHeaders } from './h2-headers.js';
 import { AttemptError, MAX_INFORMATIONAL, type ExchangeRequest, type RelayDone, type UpstreamCall, type UpstreamResponse } from './contract.js';
 
@@ -138,7 +139,10 @@ class H2Exchange implements UpstreamResponse {
     stream.on('response', (headers: IncomingHttpHeaders, _flags: number, raw?: string[]) => this.onResponse(headers, raw));
     stream.on('trailers', (headers: IncomingHttpHeaders, _flags: number, raw?: string[]) => (this.trailers = withoutPseudoHeaders(raw ?? flatten(headers))));
     stream.on('error', (err: Error) => this.onBroken(err));
-    stream.on('close', () => this.onBroken(undefined));
+    stream.on('close', () => {
+      this.onBroken(undefined);
+      releaseClosedStream(stream);
+    });
     if (hasBody) this.o.body!.attach(new H2BodySink(stream, () => (this.active = performance.now())));
   }
 

@@ -1,0 +1,28 @@
+/**
+ * Letting go of a closed HTTP/2 stream's listeners, on both sides of the
+ * proxy (proxy/h2-server for the client's stream, transport/engine-h2 for
+ * the backend's).
+ *
+ * Why: Node keeps each stream's JavaScript object reachable from its native
+ * handle until a full (mark-compact) collection runs the handle's weak
+ * callback, so the young-generation collections treat a closed stream as
+ * live and copy, then promote, everything it reaches. Its listeners reach
+ * the whole exchange: the closures, the request and answer heads, the other
+ * side's stream and its own graph. With 100 streams a second closing, that
+ * made every scavenge copy tens of MiB and doubled V8's GC threads' CPU per
+ * request (docs/benchmarks.md, "HTTP/2: what closed streams kept alive").
+ * Dropping the listeners once the stream has closed leaves only Node's own
+ * per-stream state to promote.
+ *
+ * Called from a `close` listener: the listeners of that same emit still run
+ * (EventEmitter calls a copy of its list). An `error` emitted later (a write
+ * after the close) still finds a listener.
+ */
+import type { Http2Stream } from 'node:http2';
+
+export function releaseClosedStream(stream: Http2Stream): void {
+  stream.removeAllListeners();
+  stream.on('error', ignore);
+}
+
+function ignore(): void {}

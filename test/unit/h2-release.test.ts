@@ -1,0 +1,45 @@
+/** releaseClosedStream (src/transport/h2-release.ts) on real streams of a loopback HTTP/2 pair. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { releaseClosedStream } from '../../src/transport/h2-release.js';
+
+test('a closed stream keeps only an error listener; the close listeners of the same emit still run; a later error is harmless', async (t) => {
+  const server = http2.createServer();
+  const serverSide: Promise<string[]> = new Promise((resolve) => {
+    server.on('stream', (stream) => {
+      const ran: string[] = [];
+      stream.on('close', () => {
+        ran.push('first');
+        releaseClosedStream(stream);
+      });
+      stream.on('close', () => ran.push('second'));
+      stream.on('close', () => {
+        ran.push(`listeners after: ${stream.eventNames().map(String).join(',')}`);
+        resolve(ran);
+      });
+      stream.respond({ ':status': 200 });
+      stream.end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const session = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  t.after(() => {
+    session.destroy();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const req = session.request({ ':path': '/' });
+  req.resume();
+  let clientData = 0;
+  req.on('data', (chunk: Buffer) => (clientData += chunk.length));
+  const clientClosed = new Promise<void>((resolve) => req.on('close', () => {
+    releaseClosedStream(req);
+    resolve();
+  }));
+  assert.deepEqual(await serverSide, ['first', 'second', 'listeners after: error']);
+  await clientClosed;
+  assert.equal(clientData, 2);
+  assert.deepEqual(req.eventNames(), ['error']);
+  assert.doesNotThrow(() => req.emit('error', new Error('a write after the close')));
+});
