@@ -43,7 +43,11 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-ENV NODE_ENV=production
+# MALLOC_ARENA_MAX=2: glibc's malloc keeps at most two arenas instead of up to eight per core; in a
+# 256 MiB cgroup on Node 24 that measured 5-6 MiB less at 1000 busy clients and 6-7 MiB less 60 s after
+# the load, with no change in CPU per request (docs/benchmarks.md, "glibc arenas").
+ENV NODE_ENV=production \
+    MALLOC_ARENA_MAX=2
 # distroless "nonroot"; numeric so that Kubernetes' runAsNonRoot can verify it.
 USER 65532:65532
 # 8080 traffic (PROXY_PORT), 9901 admin: /healthz, /readyz, /metrics (ADMIN_PORT).

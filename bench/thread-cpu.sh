@@ -4,7 +4,8 @@
 # CPU 1, NGINX (three h2c servers and one HTTP/1.1 one, `return 200`) and
 # h2load on CPU 0, loopback only. utime + stime of every thread from
 # /proc/PID/task/*/stat before and after N requests (a warm-up of 20000 first).
-# OLOG=file keeps the proxy's output (e.g. with --trace-gc).
+# OLOG=file keeps the proxy's output (e.g. with --trace-gc); OUTRIGGER_ENV="A=1 B=2" adds
+# environment (it overrides the defaults below).
 #
 #   bench/thread-cpu.sh NODE h1|h2 N [node flags…]
 #   bench/thread-cpu.sh "$(command -v node)" h2 40000 --trace-gc
@@ -26,7 +27,7 @@ backends="h2c://127.0.0.1:$P1,h2c://127.0.0.1:$P2,h2c://127.0.0.1:$P3"; [ $MODE 
 PORT=$((B+10)); ADMIN=$((B+11))
 env -i PATH="$PATH" BACKENDS="$backends" LB_ALGORITHM=round-robin PROXY_HOST=127.0.0.1 PROXY_PORT=$PORT ADMIN_HOST=127.0.0.1 ADMIN_PORT=$ADMIN HEALTH_CHECK_TYPE=tcp ACCESS_LOG=true LOG_LEVEL=info ${OUTRIGGER_ENV:-} \
   taskset -c 1 $NODEBIN "$@" ${MAIN:-$(dirname "$0")/../dist/main.js} > ${OLOG:-$W/o.log} 2>&1 & PID=$!
-trap 'kill $PID $NG 2>/dev/null; wait $PID 2>/dev/null' EXIT
+trap 'kill $PID $NG 2>/dev/null; wait $PID $NG 2>/dev/null; rm -rf "$W"' EXIT
 for t in $(seq 1 100); do curl -sf http://127.0.0.1:$ADMIN/readyz >/dev/null && break; sleep 0.1; done
 load() { if [ $MODE = h1 ]; then taskset -c 0 h2load --h1 -n $1 -c 64 http://127.0.0.1:$PORT/ping; else taskset -c 0 h2load -n $1 -c 10 -m 10 http://127.0.0.1:$PORT/ping; fi; }
 load 20000 >/dev/null
