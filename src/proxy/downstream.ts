@@ -135,11 +135,16 @@ export function cutAnswer(res: ClientResponse): void {
   if (!res.destroyed) res.close(h2constants.NGHTTP2_INTERNAL_ERROR);
 }
 
-/** True when the answer went out whole (for HTTP/2: its stream ended without a reset). */
+/**
+ * True when the answer went out whole. For HTTP/2: its stream ended without
+ * a reset, and was not closed by the client before Outrigger ended it (a
+ * client reset with NO_ERROR mid-answer leaves no error code, but Node marks
+ * the stream aborted and ends its writable side itself).
+ */
 export function answered(res: ClientResponse): boolean {
   if (!isHttp2(res)) return res.writableFinished;
   const rst = res.rstCode;
-  return res.writableFinished && (rst === undefined || rst === 0);
+  return res.writableFinished && !res.aborted && (rst === undefined || rst === 0);
 }
 
 /** The status the client was sent, 0 before the head went out. */

@@ -92,6 +92,11 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
   server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
     // A stream reset by the client surfaces as an error on it: nothing to do but let it close.
     stream.on('error', ignore);
+    // Closed before the answer ended: by the client (a reset, even with NO_ERROR), or by Outrigger
+    // cutting a broken answer. Nothing more can be sent; a write still queued could hold the stream's
+    // 'close', and with it the backend request, until the session ends (seen on Node 20). Destroyed on
+    // the next turn of the loop, once a reset Outrigger submitted has gone out.
+    stream.on('aborted', () => setImmediate(destroyLeftover, stream));
     metrics.downstreamStreams.inc();
     const endFlight = d.inFlight.begin();
     let open = true;
@@ -139,6 +144,10 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
 }
 
 function ignore(): void {}
+
+function destroyLeftover(stream: http2.ServerHttp2Stream): void {
+  if (!stream.destroyed) stream.destroy();
+}
 
 /** `Expect: 100-continue` (the only expectation the guard lets through): the client may send its body. */
 function answerContinue(stream: http2.ServerHttp2Stream): void {

@@ -14,13 +14,18 @@
  * Dropping the listeners once the stream has closed leaves only Node's own
  * per-stream state to promote.
  *
- * Called from a `close` listener: the listeners of that same emit still run
- * (EventEmitter calls a copy of its list). An `error` emitted later (a write
- * after the close) still finds a listener.
+ * Called from a `close` listener; the listeners go on the next tick, once
+ * every `close` listener has run and done its cleanup (pipe()'s own removes
+ * its `unpipe` and data listeners through events on this stream). An `error`
+ * emitted later (a write after the close) still finds a listener.
  */
 import type { Http2Stream } from 'node:http2';
 
 export function releaseClosedStream(stream: Http2Stream): void {
+  process.nextTick(release, stream);
+}
+
+function release(stream: Http2Stream): void {
   stream.removeAllListeners();
   stream.on('error', ignore);
 }

@@ -158,7 +158,6 @@ test('D4: 2000 WebSocket open/close cycles (the ws package on both ends) leave n
   const idleCollections = async () => metricSum(await scrape(lb), 'outrigger_idle_gc_total');
   for (let i = 0; i < 20; i++) assert.ok(await wsCycle(lb.proxyPort, i % 2 === 1), 'warm-up cycle');
   assert.ok(await pollUntil(async () => (await idleCollections()) >= 1, 10_000, 100), 'an idle collection after the warm-up');
-  const collected0 = await idleCollections();
   const fds0 = openFds(lb);
   const rss0 = rssBytes(lb);
   const sampler = rssSampler(lb, 100);
@@ -174,10 +173,11 @@ test('D4: 2000 WebSocket open/close cycles (the ws package on both ends) leave n
     }
   }));
   const took = Date.now() - started;
+  const collectedAtEnd = await idleCollections(); // a stall mid-churn may have let one run: wait for the next
   const peak = sampler.stop();
   let fds = NaN;
   const settled = await pollUntil(() => (fds = openFds(lb)) <= fds0 + 10, 5000, 100);
-  const collectedAfter = await pollUntil(async () => (await idleCollections()) > collected0, 10_000, 100);
+  const collectedAfter = await pollUntil(async () => (await idleCollections()) > collectedAtEnd, 10_000, 100);
   const metrics = await scrape(lb);
   const rss = rssBytes(lb);
   t.diagnostic(`D4: ${ok}/${CYCLES} cycles ok in ${took} ms; fds ${fds0} before, ${fds} after; RSS ${mib(rss0)} before, peak ${mib(peak)}, ${mib(rss)} after`);
@@ -188,5 +188,7 @@ test('D4: 2000 WebSocket open/close cycles (the ws package on both ends) leave n
   assert.equal(metricSum(metrics, 'outrigger_downstream_connections'), 0, 'no client connection left open');
   assert.ok(collectedAfter, 'an idle collection after the churn');
   // Even after it, V8 and the allocator keep some of what they grew: a bound, not a return to baseline.
-  assert.ok(rss - rss0 < RSS_BOUND, `RSS after the churn ${mib(rss)} vs ${mib(rss0)} before`);
+  // Measured: +1 to +10 MiB on Node 22 and 24; +37 to +39 MiB on Node 20, whose collection gives little back.
+  const bound = Number(process.versions.node.split('.')[0]) >= 22 ? 24 * MiB : RSS_BOUND;
+  assert.ok(rss - rss0 < bound, `RSS after the churn ${mib(rss)} vs ${mib(rss0)} before (bound +${mib(bound)})`);
 });

@@ -233,3 +233,38 @@ test('HTTP/2 client: a gRPC answer with its status in the head and a body after 
   assert.ok(broken.bytes > 0, 'the body began');
   assert.ok(broken.reset || broken.trailers?.['grpc-status'] === '14', `a failure the client sees: ${JSON.stringify(broken)}`);
 });
+
+test('HTTP/2 client resets a stream mid-answer with NO_ERROR: the backend request is cut, the request is logged as aborted', async (t) => {
+  let backendClosed: () => void;
+  let backendStreaming: () => void;
+  const closed = new Promise<void>((r) => (backendClosed = r));
+  const streaming = new Promise<void>((r) => (backendStreaming = r));
+  const origin = await startServer((req, res) => {
+    req.socket.once('close', () => backendClosed());
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    // A long answer, a chunk every 20 ms (at most 30 s): it only ends early if Outrigger cuts it.
+    let sent = 0;
+    const timer = setInterval(() => {
+      if (res.destroyed || ++sent > 1500) return clearInterval(timer);
+      res.write(Buffer.alloc(1024, 0x61));
+      if (sent === 3) backendStreaming();
+    }, 20);
+    res.on('close', () => clearInterval(timer));
+  });
+  t.after(() => origin.close());
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${origin.port}`, HEALTH_CHECK_TYPE: 'none' });
+  t.after(() => lb.stop());
+  const session = http2.connect(`http://127.0.0.1:${lb.proxyPort}`);
+  t.after(() => session.destroy());
+  session.on('error', () => undefined);
+  const stream = session.request({ ':path': '/long' });
+  stream.on('error', () => undefined);
+  stream.resume();
+  await streaming;
+  // Node's client resets the stream with NO_ERROR on destroy() without an error; the answer was not complete.
+  stream.destroy();
+  const cutInTime = await Promise.race([closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000))]);
+  assert.equal(cutInTime, true, 'the backend request went with the client\'s stream');
+  const line = await lb.waitForLog((l) => l.msg === 'request' && l.path === '/long');
+  assert.deepEqual([line.status, line.aborted, line.protocol], [200, true, 'HTTP/2']);
+});
