@@ -10,7 +10,7 @@
 import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { constants as h2constants, type Http2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
-import { earlyHintLink, endWithTrailers, HeldHead, respondInformational, respondOwn, respondRelayed } from './h2-answer.js';
+import { earlyHintLink, endWithTrailers, HeldHead, respondInformational, respondOwn, respondRelayed, sentStatus } from './h2-answer.js';
 
 export type ClientRequest = IncomingMessage | ServerHttp2Stream;
 export type ClientResponse = ServerResponse | ServerHttp2Stream;
@@ -150,7 +150,7 @@ export function answered(res: ClientResponse): boolean {
 /** The status the client was sent, 0 before the head went out. */
 export function statusSent(res: ClientResponse): number {
   if (!res.headersSent) return 0;
-  return isHttp2(res) ? Number(res.sentHeaders[':status']) : res.statusCode;
+  return isHttp2(res) ? sentStatus(res) : res.statusCode;
 }
 
 /**

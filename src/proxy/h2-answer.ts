@@ -55,6 +55,10 @@ export function respondTakesRawList(version: string): boolean {
 
 const RAW_LIST = respondTakesRawList(process.versions.node);
 
+/** The status of a head sent as a raw list (Node's `sentHeaders` would build a whole field object from the list to tell). */
+const RAW_STATUS = Symbol('outrigger.rawStatus');
+type RawSent = ServerHttp2Stream & { [RAW_STATUS]?: number };
+
 /**
  * The head of a relayed answer (no Date added: the backend's, if any, is in
  * `raw`); its end may carry trailers. `raw` is the caller's own list, and is
@@ -66,6 +70,12 @@ export function respondRelayed(stream: ServerHttp2Stream, status: number, raw: s
   raw.push(':status', String(status));
   // Node's types (20.x) do not know the raw form yet.
   stream.respond(raw as unknown as OutgoingHttpHeaders, RELAYED);
+  (stream as RawSent)[RAW_STATUS] = status;
+}
+
+/** The status of the head sent on this stream (its head must have gone out). */
+export function sentStatus(stream: ServerHttp2Stream): number {
+  return (stream as RawSent)[RAW_STATUS] ?? Number(stream.sentHeaders[':status']);
 }
 
 /** Outrigger's own answer, whole: `fields` with `:status`, and a body or none (then one HEADERS frame ends the stream). */

@@ -69,6 +69,7 @@ test('HTTP/2 client: HEAD and 204 carry no body, a 103 comes before the head, a 
 
   const empty = await get(session, '/empty');
   assert.deepEqual([empty.status, empty.headers['x-kind'], empty.body, empty.reset], [204, 'empty', '', false]);
+  assert.equal((await lb.waitForLog((l) => l.msg === 'request' && l.path === '/empty')).status, 204, 'the access line has the status sent');
 
   const early = await get(session, '/early');
   assert.deepEqual(early.informational, [103]);
