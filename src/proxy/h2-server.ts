@@ -96,7 +96,7 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
     // cutting a broken answer. Nothing more can be sent; a write still queued could hold the stream's
     // 'close', and with it the backend request, until the session ends (seen on Node 20). Destroyed on
     // the next turn of the loop, once a reset Outrigger submitted has gone out.
-    stream.on('aborted', () => setImmediate(destroyLeftover, stream));
+    stream.on('aborted', onAborted);
     metrics.downstreamStreams.inc();
     const endFlight = d.inFlight.begin();
     let open = true;
@@ -105,11 +105,9 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
       open = false;
       metrics.downstreamStreams.dec();
       endFlight();
-    };
-    stream.on('close', () => {
-      end();
       releaseClosedStream(stream);
-    });
+    };
+    stream.on('close', end); // once per stream; `end` is idempotent anyway
     // Reset by the client before this handler ran (rapid reset): it will not close again, and is not forwarded.
     if (stream.destroyed) return end();
     const head = http2Head(headers, rawHeaders);
@@ -144,6 +142,11 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
 }
 
 function ignore(): void {}
+
+/** A stream's 'aborted' listener (one function for every stream: Node calls it with the stream as `this`). */
+function onAborted(this: http2.ServerHttp2Stream): void {
+  setImmediate(destroyLeftover, this);
+}
 
 function destroyLeftover(stream: http2.ServerHttp2Stream): void {
   if (!stream.destroyed) stream.destroy();

@@ -8,10 +8,10 @@
  * compatibility layer lost its 'close': the backend request ran on, the
  * stream stayed counted, nothing was logged). Each is access-logged, as HTTP/2.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
-import { startOutrigger } from '../helpers/outrigger.js';
+import { startOutrigger, type Outrigger } from '../helpers/outrigger.js';
 import { closedPort, startServer } from '../helpers/http.js';
 
 interface Got { status: number; headers: http2.IncomingHttpHeaders; informational: number[]; links: string[]; body: string; reset: boolean }
@@ -34,6 +34,16 @@ function get(session: http2.ClientHttp2Session, path: string, method = 'GET'): P
   });
 }
 
+/** Outrigger in front of the HTTP/1.1 backend on `port`, and an HTTP/2 client session to it; both go after the test. */
+async function throughOutrigger(t: TestContext, port: number, env: Record<string, string> = {}): Promise<{ lb: Outrigger; session: http2.ClientHttp2Session }> {
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${port}`, HEALTH_CHECK_TYPE: 'none', ...env });
+  t.after(() => lb.stop());
+  const session = http2.connect(`http://127.0.0.1:${lb.proxyPort}`);
+  t.after(() => session.close());
+  session.on('error', () => undefined);
+  return { lb, session };
+}
+
 test('HTTP/2 client: HEAD and 204 carry no body, a 103 comes before the head, a cut answer is not complete', async (t) => {
   const origin = await startServer((req, res) => {
     if (req.url === '/early') {
@@ -53,10 +63,7 @@ test('HTTP/2 client: HEAD and 204 carry no body, a 103 comes before the head, a 
     res.end('hello');
   });
   t.after(() => origin.close());
-  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${origin.port}`, HEALTH_CHECK_TYPE: 'none' });
-  t.after(() => lb.stop());
-  const session = http2.connect(`http://127.0.0.1:${lb.proxyPort}`);
-  t.after(() => session.close());
+  const { lb, session } = await throughOutrigger(t, origin.port);
 
   const head = await get(session, '/page', 'HEAD');
   assert.equal(head.status, 200);
@@ -87,10 +94,7 @@ test('HTTP/2 client: HEAD and 204 carry no body, a 103 comes before the head, a 
 
 test('HTTP/2 client: Outrigger\'s own answer has x-outrigger-error, a text body and no connection-level field', async (t) => {
   const port = await closedPort();
-  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${port}`, HEALTH_CHECK_TYPE: 'none', RETRIES: '0' });
-  t.after(() => lb.stop());
-  const session = http2.connect(`http://127.0.0.1:${lb.proxyPort}`);
-  t.after(() => session.close());
+  const { lb, session } = await throughOutrigger(t, port, { RETRIES: '0' });
   const got = await get(session, '/x');
   assert.equal(got.status, 502);
   assert.equal(got.headers['x-outrigger-error'], 'connect_failed');
@@ -113,11 +117,7 @@ test('HTTP/2 client resets a HEAD stream before its answer: the backend request 
     req.socket.once('close', () => backendClosed()); // never answers
   });
   t.after(() => origin.close());
-  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${origin.port}`, HEALTH_CHECK_TYPE: 'none' });
-  t.after(() => lb.stop());
-  const session = http2.connect(`http://127.0.0.1:${lb.proxyPort}`);
-  t.after(() => session.close());
-  session.on('error', () => undefined);
+  const { lb, session } = await throughOutrigger(t, origin.port);
   const stream = session.request({ ':method': 'HEAD', ':path': '/slow' });
   stream.on('error', () => undefined);
   const metrics = async () => (await fetch(`http://127.0.0.1:${lb.adminPort}/metrics`)).text();
@@ -142,10 +142,7 @@ test('HTTP/2 client: CONNECT and an unmet Expect are refused as on HTTP/1.1 (405
     req.on('end', () => res.end(`got ${body}`));
   });
   t.after(() => origin.close());
-  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${origin.port}`, HEALTH_CHECK_TYPE: 'none' });
-  t.after(() => lb.stop());
-  const session = http2.connect(`http://127.0.0.1:${lb.proxyPort}`);
-  t.after(() => session.close());
+  const { lb, session } = await throughOutrigger(t, origin.port);
 
   // Node's client refuses to send CONNECT with :path; it sends :method and :authority only (RFC 9113 §8.5).
   const tunnel = await new Promise<Got>((resolve) => {
@@ -201,10 +198,7 @@ test('HTTP/2 client: a gRPC answer with its status in the head and a body after 
     res.end();
   });
   t.after(() => origin.close());
-  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${origin.port}`, HEALTH_CHECK_TYPE: 'none' });
-  t.after(() => lb.stop());
-  const session = http2.connect(`http://127.0.0.1:${lb.proxyPort}`);
-  t.after(() => session.close());
+  const { lb, session } = await throughOutrigger(t, origin.port);
   const call = (path: string) => new Promise<{ bytes: number; reset: boolean; hung: boolean; status: string; trailers: http2.IncomingHttpHeaders | undefined }>((resolve) => {
     const r = { bytes: 0, reset: false, hung: false, status: '', trailers: undefined as http2.IncomingHttpHeaders | undefined };
     const stream = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' });
@@ -253,11 +247,7 @@ test('HTTP/2 client resets a stream mid-answer with NO_ERROR: the backend reques
     res.on('close', () => clearInterval(timer));
   });
   t.after(() => origin.close());
-  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${origin.port}`, HEALTH_CHECK_TYPE: 'none' });
-  t.after(() => lb.stop());
-  const session = http2.connect(`http://127.0.0.1:${lb.proxyPort}`);
-  t.after(() => session.destroy());
-  session.on('error', () => undefined);
+  const { lb, session } = await throughOutrigger(t, origin.port);
   const stream = session.request({ ':path': '/long' });
   stream.on('error', () => undefined);
   stream.resume();
