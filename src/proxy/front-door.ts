@@ -57,7 +57,7 @@ export function createFrontDoor(d: FrontDoorDeps): FrontDoor {
     d.age.accepted(socket);
     if (h2 === undefined || socket.alpnProtocol !== 'h2') return void d.http1.emit('connection', socket);
     // The preface and SETTINGS are due within CLIENT_HEADERS_TIMEOUT_MS, as on h2c.
-    d.deadlines.watch(socket);
+    d.deadlines.handedToHttp2(socket);
     socket.once('close', () => d.deadlines.forget(socket));
     h2.emit('connection', socket);
   };
@@ -81,7 +81,10 @@ export function createFrontDoor(d: FrontDoorDeps): FrontDoor {
     if (h2 === undefined) return void d.http1.emit('connection', socket);
     socket.on('error', () => socket.destroy()); // until a protocol server owns the socket
     sniff(socket, (preface) => {
-      if (preface) return void h2.emit('connection', socket); // it reads what is buffered on its own
+      if (preface) {
+        d.deadlines.handedToHttp2(socket);
+        return void h2.emit('connection', socket); // it reads what is buffered on its own
+      }
       d.http1.emit('connection', socket);
       socket.resume();
     });

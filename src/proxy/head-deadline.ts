@@ -24,6 +24,8 @@ export interface HeadClock {
   since: number;
   /** socket.bytesRead when the phase began: more since then means bytes of a head arrived. */
   bytes: number;
+  /** Handed to HTTP/2 (the preface or ALPN `h2`): on expiry closed without an HTTP/1.1 408. */
+  http2?: true;
 }
 
 export interface HeadDeadlineOptions {
@@ -58,6 +60,15 @@ export class HeadDeadlines {
       this.timer.unref();
     }
     return clock;
+  }
+
+  /**
+   * The socket now speaks HTTP/2: its preface and SETTINGS are still due by the same deadline
+   * (proxy/h2-server forgets the clock when they arrive), but an expiry only closes it, since
+   * an HTTP/1.1 answer would be garbage on an HTTP/2 connection.
+   */
+  handedToHttp2(socket: Socket): void {
+    this.watch(socket).http2 = true;
   }
 
   /** A complete head arrived: no deadline while its request is served. */
@@ -103,7 +114,7 @@ export class HeadDeadlines {
         }
         continue;
       }
-      if (now - clock.since >= headersTimeoutMs) this.expire(socket, socket.bytesRead !== clock.bytes);
+      if (now - clock.since >= headersTimeoutMs) this.expire(socket, clock.http2 !== true && socket.bytesRead !== clock.bytes);
     }
   }
 

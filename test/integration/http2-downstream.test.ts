@@ -82,22 +82,27 @@ test('an HTTP/2 POST with a body and request trailers reaches an HTTP/1.1 backen
   assert.equal(typeof withTrailer.trailers['x-checksum'], 'string');
 });
 
-test('the HTTP/2 preface is bound by CLIENT_HEADERS_TIMEOUT_MS: a stalled preface and a silent session are cut', async (t) => {
+test('the HTTP/2 preface is bound by CLIENT_HEADERS_TIMEOUT_MS: a stalled preface and a silent session are cut, the latter with no HTTP/1.1 bytes', async (t) => {
   const backend = await startBackend();
   t.after(() => backend.close());
   const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${backend.port}`, HEALTH_CHECK_TYPE: 'none', CLIENT_HEADERS_TIMEOUT_MS: '400' });
   t.after(() => lb.stop());
-  const closedAfter = (bytes: string) => new Promise<number>((resolve) => {
+  const received: Buffer[] = [];
+  const closedAfter = (bytes: string, keep = false) => new Promise<number>((resolve) => {
     const started = Date.now();
     const s = net.connect(lb.proxyPort, '127.0.0.1', () => s.write(bytes));
     s.on('error', () => undefined);
-    s.on('data', () => undefined);
+    s.on('data', (chunk: Buffer) => keep && received.push(chunk));
     s.on('close', () => resolve(Date.now() - started));
     setTimeout(() => s.destroy(), 5000);
   });
-  const [partial, prefaceOnly] = await Promise.all([closedAfter('PRI * HTTP/2.0\r\n'), closedAfter('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')]);
+  const [partial, prefaceOnly] = await Promise.all([closedAfter('PRI * HTTP/2.0\r\n'), closedAfter('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', true)]);
   assert.ok(partial < 2000, `a partial preface was cut after ${partial} ms`);
   assert.ok(prefaceOnly < 2000, `a preface without SETTINGS was cut after ${prefaceOnly} ms`);
+  // The whole preface went to HTTP/2: what came back is its SETTINGS frame (type 4), never an HTTP/1.1 408.
+  const reply = Buffer.concat(received);
+  assert.ok(reply.length >= 9 && reply[3] === 4, 'the server\'s SETTINGS frame came first');
+  assert.ok(!reply.includes('HTTP/1.1'), `HTTP/1.1 bytes on an HTTP/2 connection: ${JSON.stringify(reply.toString('latin1'))}`);
 });
 
 test('HTTP2=false: the preface gets an HTTP/1.1 400, the process keeps serving', async (t) => {
