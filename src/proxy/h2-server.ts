@@ -6,10 +6,18 @@
  *
  * Lifecycle (SPEC §8): the preface must arrive within
  * CLIENT_HEADERS_TIMEOUT_MS (the head clock of proxy/head-deadline); an
- * idle session is closed after CLIENT_KEEPALIVE_TIMEOUT_MS. On SIGTERM the
- * drain sends a GOAWAY with the highest stream id at once, then, when
- * listening stops, the real last stream id (RFC 9113 §6.8); open streams
- * finish within DRAIN_TIMEOUT_MS.
+ * idle session is closed after CLIENT_KEEPALIVE_TIMEOUT_MS.
+ *
+ * Draining a session (SIGTERM, MAX_CONNECTION_AGE_MS) follows RFC 9113 §6.8:
+ * a GOAWAY with the highest stream id (open no more streams), then, a grace
+ * later, the real last stream id, and the session closes once its streams
+ * have finished. On SIGTERM every open session is drained at once. A session
+ * that opens during SHUTDOWN_DELAY_MS (kube-proxy still sends new
+ * connections) is served like any other, and drained after its first answer,
+ * as an HTTP/1.1 connection gets `Connection: close` on its answer then: a
+ * GOAWAY before the client's first request would leave it nothing to do but
+ * fail or reconnect in a loop. Whatever is still open when listening stops
+ * gets its last GOAWAY then; open streams finish within DRAIN_TIMEOUT_MS.
  */
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
@@ -29,6 +37,11 @@ import { releaseClosedStream } from '../transport/h2-release.js';
 
 /** The largest stream id (2^31 - 1): a first GOAWAY that tells the client to stop opening streams. */
 const MAX_STREAM_ID = 2 ** 31 - 1;
+/**
+ * Between the two GOAWAYs of a drain: streams the client sent before it read the first one still
+ * arrive and are served (RFC 9113 §6.8 asks for at least a round trip; in a cluster that is far less).
+ */
+const GOAWAY_GRACE_MS = 1000;
 
 export interface H2ServerDeps {
   readonly config: Config;
@@ -77,12 +90,8 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
       session.once('remoteSettings', () => d.deadlines.forget(socket));
     }
     session.setTimeout(config.clientKeepaliveTimeoutMs, () => session.close());
-    if (d.draining()) goawayAll([session]);
     if (config.maxConnectionAgeMs > 0) {
-      const aged = setTimeout(() => {
-        goawayAll([session]);
-        session.close();
-      }, config.maxConnectionAgeMs);
+      const aged = setTimeout(() => drainSession(session), config.maxConnectionAgeMs);
       aged.unref();
       session.once('close', () => clearTimeout(aged));
     }
@@ -99,6 +108,7 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
     stream.on('aborted', onAborted);
     metrics.downstreamStreams.inc();
     const endFlight = d.inFlight.begin();
+    const session = stream.session; // undefined once the stream has closed (a reset before this ran)
     let open = true;
     const end = () => {
       if (!open) return;
@@ -106,6 +116,8 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
       metrics.downstreamStreams.dec();
       endFlight();
       releaseClosedStream(stream);
+      // During SHUTDOWN_DELAY_MS: this session's answer is out; steer its client elsewhere now.
+      if (session !== undefined && d.draining()) drainSession(session);
     };
     stream.on('close', end); // once per stream; `end` is idempotent anyway
     // Reset by the client before this handler ran (rapid reset): it will not close again, and is not forwarded.
@@ -131,7 +143,9 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
   });
   return {
     server,
-    announceDrain: () => goawayAll(sessions),
+    announceDrain() {
+      for (const session of sessions) drainSession(session);
+    },
     closeGracefully() {
       for (const session of sessions) session.close();
     },
@@ -162,9 +176,14 @@ function answerContinue(stream: http2.ServerHttp2Stream): void {
   }
 }
 
-function goawayAll(sessions: Iterable<http2.ServerHttp2Session>): void {
-  for (const session of sessions) {
-    if (session.closed || session.destroyed) continue;
-    session.goaway(http2.constants.NGHTTP2_NO_ERROR, MAX_STREAM_ID);
-  }
+const drained = new WeakSet<http2.Http2Session>();
+
+/** GOAWAY with the highest stream id now; the real last one a grace later, closing once the streams are done. Once per session. */
+function drainSession(session: http2.Http2Session): void {
+  if (session.closed || session.destroyed || drained.has(session)) return;
+  drained.add(session);
+  session.goaway(http2.constants.NGHTTP2_NO_ERROR, MAX_STREAM_ID);
+  const last = setTimeout(() => session.close(), GOAWAY_GRACE_MS); // close() sends the last processed stream id
+  last.unref();
+  session.once('close', () => clearTimeout(last));
 }

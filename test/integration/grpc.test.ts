@@ -181,6 +181,28 @@ test('SIGTERM during long server streams: every stream completes, exit 0', async
   assert.equal(await lb.exited, 0);
 });
 
+test('SIGTERM with SHUTDOWN_DELAY_MS: unary calls at a steady rate through the delay, on a channel from before and on one opened during it, all succeed; exit 0', async (t) => {
+  const { lb, client } = await grpcSetup(t, 2, { SHUTDOWN_DELAY_MS: '1500', DRAIN_TIMEOUT_MS: '5000', ACCESS_LOG: 'false' });
+  assert.equal((await unary(client, { message: 'warm' })).message, 'warm');
+  const outcomes: string[] = [];
+  const call = (c: Client) => unary(c, { message: 'm' }).then(() => outcomes.push('OK'), (err: grpc.ServiceError) => outcomes.push(`${err.code} ${err.details}`));
+  const calls: Promise<unknown>[] = [];
+  // Every 20 ms from 100 ms before the SIGTERM to 1100 ms after it (the delay is 1500 ms): 60 calls.
+  for (let i = 0; i < 60; i++) {
+    if (i === 5) lb.child.kill('SIGTERM');
+    calls.push(call(client));
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  // A client that connects during the delay, as kube-proxy may still send it here.
+  const late = echoClient(lb.proxyPort);
+  t.after(() => late.close());
+  for (let i = 0; i < 5; i++) calls.push(call(late));
+  await Promise.all(calls);
+  assert.deepEqual(outcomes.filter((o) => o !== 'OK'), [], 'no call failed');
+  assert.equal(outcomes.length, 65);
+  assert.equal(await lb.exited, 0);
+});
+
 test('a trailers-only UNAVAILABLE is retried on another backend; INTERNAL/UNAVAILABLE answers eject a backend (outlier detection)', async (t) => {
   const { servers, lb, client } = await grpcSetup(t, 2, { OUTLIER_CONSECUTIVE_FAILURES: '3', OUTLIER_MAX_EJECTION_PERCENT: '50', ACCESS_LOG: 'false' });
   // Backend 0 answers every call UNAVAILABLE without a message body (trailers-only).
