@@ -73,9 +73,9 @@ export function respondRelayed(stream: ServerHttp2Stream, status: number, raw: s
   (stream as RawSent)[RAW_STATUS] = status;
 }
 
-/** The status of the head sent on this stream (its head must have gone out). */
+/** The status of the head sent on this stream (its head must have gone out; read before the stream is released, transport/h2-release). */
 export function sentStatus(stream: ServerHttp2Stream): number {
-  return (stream as RawSent)[RAW_STATUS] ?? Number(stream.sentHeaders[':status']);
+  return (stream as RawSent)[RAW_STATUS] ?? Number(stream.sentHeaders?.[':status']);
 }
 
 /** Outrigger's own answer, whole: `fields` with `:status`, and a body or none (then one HEADERS frame ends the stream). */

@@ -19,6 +19,7 @@ test('a closed stream keeps only an error listener after the close (its close li
         ran.push(`listeners in the same emit: ${stream.listenerCount('close')}`);
         setImmediate(() => {
           ran.push(`listeners after: ${stream.eventNames().map(String).join(',')}`);
+          ran.push(`sent head after: ${JSON.stringify(stream.sentHeaders)}`);
           resolve(ran);
         });
       });
@@ -40,9 +41,11 @@ test('a closed stream keeps only an error listener after the close (its close li
     releaseClosedStream(req);
     resolve();
   }));
-  assert.deepEqual(await serverSide, ['first', 'second', 'listeners in the same emit: 3', 'listeners after: error']);
+  assert.equal(typeof req.sentHeaders, 'object', 'the request head is there while the stream is open');
+  assert.deepEqual(await serverSide, ['first', 'second', 'listeners in the same emit: 3', 'listeners after: error', 'sent head after: undefined']);
   await clientClosed;
   await new Promise((r) => setImmediate(r));
+  assert.equal(req.sentHeaders, undefined, 'the request head is let go with the listeners');
   assert.equal(clientData, 2);
   assert.deepEqual(req.eventNames(), ['error']);
   assert.doesNotThrow(() => req.emit('error', new Error('a write after the close')));
