@@ -61,6 +61,8 @@ export class Pipeline {
   closing = false;
   /** A refusal of bytes that came after the requests still owed an answer; written after them. */
   finalAnswer: RefusalKind | undefined;
+  /** Node's parser left for an h2c offer (proxy/server): hands the connection to a new one, after the answers owed. */
+  readAgain: (() => void) | undefined;
   /** Ends the in-flight count a new connection holds until its first request (for the drain). */
   endFresh: (() => void) | undefined;
 

@@ -24,7 +24,7 @@ export interface Rejection {
 }
 
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(?::[0-9]*)?$/;
-const ABSOLUTE = /^https?:\/\/([^/?#]*)/i;
+const ABSOLUTE = /^(https?):\/\/([^/?#]*)/i;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Bytes or characters that some servers strip from field values as whitespace. */
 const LATIN1_SPACE_EDGE = /^[\x85\xa0]|[\x85\xa0]$/;
@@ -98,10 +98,42 @@ function checkFraming(version: string, transferEncodings: readonly string[], con
 function checkTarget(head: RequestHead, host: string | undefined): Rejection | undefined {
   if (head.url.startsWith('/')) return undefined;
   if (head.url === '*') return head.method === 'OPTIONS' ? undefined : reject('bad_request', 'asterisk-form target other than OPTIONS');
-  const authority = ABSOLUTE.exec(head.url)?.[1];
-  if (authority === undefined) return reject('bad_request', 'request-target form not accepted');
-  if (host === undefined || authority.toLowerCase() !== host.toLowerCase()) return reject('bad_request', 'absolute-form target naming another authority than Host');
+  const target = ABSOLUTE.exec(head.url);
+  if (target === null) return reject('bad_request', 'request-target form not accepted');
+  if (host === undefined || !sameAuthority(target[2]!, host, target[1]!)) return reject('bad_request', 'absolute-form target naming another authority than Host');
   return undefined;
+}
+
+/**
+ * RFC 9113 §8.3.1: an HTTP/2 request whose Host names another authority than
+ * its `:authority` is malformed (HTTP/1.1's absolute-form target gets the same
+ * rule in checkTarget). `raw` is the stream's list with its pseudo-headers.
+ */
+export function checkHttp2Host(raw: readonly string[]): Rejection | undefined {
+  let authority: string | undefined;
+  let scheme = '';
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i] === ':authority') authority = raw[i + 1];
+    else if (raw[i] === ':scheme') scheme = raw[i + 1]!;
+  }
+  if (authority === undefined) return undefined; // Host alone names the target
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i] === 'host' && !sameAuthority(authority, raw[i + 1]!, scheme)) return reject('bad_request', 'Host differs from :authority');
+  }
+  return undefined;
+}
+
+/** Equal after scheme-based normalisation (RFC 3986 §6.2.3): case, and an empty or default port. */
+function sameAuthority(a: string, b: string, scheme: string): boolean {
+  return normalAuthority(a, scheme) === normalAuthority(b, scheme);
+}
+
+function normalAuthority(authority: string, scheme: string): string {
+  const s = authority.toLowerCase();
+  const port = /:([0-9]*)$/.exec(s);
+  if (port === null || s.endsWith(']')) return s;
+  const defaultPort = scheme.toLowerCase() === 'https' ? '443' : scheme.toLowerCase() === 'http' ? '80' : undefined;
+  return port[1] === '' || port[1] === defaultPort ? s.slice(0, port.index) : s;
 }
 
 /**

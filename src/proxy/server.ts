@@ -2,8 +2,9 @@
  * The HTTP traffic listener: Node's strict parser (llhttp) in front, limits
  * and deadlines for clients (proxy/head-deadline), malformed requests
  * answered 400/431 and closed, requests answered in order (proxy/pipeline)
- * and handed to the Forwarder, upgrades to the tunnel, connections and
- * in-flight work counted for the drain.
+ * and handed to the Forwarder, upgrades to the tunnel (an `Upgrade: h2c`
+ * offer is ignored: proxy/h2c-offer), connections and in-flight work
+ * counted for the drain.
  */
 import http from 'node:http';
 import type { Socket } from 'node:net';
@@ -20,6 +21,7 @@ import { checkRequest, checkUpgrade } from './request-guard.js';
 import { http1Head } from './downstream.js';
 import { HeadDeadlines } from './head-deadline.js';
 import { Pipeline, readTurn, type Queued } from './pipeline.js';
+import { h2cOffer, headBytes, withoutH2cOffer } from './h2c-offer.js';
 
 /** Node's own header check runs on this period, behind Outrigger's deadline. */
 const MAX_CHECK_INTERVAL_MS = 1000;
@@ -99,6 +101,7 @@ export function createProxyServer(d: ProxyServerDeps): ProxyListener {
     const q = p.next();
     if (q !== undefined) return start(p, q);
     if (p.finalAnswer !== undefined) return answerAndClose(p.socket, p.finalAnswer);
+    if (p.readAgain !== undefined) return p.readAgain();
     if (!p.closing && !p.socket.destroyed) deadlines.idle(p.clock, p.socket);
   };
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
@@ -131,17 +134,41 @@ export function createProxyServer(d: ProxyServerDeps): ProxyListener {
     deadlines.forget(socket);
     p?.endFresh?.();
   };
+  /**
+   * An offer of h2c alone (proxy/h2c-offer): Node's parser has let go of the
+   * connection. The head, rebuilt without the offer, and the bytes behind it
+   * go back to a new parser on the same connection, pipeline and head clock,
+   * once the answers it owes are written: a plain HTTP/1.1 request.
+   */
+  const readAgain = (req: http.IncomingMessage, socket: Socket, head: Buffer): void => {
+    const p = connections.get(socket);
+    if (p === undefined || p.closing) return; // the connection closes after the answers it owes
+    const bytes = Buffer.concat([headBytes(req.method ?? '', req.url ?? '', req.httpVersion, withoutH2cOffer(req.rawHeaders)), head]);
+    p.readAgain = () => {
+      p.readAgain = undefined;
+      if (socket.destroyed) return;
+      socket.setTimeout(0); // an earlier answer's keep-alive timer belongs to the parser that left
+      socket.unshift(bytes);
+      server.emit('connection', socket);
+    };
+    if (p.active === undefined) p.readAgain();
+  };
   server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+    const offer = h2cOffer(req.rawHeaders);
+    if (offer === 'only') return readAgain(req, socket, head);
     release(socket);
-    const problem = checkUpgrade(http1Head(req), head.length);
+    // `websocket, h2c`: the other protocol's upgrade goes on, without the h2c offer.
+    const raw = offer === 'mixed' ? withoutH2cOffer(req.rawHeaders) : req.rawHeaders;
+    const problem = checkUpgrade({ ...http1Head(req), rawHeaders: raw }, head.length);
     if (problem !== undefined) return answerAndClose(socket, problem.kind, req);
-    d.tunnels.open(req, socket, head);
+    d.tunnels.open(req, socket, head, raw);
   });
   server.on('connect', (req: http.IncomingMessage, socket: Socket) => {
     release(socket);
     answerAndClose(socket, 'method_not_allowed', req);
   });
   server.on('connection', (socket: Socket) => {
+    if (connections.has(socket)) return; // read again after an h2c offer: the same connection goes on
     const p = new Pipeline(socket, deadlines.watch(socket));
     // Until its first request, an open connection is work the drain waits for.
     p.endFresh = d.inFlight.begin();

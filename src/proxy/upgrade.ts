@@ -58,9 +58,10 @@ export class Tunnels {
 
   constructor(private readonly d: TunnelDeps) {}
 
-  open(req: http.IncomingMessage, client: Socket, head: Buffer): void {
+  /** `raw`: the request's header list as it goes on (req.rawHeaders less an h2c offer: proxy/h2c-offer). */
+  open(req: http.IncomingMessage, client: Socket, head: Buffer, raw: readonly string[] = req.rawHeaders): void {
     const clientIp = clientAddress(client.remoteAddress);
-    const headers = stripHopByHop(req.rawHeaders, { keepUpgrade: true, keepTeTrailers: true });
+    const headers = stripHopByHop(raw, { keepUpgrade: true, keepTeTrailers: true });
     const peer = tlsPeerOf(client);
     applyClientCert(headers, peer, this.d.config.forwardedHeaders);
     const reqId = this.d.config.forwardedHeaders ? addForwarded(headers, { clientIp, proto: peer === undefined ? 'http' : 'https', newRequestId: randomUUID }) : '';

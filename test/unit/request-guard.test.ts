@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkRequest, checkUpgrade, type RequestHead, type RejectionKind } from '../../src/proxy/request-guard.js';
+import { checkHttp2Host, checkRequest, checkUpgrade, type RequestHead, type RejectionKind } from '../../src/proxy/request-guard.js';
 
 /** Header values are written as Node hands them over: one Latin-1 character per received byte. */
 const utf8 = (s: string) => Buffer.from(s, 'utf8').toString('latin1');
@@ -51,6 +51,8 @@ const REQUESTS: Row[] = [
   ['GET *', head(H, { url: '*' }), 'bad_request'],
   ['absolute-form naming Host', head(['Host', 'App.test:8080'], { url: 'http://app.test:8080/x?y' }), undefined],
   ['absolute-form naming another authority', head(H, { url: 'http://evil.test/x' }), 'bad_request'],
+  ['absolute-form naming Host with the scheme\'s default port', head(H, { url: 'http://APP.test:80/x' }), undefined],
+  ['absolute-form naming Host with another port', head(H, { url: 'https://app.test:80/x' }), 'bad_request'],
   ['absolute-form with userinfo', head(H, { url: 'http://u:p@app.test/' }), 'bad_request'],
   ['absolute-form without Host', head([], { url: 'http://app.test/', httpVersion: '1.0' }), 'bad_request'],
   ['other scheme', head(H, { url: 'ftp://app.test/' }), 'bad_request'],
@@ -81,4 +83,22 @@ test('every refusal carries a reason without request bytes', () => {
   const r = checkRequest(head([...H, 'User', '\x85secret\xa0']));
   assert.ok(r !== undefined);
   assert.ok(r.reason.length > 0 && !r.reason.includes('secret'));
+});
+
+const H2 = [':method', 'GET', ':scheme', 'http', ':authority', 'good.example', ':path', '/'];
+const H2_HOSTS: Array<readonly [string, string[], RejectionKind | undefined]> = [
+  ['no Host', H2, undefined],
+  ['Host equal to :authority', [...H2, 'host', 'good.example'], undefined],
+  ['Host differing only in case', [...H2, 'host', 'GOOD.Example'], undefined],
+  ['Host with the scheme\'s default port', [...H2, 'host', 'good.example:80'], undefined],
+  ['Host with an empty port', [...H2, 'host', 'good.example:'], undefined],
+  ['Host naming another host', [...H2, 'host', 'evil.example'], 'bad_request'],
+  ['Host naming another port', [...H2, 'host', 'good.example:8080'], 'bad_request'],
+  ['Host with https\'s port on http', [...H2, 'host', 'good.example:443'], 'bad_request'],
+  ['a second Host naming another host', [...H2, 'host', 'good.example', 'host', 'evil.example'], 'bad_request'],
+  ['Host without :authority', [':method', 'GET', ':scheme', 'http', ':path', '/', 'host', 'any.example'], undefined],
+];
+
+test('checkHttp2Host: Host beside :authority must name the same authority (RFC 9113 §8.3.1)', () => {
+  for (const [name, raw, want] of H2_HOSTS) assert.equal(checkHttp2Host(raw)?.kind, want, name);
 });
