@@ -50,12 +50,47 @@ export abstract class UpstreamError extends ProxyError {
   }
 }
 
+/**
+ * The X.509 verification results Node reports as an error's `code` (OpenSSL's
+ * X509_V_ERR_* names without the prefix), for a backend certificate refused.
+ */
+const X509_VERIFY_CODES: ReadonlySet<string> = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_CRL', 'UNABLE_TO_DECRYPT_CERT_SIGNATURE', 'UNABLE_TO_DECRYPT_CRL_SIGNATURE',
+  'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY', 'CERT_SIGNATURE_FAILURE', 'CRL_SIGNATURE_FAILURE', 'CERT_NOT_YET_VALID', 'CERT_HAS_EXPIRED',
+  'CRL_NOT_YET_VALID', 'CRL_HAS_EXPIRED', 'ERROR_IN_CERT_NOT_BEFORE_FIELD', 'ERROR_IN_CERT_NOT_AFTER_FIELD',
+  'ERROR_IN_CRL_LAST_UPDATE_FIELD', 'ERROR_IN_CRL_NEXT_UPDATE_FIELD', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_CHAIN_TOO_LONG', 'CERT_REVOKED', 'INVALID_CA',
+  'PATH_LENGTH_EXCEEDED', 'INVALID_PURPOSE', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'HOSTNAME_MISMATCH',
+]);
+
+/**
+ * The code of a TLS handshake failure (a certificate refused, a name that
+ * does not match, an OpenSSL handshake error or alert), or undefined for
+ * anything else (a refused or reset TCP connection, a timeout).
+ */
+export function tlsFailureCode(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const { code, library } = err as { code?: unknown; library?: unknown };
+  if (typeof code !== 'string') return library === 'SSL routines' ? 'ERR_SSL' : undefined;
+  if (X509_VERIFY_CODES.has(code) || code.startsWith('ERR_SSL_') || code === 'ERR_TLS_CERT_ALTNAME_INVALID') return code;
+  return library === 'SSL routines' ? code : undefined;
+}
+
+/**
+ * No usable connection to the backend. A TLS handshake that failed (`tlsCode`
+ * set) counts as `protocol`: the backend answered, but not with a certificate
+ * or handshake Outrigger accepts (SPEC §6's label set has no TLS label).
+ */
 export class ConnectFailedError extends UpstreamError {
   readonly kind = 'connect_failed';
   readonly upstreamKind: UpstreamErrorKind;
+  /** The TLS failure's code (e.g. ERR_TLS_CERT_ALTNAME_INVALID), when the handshake failed. */
+  readonly tlsCode: string | undefined;
   constructor(backend: string, timedOut: boolean, cause?: unknown) {
-    super('ERR_CONNECT_FAILED', `connect to ${backend} ${timedOut ? 'timed out' : 'failed'}`, backend, { cause });
-    this.upstreamKind = timedOut ? 'connect_timeout' : 'connect_refused';
+    const tlsCode = timedOut ? undefined : tlsFailureCode(cause);
+    super('ERR_CONNECT_FAILED', `connect to ${backend} ${timedOut ? 'timed out' : tlsCode !== undefined ? 'failed (TLS handshake)' : 'failed'}`, backend, { cause });
+    this.tlsCode = tlsCode;
+    this.upstreamKind = timedOut ? 'connect_timeout' : tlsCode !== undefined ? 'protocol' : 'connect_refused';
   }
 }
 

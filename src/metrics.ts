@@ -56,7 +56,7 @@ export function createMetrics(version: string) {
     retries: new Counter({ name: 'outrigger_retries_total', help: 'Retries on another backend.', labelNames: ['reason'] as const, registers: r }),
     retryBudgetExhausted: new Counter({ name: 'outrigger_retry_budget_exhausted_total', help: 'Retries skipped because the retry budget was spent.', registers: r }),
     outlierEjections: new Counter({ name: 'outrigger_outlier_ejections_total', help: 'Backends ejected by passive outlier detection.', labelNames: ['backend'] as const, registers: r }),
-    trailersDropped: new Counter({ name: 'outrigger_trailers_dropped_total', help: 'Trailer fields dropped because RFC 9110 forbids them in trailers (framing, routing, authentication, …).', labelNames: ['direction'] as const, registers: r }),
+    trailersDropped: new Counter({ name: 'outrigger_trailers_dropped_total', help: 'Trailer fields dropped because RFC 9110 forbids them in trailers (framing, routing, authentication, …), or because the HTTP/1.1 message could not carry them (Content-Length framing).', labelNames: ['direction'] as const, registers: r }),
     proxyErrors: new Counter({ name: 'outrigger_proxy_errors_total', help: 'Proxy-generated error answers.', labelNames: ['kind'] as const, registers: r }),
     downstreamConnections: new Gauge({ name: 'outrigger_downstream_connections', help: 'Open client connections.', registers: r }),
     downstreamConnectionsTotal: new Counter({ name: 'outrigger_downstream_connections_total', help: 'Client connections accepted.', registers: r }),

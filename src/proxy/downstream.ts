@@ -175,21 +175,33 @@ export function holdHead(res: ServerHttp2Stream, status: number, raw: string[]):
   return new HeldHead(res, status, raw);
 }
 
-/** Ends a relayed answer with its trailers ([name, value] pairs, maybe none); a held head goes out now. */
-export function endAnswer(res: ClientResponse, pairs: Array<[string, string]>, held?: HeldHead): void {
+/**
+ * Ends a relayed answer with its trailers ([name, value] pairs, maybe none); a held head goes out now.
+ * Returns how many trailer fields an HTTP/1.1 answer could not carry: one framed by Content-Length
+ * (or to an HTTP/1.0 client, or without a body) has no room for them, and Node would drop them silently.
+ */
+export function endAnswer(res: ClientResponse, pairs: Array<[string, string]>, held?: HeldHead): number {
   if (!isHttp2(res)) {
-    try {
-      if (pairs.length > 0) res.addTrailers(pairs);
-    } catch {
-      // Trailers Node refuses to encode are dropped (the body is complete; they are metadata).
+    let lost = 0;
+    if (pairs.length > 0 && !res.chunkedEncoding) lost = pairs.length;
+    else if (pairs.length > 0) {
+      try {
+        res.addTrailers(pairs);
+      } catch {
+        lost = pairs.length; // fields Node refuses to encode (the body is complete; they are metadata)
+      }
     }
     res.end();
-    return;
+    return lost;
   }
-  if (held === undefined) return endWithTrailers(res, pairs);
+  if (held === undefined) {
+    endWithTrailers(res, pairs);
+    return 0;
+  }
   held.release(pairs.length > 0);
   // Body chunks may still wait in the held sink (each waits for the stream to take the one before): the end follows them.
   held.end(() => endWithTrailers(res, pairs));
+  return 0;
 }
 
 /**

@@ -26,6 +26,7 @@ import type { Outcomes } from './outcome.js';
 import { answered, carriesBody, clientGone, clientSocket, isHttp2Request, relaysContinue, requestComplete, statusSent, type ClientRequest, type ClientResponse, type RequestHead } from './downstream.js';
 import { GRPC_UNAVAILABLE, grpcStatusIn, grpcTimeoutMs, isGrpc } from './grpc.js';
 import { relay, type Exchange } from './relay.js';
+import { chunksForTrailers, sendsChunked } from './reframe.js';
 import type { ConnectionAge } from './connection-age.js';
 import { applyClientCert, tlsPeerOf, type TlsPeer } from '../tls/xfcc.js';
 import type { ServerSpan } from '../tracing/spans.js';
@@ -66,7 +67,7 @@ export class Forwarder {
   handle(req: ClientRequest, res: ClientResponse, head: RequestHead, callerListens = false): () => void {
     const ex: Exchange = {
       started: performance.now(), clientIp: clientAddress(clientSocket(req)?.remoteAddress), requestId: '', protocol: head.protocol,
-      grpc: isGrpc(head.headers), grpcStatus: undefined,
+      grpc: isGrpc(head.headers), grpcStatus: undefined, chunksForTrailers: chunksForTrailers(head),
       backend: undefined, attempts: 0, call: undefined, informational: false, clientGone: false, release: undefined,
     };
     const peer = tlsPeerOf(clientSocket(req));
@@ -75,8 +76,8 @@ export class Forwarder {
     const hasBody = carriesBody(req, head);
     // The copy kept for replay is only worth its memory when a retry can happen.
     const body = hasBody ? new RequestBody(req, this.d.config.retries > 0 ? RETRY_BODY_LIMIT : 0, this.requestTrailersDropped) : undefined;
-    // HTTP/1.1 to the backend: a body of unknown length goes chunked.
-    if (hasBody && (head.headers['transfer-encoding'] !== undefined || head.headers['content-length'] === undefined)) headers.push('Transfer-Encoding', 'chunked');
+    // HTTP/1.1 to the backend: a body of unknown length, or one that may end with trailers, goes chunked (an engine drops the Content-Length).
+    if (hasBody && sendsChunked(head)) headers.push('Transfer-Encoding', 'chunked');
     // A body on GET/HEAD is legal but read differently by some servers: its connection is not reused.
     if (hasBody && (head.method === 'GET' || head.method === 'HEAD')) headers.push('Connection', 'close');
     this.d.budget.onRequest();

@@ -5,7 +5,7 @@
  * the access line. The entry paths say what happened; this decides what it
  * counts toward.
  */
-import type { UpstreamError } from '../errors.js';
+import { ConnectFailedError, type UpstreamError } from '../errors.js';
 import type { OutlierDetector } from '../health/outlier.js';
 import type { Logger } from '../log.js';
 import { codeClass, methodLabel, type Metrics } from '../metrics.js';
@@ -16,6 +16,7 @@ import { refusalStatus, type RefusalKind } from './error-response.js';
 import type { Protocol } from './downstream.js';
 import type { Tracing } from '../tracing/tracing.js';
 import type { ServerSpan } from '../tracing/spans.js';
+import { TlsFailureLog } from './tls-failure-log.js';
 
 export interface OutcomeDeps {
   readonly outlier: OutlierDetector;
@@ -30,9 +31,11 @@ export interface OutcomeDeps {
 export class Outcomes {
   /** Where the entry paths get their spans; undefined when tracing is off. */
   readonly tracing: Tracing | undefined;
+  private readonly tlsFailures: TlsFailureLog;
 
   constructor(private readonly d: OutcomeDeps) {
     this.tracing = d.tracing;
+    this.tlsFailures = new TlsFailureLog(d.logger);
   }
 
   /**
@@ -41,6 +44,7 @@ export class Outcomes {
    */
   attemptFailed(backend: Backend, err: UpstreamError, health = true): void {
     if (backend.removed) return; // its series are gone with it (metrics.forgetBackend)
+    if (err instanceof ConnectFailedError) this.tlsFailures.report(err); // a TLS handshake failure is logged (rate-limited)
     this.d.metrics.upstreamErrors.inc({ backend: backend.id, kind: err.upstreamKind });
     backend.failures += 1;
     if (health) this.d.outlier.onFailure(backend);

@@ -1,7 +1,9 @@
 /**
  * Relays a backend's answer to the client: the head (connection-level
  * fields removed; HTTP/2 gets no reason phrase), the body with
- * backpressure, then the trailers RFC 9110 allows. For gRPC calls the
+ * backpressure, then the trailers RFC 9110 allows (an HTTP/2 backend's
+ * answer goes chunked to an HTTP/1.1 client that asked for trailers; ones an
+ * HTTP/1.1 answer cannot carry are counted as dropped). For gRPC calls the
  * `grpc-status` of the trailers is what the outcome records.
  */
 import { UpstreamResetError } from '../errors.js';
@@ -12,6 +14,7 @@ import { allowedTrailers, stripHopByHop } from './headers.js';
 import { cutAnswer, endAnswer, holdHead, isHttp2, writeHead, type ClientResponse, type HeldHead, type Protocol } from './downstream.js';
 import { endGrpcCall, errorStatus, grpcStatusOf } from './error-response.js';
 import { grpcStatusIn } from './grpc.js';
+import { dropContentLength } from './reframe.js';
 import type { Outcomes } from './outcome.js';
 
 /** What the access log and the metrics say about one client request. */
@@ -20,6 +23,8 @@ export interface Exchange {
   readonly clientIp: string;
   readonly protocol: Protocol;
   readonly grpc: boolean;
+  /** An HTTP/1.1 client that asked for trailers: an HTTP/2 backend's answer goes to it chunked (proxy/reframe). */
+  readonly chunksForTrailers: boolean;
   /** The gRPC status the client got (from the backend, or from Outrigger's own answer). */
   grpcStatus: number | undefined;
   requestId: string;
@@ -49,6 +54,8 @@ export interface RelayArgs {
 /** Writes the head and streams the rest; throws an UpstreamResetError when Node refuses the backend's head. */
 export function relay({ res, up, backend, release, ex, closeConnection, outcomes, metrics }: RelayArgs): void {
   const headers = stripHopByHop(up.rawHeaders);
+  // An HTTP/2 backend may end any answer with trailers; HTTP/1.1 carries them only chunked.
+  if (ex.chunksForTrailers && (backend.scheme === 'h2' || backend.scheme === 'h2c') && up.statusCode !== 204 && up.statusCode !== 304) dropContentLength(headers);
   if (closeConnection && !isHttp2(res)) headers.push('Connection', 'close');
   // A gRPC trailers-only answer (its status in the head) must reach an HTTP/2 client as one HEADERS frame that ends the stream.
   let held: HeldHead | undefined;
@@ -72,7 +79,9 @@ export function relay({ res, up, backend, release, ex, closeConnection, outcomes
         ex.grpcStatus = grpcStatusIn(rawTrailers) ?? ex.grpcStatus;
         if (ex.grpcStatus !== undefined) outcomes.grpcAnswered(backend, ex.grpcStatus);
       }
-      endAnswer(res, rawTrailers.length > 0 ? allowedPairs(rawTrailers, (n) => metrics.trailersDropped.inc({ direction: 'response' }, n)) : [], held);
+      const dropped = (n: number): void => metrics.trailersDropped.inc({ direction: 'response' }, n);
+      const lost = endAnswer(res, rawTrailers.length > 0 ? allowedPairs(rawTrailers, dropped) : [], held);
+      if (lost > 0) dropped(lost); // an HTTP/1.1 answer framed by Content-Length (or to HTTP/1.0) cannot carry them
       return;
     }
     // The backend broke off mid-body (or went silent): cut the client too, so the truncation shows;

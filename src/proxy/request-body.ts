@@ -78,8 +78,12 @@ export class RequestBody implements RequestBodySource {
     if (sink.destroyed) return;
     if (this.rawTrailers.length > 0) {
       const { pairs, dropped } = allowedTrailers(this.rawTrailers);
-      if (dropped > 0) this.onTrailersDropped(dropped);
-      sink.addTrailers(pairs);
+      // An HTTP/1.1 body framed by Content-Length (proxy/reframe kept it) has no room for trailers: all are lost.
+      if (sink.chunkedEncoding === false) this.onTrailersDropped(dropped + pairs.length);
+      else {
+        if (dropped > 0) this.onTrailersDropped(dropped);
+        sink.addTrailers(pairs);
+      }
     }
     sink.end();
   }

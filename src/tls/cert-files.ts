@@ -40,6 +40,15 @@ export interface TlsMaterial extends TlsTexts {
   readonly notAfter: number | undefined;
   /** The leaf certificate's serial number, hex (for the logs). */
   readonly serial: string | undefined;
+  /** The CA bundle's certificates (for the logs), undefined without one. */
+  readonly caCertificates?: readonly CaSummary[];
+}
+
+/** What identifies one CA certificate in a log line. */
+export interface CaSummary {
+  readonly subject: string;
+  /** SHA-256 fingerprint, colon-separated hex, as OpenSSL prints it. */
+  readonly sha256: string;
 }
 
 export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
@@ -123,7 +132,10 @@ export function checkTlsTexts(files: TlsFiles, texts: TlsTexts, minVersion: TlsV
       throw new TlsMaterialError(files.key.variable, `"${files.key.path}" does not match the certificate in ${files.cert.variable} ("${files.cert.path}")`);
     }
   }
-  if (files.ca !== undefined && texts.ca !== undefined) certificates(files.ca, texts.ca);
+  let cas: CaSummary[] | undefined;
+  if (files.ca !== undefined && texts.ca !== undefined) {
+    cas = certificates(files.ca, texts.ca).map((c) => ({ subject: c.subject.replace(/\n/g, ', '), sha256: c.fingerprint256 }));
+  }
   try {
     tls.createSecureContext({ cert: texts.cert, key: texts.key, ca: texts.ca, minVersion });
   } catch (err) {
@@ -131,7 +143,7 @@ export function checkTlsTexts(files: TlsFiles, texts: TlsTexts, minVersion: TlsV
     throw new TlsMaterialError(blame?.variable ?? 'TLS', `OpenSSL refused the files: ${reason(err)}`, { cause: err });
   }
   const notAfter = leaf === undefined ? undefined : Math.floor(Date.parse(leaf.validTo) / 1000);
-  return { ...texts, notAfter, serial: leaf?.serialNumber };
+  return { ...texts, notAfter, serial: leaf?.serialNumber, caCertificates: cas };
 }
 
 /** Reads and checks at startup. Throws TlsMaterialError. */

@@ -33,11 +33,33 @@ export interface TlsRotationOptions {
 
 const joined = (t: TlsTexts): string => `${t.cert ?? ''}\0${t.key ?? ''}\0${t.ca ?? ''}`;
 
+/** CA certificates named in a reload line, at most (the count is always there). */
+const CA_LOGGED = 10;
+
+/** The variables whose file text differs from `before` (all of them when nothing is known of before). */
+function changedFiles(files: TlsFiles, before: TlsTexts | undefined, now: TlsTexts): string[] {
+  const out: string[] = [];
+  for (const k of ['cert', 'key', 'ca'] as const) {
+    const ref = files[k];
+    if (ref !== undefined && (before === undefined || before[k] !== now[k])) out.push(ref.variable);
+  }
+  return out;
+}
+
+/** A reload line's CA fields: how many certificates, and the first ones' subject and fingerprint. */
+function caFields(material: TlsMaterial): Record<string, unknown> {
+  const cas = material.caCertificates;
+  if (cas === undefined) return {};
+  return { caCount: cas.length, caCertificates: cas.slice(0, CA_LOGGED).map((c) => `${c.subject} (sha256 ${c.sha256})`) };
+}
+
 export class TlsRotation implements Reloadable {
   readonly name: string;
   private readonly watch: FileWatch;
   /** The texts last seen, or undefined after a read failed (so that the next good read counts). */
   private lastText: string | undefined;
+  /** The texts last applied: a reload line names the files that changed since. */
+  private applied: TlsTexts;
   /** The failure last reported, so that the poll reports each one once. */
   private lastFailure: string | undefined;
   private queue: Promise<void> = Promise.resolve();
@@ -46,6 +68,7 @@ export class TlsRotation implements Reloadable {
   constructor(private readonly o: TlsRotationOptions) {
     this.name = o.name ?? 'TLS_CERT_FILE';
     this.lastText = joined(o.initial);
+    this.applied = o.initial;
     const paths = [o.files.cert, o.files.key, o.files.ca].flatMap((f) => (f === undefined ? [] : [f.path]));
     this.watch = new FileWatch(paths, () => void this.enqueue('watch', false), o.logger, this.name);
   }
@@ -91,9 +114,14 @@ export class TlsRotation implements Reloadable {
       return this.reject(err, trigger, true);
     }
     this.o.apply(material);
+    const changed = changedFiles(this.o.files, this.applied, texts);
+    this.applied = texts;
     this.lastFailure = undefined;
     this.o.metrics.configReloads.inc({ result: 'success' });
-    this.o.logger.info({ what: this.name, serial: material.serial, notAfter: isoTime(material.notAfter), trigger }, 'TLS certificate reloaded');
+    // `changed` names the files whose text differs from the set applied before (none: a SIGHUP with nothing new);
+    // the message stays the same whichever changed, for whoever matches on it.
+    const ca = this.o.files.ca !== undefined && changed.includes(this.o.files.ca.variable) ? caFields(material) : {};
+    this.o.logger.info({ what: this.name, changed, serial: material.serial, notAfter: isoTime(material.notAfter), ...ca, trigger }, 'TLS certificate reloaded');
     warnIfExpired(material, this.o.logger, this.name);
   }
 

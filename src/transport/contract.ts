@@ -20,6 +20,11 @@ export interface RequestBodySink {
   readonly destroyed: boolean;
   /** Called at most once, before end(). */
   addTrailers(pairs: Array<[string, string]>): void;
+  /**
+   * HTTP/1.1 only (a node:http ClientRequest): false when the body is framed
+   * by Content-Length, which leaves no room for trailers. Absent: trailers go.
+   */
+  readonly chunkedEncoding?: boolean;
 }
 
 /** A client's request body as an engine consumes it (proxy/request-body implements it). */

@@ -22,7 +22,7 @@ export function sendWithNodeHttp(backend: Backend, pool: UpstreamPool, o: Exchan
       port: backend.port,
       method: o.method,
       path: o.path,
-      headers: o.headers,
+      headers: o.body === undefined ? o.headers : framed(o.headers),
       agent: pool.agentFor(backend),
       setHost: false,
       // Always set, 0 included: otherwise a reused socket keeps the pool's idle timeout while active.
@@ -134,4 +134,25 @@ function classify(err: NodeJS.ErrnoException, backend: string, connected: boolea
   if (err instanceof UpstreamError) return err;
   if (!connected) return new ConnectFailedError(backend, err.code === 'ETIMEDOUT', err);
   return new UpstreamResetError(backend, typeof err.code === 'string' && err.code.startsWith('HPE_'), err);
+}
+
+/**
+ * A body the data plane re-framed as chunked (proxy/reframe: an HTTP/2 request
+ * that may end with trailers) may still carry its Content-Length, which HTTP/2
+ * backends keep; HTTP/1.1 must not send both (RFC 9112 §6.2): chunked wins.
+ */
+export function framed(headers: string[]): string[] {
+  let chunked = false;
+  let length = false;
+  for (let i = 0; i < headers.length; i += 2) {
+    const n = headers[i]!.length;
+    if (n === 17 && headers[i]!.toLowerCase() === 'transfer-encoding') chunked = true;
+    else if (n === 14 && headers[i]!.toLowerCase() === 'content-length') length = true;
+  }
+  if (!chunked || !length) return headers;
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i]!.length !== 14 || headers[i]!.toLowerCase() !== 'content-length') out.push(headers[i]!, headers[i + 1]!);
+  }
+  return out;
 }

@@ -105,7 +105,7 @@ export async function h2Backend(p: Pki) {
   };
 }
 
-/** A Secret volume: tls.crt and tls.key → ..data/… → ..<n>/…, updated by an atomic swap of ..data. */
+/** A Secret volume: tls.crt, tls.key (and ca.crt) → ..data/… → ..<n>/…, updated by an atomic swap of ..data. */
 export class SecretVolume {
   private n = 0;
   constructor(readonly dir: string) {
@@ -117,16 +117,22 @@ export class SecretVolume {
   get key(): string {
     return join(this.dir, 'tls.key');
   }
-  publish(cert: string, key: string): void {
+  get ca(): string {
+    return join(this.dir, 'ca.crt');
+  }
+  /** `ca`: a ca.crt too (give it on every publish once the first had it). */
+  publish(cert: string, key: string, ca?: string): void {
     const version = `..v${this.n++}`;
     mkdirSync(join(this.dir, version));
     writeFileSync(join(this.dir, version, 'tls.crt'), cert);
     writeFileSync(join(this.dir, version, 'tls.key'), key);
+    if (ca !== undefined) writeFileSync(join(this.dir, version, 'ca.crt'), ca);
     symlinkSync(version, join(this.dir, '..data_tmp'));
     renameSync(join(this.dir, '..data_tmp'), join(this.dir, '..data'));
     if (this.n === 1) {
       symlinkSync('..data/tls.crt', this.cert);
       symlinkSync('..data/tls.key', this.key);
+      if (ca !== undefined) symlinkSync('..data/ca.crt', this.ca);
     }
   }
 }

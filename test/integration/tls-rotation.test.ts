@@ -5,11 +5,13 @@
  * directory, and an update writes a new directory and renames a new `..data`
  * over the old one (nothing is ever written in place). New handshakes use
  * the new pair while a keep-alive connection made before carries on; a
- * broken pair keeps the last good one; SIGHUP re-reads.
+ * broken pair keeps the last good one; SIGHUP re-reads; a swapped client CA
+ * is named in the reload line (with its subject and fingerprint).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
+import { X509Certificate } from 'node:crypto';
 import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startOutrigger } from '../helpers/outrigger.js';
@@ -54,6 +56,7 @@ test('a ..data swap: new connections get the new certificate, a keep-alive conne
   volume.publish(pki.read(second.cert), pki.read(second.key));
   const reloaded = await lb.waitForLog((l) => l.msg === 'TLS certificate reloaded');
   assert.equal(reloaded.serial, '3002');
+  assert.deepEqual(reloaded.changed, ['TLS_CERT_FILE', 'TLS_KEY_FILE']);
   assert.equal(await metricValue(lb.adminPort, RELOADS('success')), 1);
   const expiryAfter = await metricValue(lb.adminPort, EXPIRY);
   assert.ok(expiryAfter - expiryBefore > 2 * 86400, `the expiry gauge follows the new certificate (${expiryBefore} → ${expiryAfter})`);
@@ -110,4 +113,29 @@ test('SIGHUP re-reads the files: a change no directory event announces is applie
   assert.equal((await httpsGet(lb.proxyPort, '/ping', { ca: caPem })).serial, '4002');
   const hup = await lb.waitForLog((l) => l.msg === 'SIGHUP: reloading');
   assert.deepEqual(hup.reloading, ['TLS_CERT_FILE']);
+});
+
+test('a ..data swap of TLS_CLIENT_CA_FILE alone: the reload line names that file and the new CA, clients of the new CA get in', async (t) => {
+  const [oldCa, newCa] = await Promise.all([pki.ca('Old Mesh CA'), pki.ca('New Mesh CA')]);
+  const [server, newClient] = await Promise.all([
+    pki.server(ca, '5001'),
+    pki.issue(newCa, { subject: '/CN=orders', serial: '5002', clientAuth: true }),
+  ]);
+  const volume = new SecretVolume(join(pki.dir, 'secret-ca'));
+  volume.publish(pki.read(server.cert), pki.read(server.key), pki.read(oldCa.cert));
+  const lb = await startOutrigger({
+    BACKENDS: `127.0.0.1:${backend.port}`, HEALTH_CHECK_TYPE: 'none', TLS_CERT_FILE: volume.cert, TLS_KEY_FILE: volume.key, TLS_CLIENT_CA_FILE: volume.ca,
+  });
+  t.after(() => lb.stop());
+  const asNewClient = { ca: caPem, cert: pki.read(newClient.cert), key: pki.read(newClient.key) };
+  await assert.rejects(httpsGet(lb.proxyPort, '/ping', asNewClient), 'the new CA is not trusted yet');
+
+  volume.publish(pki.read(server.cert), pki.read(server.key), pki.read(newCa.cert));
+  const line = await lb.waitForLog((l) => l.msg === 'TLS certificate reloaded');
+  assert.deepEqual(line.changed, ['TLS_CLIENT_CA_FILE'], 'only the client CA changed, and the line says so');
+  assert.equal(line.serial, '5001', 'the certificate is the same');
+  assert.equal(line.caCount, 1);
+  const fingerprint = new X509Certificate(pki.read(newCa.cert)).fingerprint256;
+  assert.deepEqual(line.caCertificates, [`CN=New Mesh CA (sha256 ${fingerprint})`]);
+  assert.equal((await httpsGet(lb.proxyPort, '/ping', asNewClient)).status, 200, 'a client of the new CA gets in');
 });

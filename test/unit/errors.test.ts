@@ -23,6 +23,7 @@ const ROWS: readonly Row[] = [
   { make: () => new NoHealthyBackendError(), cls: 'NoHealthyBackendError', code: 'ERR_NO_HEALTHY_BACKEND', kind: 'no_healthy_backend', upstreamKind: undefined, status: 503, answer: 'no_healthy_backend' },
   { make: () => new OverloadedError(), cls: 'OverloadedError', code: 'ERR_OVERLOADED', kind: 'overloaded', upstreamKind: undefined, status: 503, answer: 'overloaded' },
   { make: () => new ConnectFailedError('10.0.0.1:80', false, cause), cls: 'ConnectFailedError', code: 'ERR_CONNECT_FAILED', kind: 'connect_failed', upstreamKind: 'connect_refused', status: 502, answer: 'connect_failed' },
+  { make: () => new ConnectFailedError('10.0.0.1:80', false, Object.assign(new Error('altnames'), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' })), cls: 'ConnectFailedError', code: 'ERR_CONNECT_FAILED', kind: 'connect_failed', upstreamKind: 'protocol', status: 502, answer: 'connect_failed' },
   { make: () => new ConnectFailedError('10.0.0.1:80', true), cls: 'ConnectFailedError', code: 'ERR_CONNECT_FAILED', kind: 'connect_failed', upstreamKind: 'connect_timeout', status: 502, answer: 'connect_failed' },
   { make: () => new UpstreamResetError('10.0.0.1:80', false, cause), cls: 'UpstreamResetError', code: 'ERR_UPSTREAM_RESET', kind: 'upstream_reset', upstreamKind: 'reset', status: 502, answer: 'upstream_reset' },
   { make: () => new UpstreamResetError('10.0.0.1:80', true), cls: 'UpstreamResetError', code: 'ERR_UPSTREAM_RESET', kind: 'upstream_reset', upstreamKind: 'protocol', status: 502, answer: 'upstream_reset' },

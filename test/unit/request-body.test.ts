@@ -52,3 +52,18 @@ test('stopHolding drops the copy once an answer is being relayed', async () => {
   rb.stopHolding();
   assert.equal(rb.replayable, false);
 });
+
+test('trailers a body framed by Content-Length cannot carry are all counted as dropped, none added', async () => {
+  const req = body();
+  req.rawTrailers = ['x-sum', 'abc', 'Host', 'evil.example'];
+  const counted: number[] = [];
+  const rb = new RequestBody(req as unknown as IncomingMessage, RETRY_BODY_LIMIT, (n) => counted.push(n));
+  const added: unknown[] = [];
+  const s = sink();
+  Object.assign(s.stream, { chunkedEncoding: false, addTrailers: (p: unknown) => added.push(p) });
+  rb.attach(s.stream);
+  req.end(Buffer.from('hello'));
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(counted, [2]);
+  assert.deepEqual(added, []);
+});
