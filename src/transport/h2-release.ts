@@ -26,6 +26,7 @@
  * its `unpipe` and data listeners through events on this stream). An `error`
  * emitted later (a write after the close) still finds a listener.
  */
+import { EventEmitter } from 'node:events';
 import type { Http2Stream } from 'node:http2';
 
 export function releaseClosedStream(stream: Http2Stream): void {
@@ -38,7 +39,12 @@ const SPENT = ['sent-headers', 'raw-headers', 'requestAsyncResource'];
 const spent = new Set<symbol>();
 
 function release(stream: Http2Stream): void {
-  stream.removeAllListeners();
+  // Node's own 'removeListener' listener (its session's listener counts, idle once the stream has
+  // closed) would have removeAllListeners take every listener off one by one and announce each;
+  // without it the table goes at once. EventEmitter's own method: Readable's adds a tick to re-check
+  // 'readable' listeners, which a closed stream does not need.
+  for (const listener of stream.listeners('removeListener')) stream.removeListener('removeListener', listener as (...args: unknown[]) => void);
+  EventEmitter.prototype.removeAllListeners.call(stream);
   stream.on('error', ignore);
   if (spent.size < SPENT.length) learn(stream);
   const fields = stream as unknown as Record<symbol, unknown>;
