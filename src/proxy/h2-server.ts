@@ -33,7 +33,7 @@ import { checkHttp2Host, checkRequest } from './request-guard.js';
 import { sendRefusal } from './error-response.js';
 import { clientAddress } from './headers.js';
 import { guardSession, headerListSize, MAX_HEADER_LIST_SIZE } from './h2-abuse-guard.js';
-import { releaseClosedStream } from '../transport/h2-release.js';
+import { quietStreamListeners, releaseClosedStream } from '../transport/h2-release.js';
 
 /** The largest stream id (2^31 - 1): a first GOAWAY that tells the client to stop opening streams. */
 const MAX_STREAM_ID = 2 ** 31 - 1;
@@ -99,6 +99,7 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
   server.on('sessionError', () => undefined); // the session's own 'error' listener closes it
   // The core stream API: the stream is the request and the response (proxy/downstream, proxy/h2-answer).
   server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
+    quietStreamListeners(stream);
     // A stream reset by the client surfaces as an error on it: nothing to do but let it close.
     stream.on('error', ignore);
     // Closed before the answer ended: by the client (a reset, even with NO_ERROR), or by Outrigger

@@ -29,6 +29,20 @@
 import { EventEmitter } from 'node:events';
 import type { Http2Stream } from 'node:http2';
 
+/**
+ * Called on a stream as it is handed over, before any listener is added.
+ * Node puts a 'newListener' and a 'removeListener' listener on every
+ * stream, to count its session's 'priority' and 'frameError' listeners;
+ * they make every later `on` and removal emit an event too (the same code
+ * on Node 20, 22 and 24). Outrigger listens to neither event, so the two
+ * go: the counts they keep stay at zero either way.
+ */
+export function quietStreamListeners(stream: Http2Stream): void {
+  for (const event of ['newListener', 'removeListener'] as const) {
+    for (const listener of stream.listeners(event)) stream.removeListener(event, listener as (...args: unknown[]) => void);
+  }
+}
+
 export function releaseClosedStream(stream: Http2Stream): void {
   process.nextTick(release, stream);
 }
@@ -39,11 +53,11 @@ const SPENT = ['sent-headers', 'raw-headers', 'requestAsyncResource'];
 const spent = new Set<symbol>();
 
 function release(stream: Http2Stream): void {
-  // Node's own 'removeListener' listener (its session's listener counts, idle once the stream has
-  // closed) would have removeAllListeners take every listener off one by one and announce each;
-  // without it the table goes at once. EventEmitter's own method: Readable's adds a tick to re-check
-  // 'readable' listeners, which a closed stream does not need.
-  for (const listener of stream.listeners('removeListener')) stream.removeListener('removeListener', listener as (...args: unknown[]) => void);
+  // With a 'removeListener' listener (Node's own, if quietStreamListeners did not run) removeAllListeners
+  // would take every listener off one by one and announce each; without it the table goes at once.
+  // EventEmitter's own method: Readable's adds a tick to re-check 'readable' listeners, which a closed
+  // stream does not need.
+  if (stream.listenerCount('removeListener') > 0) quietStreamListeners(stream);
   EventEmitter.prototype.removeAllListeners.call(stream);
   stream.on('error', ignore);
   if (spent.size < SPENT.length) learn(stream);

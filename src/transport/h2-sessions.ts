@@ -10,6 +10,7 @@
  */
 import { AsyncResource } from 'node:async_hooks';
 import { leanBind } from './lean-bind.js';
+import { quietStreamListeners } from './h2-release.js';
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type ClientSessionRequestOptions, type OutgoingHttpHeaders } from 'node:http2';
 import { isIP } from 'node:net';
 import { ConnectFailedError } from '../errors.js';
@@ -60,6 +61,7 @@ export class H2Session {
     } finally {
       AsyncResource.prototype.bind = nodeBind;
     }
+    quietStreamListeners(stream);
     this.active += 1;
     stream.on('close', () => { // emitted once: 'on' spares the wrapper 'once' makes per stream
       this.active -= 1;

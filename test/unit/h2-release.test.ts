@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { releaseClosedStream } from '../../src/transport/h2-release.js';
+import { quietStreamListeners, releaseClosedStream } from '../../src/transport/h2-release.js';
 
 test('a closed stream keeps only an error listener after the close (its close listeners all run first); a later error is harmless', async (t) => {
   const server = http2.createServer();
@@ -49,4 +49,34 @@ test('a closed stream keeps only an error listener after the close (its close li
   assert.equal(clientData, 2);
   assert.deepEqual(req.eventNames(), ['error']);
   assert.doesNotThrow(() => req.emit('error', new Error('a write after the close')));
+});
+
+test('quietStreamListeners: Node\'s listener bookkeeping is off the stream, which still serves and releases normally', async (t) => {
+  const server = http2.createServer();
+  server.on('stream', (stream) => {
+    quietStreamListeners(stream);
+    assert.deepEqual([stream.listenerCount('newListener'), stream.listenerCount('removeListener')], [0, 0]);
+    stream.on('close', () => releaseClosedStream(stream));
+    stream.respond({ ':status': 200 });
+    stream.end('ok');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const session = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  t.after(() => {
+    session.destroy();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const req = session.request({ ':path': '/' });
+  quietStreamListeners(req);
+  assert.deepEqual([req.listenerCount('newListener'), req.listenerCount('removeListener')], [0, 0]);
+  let body = '';
+  req.setEncoding('utf8');
+  req.on('data', (chunk: string) => (body += chunk));
+  await new Promise<void>((resolve) => req.on('close', () => {
+    releaseClosedStream(req);
+    resolve();
+  }));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(body, 'ok');
+  assert.deepEqual(req.eventNames(), ['error']);
 });
