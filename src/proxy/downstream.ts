@@ -73,10 +73,16 @@ export function http2Head(headers: IncomingHttpHeaders, raw: readonly string[]):
 /**
  * True when the backend's 100 Continue goes on to the client: an HTTP/1.1
  * client that asked for it. An HTTP/2 stream got its 100 when it arrived
- * (proxy/h2-server), so the backend's would be a second one.
+ * (proxy/h2-server), so the backend's would be a second one; an HTTP/1.0
+ * client's expectation is ignored (RFC 9110 §10.1.1).
  */
 export function relaysContinue(head: RequestHead): boolean {
-  return head.protocol === 'HTTP/1.1' && head.headers.expect?.toLowerCase() === '100-continue';
+  return head.protocol === 'HTTP/1.1' && head.httpVersion === '1.1' && head.headers.expect?.toLowerCase() === '100-continue';
+}
+
+/** True when no 1xx may reach this client: HTTP/1.0 has none (RFC 9110 §15.2), and would take one for the answer. */
+export function refusesInformational(head: RequestHead): boolean {
+  return head.httpVersion === '1.0';
 }
 
 /** True when the request has a body to forward (an HTTP/2 stream not ended by its HEADERS). */

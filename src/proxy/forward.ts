@@ -23,7 +23,7 @@ import type { RetryBudget } from './retry-budget.js';
 import type { UpstreamPool } from '../transport/pool.js';
 import { grpcStatusOf, sendError } from './error-response.js';
 import type { Outcomes } from './outcome.js';
-import { answered, carriesBody, clientGone, clientSocket, isHttp2Request, relaysContinue, requestComplete, statusSent, type ClientRequest, type ClientResponse, type RequestHead } from './downstream.js';
+import { answered, carriesBody, clientGone, clientSocket, isHttp2Request, refusesInformational, relaysContinue, requestComplete, statusSent, type ClientRequest, type ClientResponse, type RequestHead } from './downstream.js';
 import { GRPC_UNAVAILABLE, grpcStatusIn, grpcTimeoutMs, isGrpc } from './grpc.js';
 import { relay, type Exchange } from './relay.js';
 import { chunksForTrailers, sendsChunked } from './reframe.js';
@@ -142,7 +142,7 @@ export class Forwarder {
     const tried: Backend[] = [];
     const ctx = this.d.contextFor(ex.clientIp, head.headers);
     const expectContinue = relaysContinue(head);
-    const onInformational = (status: number, raw: readonly string[]) => {
+    const onInformational = refusesInformational(head) ? ignoreInformational : (status: number, raw: readonly string[]) => {
       if (relayInformational(res, expectContinue, status, raw)) ex.informational = true;
     };
     // grpc-timeout bounds the wait for the answer too; the shorter of it and UPSTREAM_TIMEOUT_MS wins.
@@ -250,3 +250,6 @@ function retryReason(failure: AttemptError, method: string): string | undefined 
   return undefined;
 }
 
+
+/** An HTTP/1.0 client gets no 1xx (proxy/downstream refusesInformational). */
+function ignoreInformational(): void {}

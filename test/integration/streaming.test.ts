@@ -113,6 +113,13 @@ test('1xx: 103 Early Hints relayed; 100 Continue comes from the backend, then th
   });
   assert.equal(body, 'continued');
   assert.equal(sawExpect, '100-continue');
+
+  // HTTP/1.0 has no 1xx (RFC 9110 §15.2): the hint and the 100 stay with Outrigger, the final answer comes alone.
+  const early10 = await rawExchange(lb.proxyPort, 'GET /early HTTP/1.0\r\nHost: x\r\n\r\n');
+  assert.match(early10, /^HTTP\/1\.1 200 /, `an HTTP/1.0 client got: ${JSON.stringify(early10.slice(0, 60))}`);
+  const continued10 = await rawExchange(lb.proxyPort, 'POST /upload HTTP/1.0\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\ndata');
+  assert.match(continued10, /^HTTP\/1\.1 200 /, `an HTTP/1.0 client with Expect got: ${JSON.stringify(continued10.slice(0, 60))}`);
+  assert.match(continued10, /continued$/);
 });
 
 test('a client that disconnects aborts its backend request', async (t) => {
