@@ -18,6 +18,9 @@ import type { Tracing } from '../tracing/tracing.js';
 import type { ServerSpan } from '../tracing/spans.js';
 import { TlsFailureLog } from './tls-failure-log.js';
 
+/** nginx's status for a request whose client left before any answer went out. */
+export const CLIENT_CLOSED_REQUEST = 499;
+
 export interface OutcomeDeps {
   readonly outlier: OutlierDetector;
   readonly metrics: Metrics;
@@ -107,9 +110,14 @@ export class Outcomes {
     return status;
   }
 
-  /** One client request (or upgrade request) is over: request metrics, its spans and the access line. */
+  /**
+   * One client request (or upgrade request) is over: request metrics, its spans and the access line.
+   * `entry.status` 0 (no answer went out: the client left first) is counted and logged as 499, nginx's
+   * "client closed request", a 4xx that dashboards read as the client's doing; the span records no status.
+   */
   request(method: string, entry: AccessEntry, upgrade = false, span?: ServerSpan): void {
     if (span !== undefined) this.tracing?.finish(span, entry, span.start + entry.durationMs);
+    if (entry.status === 0) entry = { ...entry, status: CLIENT_CLOSED_REQUEST };
     const label = methodLabel(method);
     this.d.metrics.httpRequests.inc([label, String(entry.status)]);
     if (entry.grpc === true) this.d.metrics.grpcRequests.inc([grpcCodeName(entry.grpcStatus)]);

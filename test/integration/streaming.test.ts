@@ -122,6 +122,23 @@ test('1xx: 103 Early Hints relayed; 100 Continue comes from the backend, then th
   assert.match(continued10, /continued$/);
 });
 
+test('a client that leaves before any answer is counted and logged as 499 (nginx\'s "client closed request"), not as status 0', async (t) => {
+  const origin = await startServer((_req, res) => void setTimeout(() => res.end('late'), 1000));
+  t.after(() => origin.close());
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${origin.port}`, HEALTH_CHECK_TYPE: 'none' });
+  t.after(() => lb.stop());
+  const socket = net.connect(lb.proxyPort, '127.0.0.1');
+  socket.on('error', () => undefined);
+  socket.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
+  await new Promise((r) => setTimeout(r, 200));
+  socket.destroy();
+  const log = await lb.waitForLog((l) => l.msg === 'request');
+  assert.deepEqual([log.status, log.aborted], [499, true]);
+  const metrics = await (await fetch(`http://127.0.0.1:${lb.adminPort}/metrics`)).text();
+  assert.match(metrics, /^outrigger_http_requests_total\{method="GET",code="499"\} 1$/m);
+  assert.doesNotMatch(metrics, /code="0"|code_class="other"/);
+});
+
 test('a client that disconnects aborts its backend request', async (t) => {
   let backendClosed: () => void;
   const closed = new Promise<void>((r) => (backendClosed = r));
