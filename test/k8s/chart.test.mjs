@@ -18,13 +18,17 @@ const workloadFiles = renderedFiles().filter((f) => !f.startsWith('notes'));
 for (const file of workloadFiles) {
   const pods = podSpecs(loadDocs(file)).filter(([spec]) => outriggerContainers(spec).length > 0);
 
-  test(`${file}: probes — startup and readiness on /readyz, liveness on /healthz, on the admin port`, () => {
+  // The startup probe is /readyz only for a native sidecar, where it gates the app's start, and then with
+  // READY_MIN_HEALTHY_BACKENDS 0; anywhere else it is /healthz: a restart cannot bring a backend back.
+  test(`${file}: probes — readiness on /readyz, liveness on /healthz, startup on /healthz (a sidecar's on /readyz with no backend minimum), on the admin port`, () => {
     assert.ok(pods.length > 0);
     for (const [spec, where] of pods) {
       for (const c of outriggerContainers(spec)) {
         const admin = num(envOf(c), 'ADMIN_PORT');
         const port = (p) => (typeof p === 'number' ? p : c.ports.find((x) => x.name === p)?.containerPort);
-        for (const [probe, path] of [['startupProbe', '/readyz'], ['readinessProbe', '/readyz'], ['livenessProbe', '/healthz']]) {
+        const sidecar = (spec.initContainers ?? []).includes(c);
+        if (sidecar) assert.equal(num(envOf(c), 'READY_MIN_HEALTHY_BACKENDS'), 0, `${where} ${c.name}: a sidecar's startup probe must not wait for backends`);
+        for (const [probe, path] of [['startupProbe', sidecar ? '/readyz' : '/healthz'], ['readinessProbe', '/readyz'], ['livenessProbe', '/healthz']]) {
           assert.equal(c[probe]?.httpGet?.path, path, `${where} ${c.name} ${probe}`);
           assert.equal(port(c[probe].httpGet.port), admin, `${where} ${c.name} ${probe} port`);
         }

@@ -162,9 +162,11 @@ The Outrigger container, as one list item. Arguments (a dict):
     {{- with $v.extraEnv }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
+  # A native sidecar starts on /readyz: it holds the app's start until Outrigger can route (keep
+  # READY_MIN_HEALTHY_BACKENDS at 0 there). Anywhere else /healthz: a restart cannot bring a backend back.
   startupProbe:
     httpGet:
-      path: /readyz
+      path: {{ if .native }}/readyz{{ else }}/healthz{{ end }}
       port: {{ $adminPort }}
     periodSeconds: {{ $v.probes.startup.periodSeconds }}
     timeoutSeconds: {{ $v.probes.startup.timeoutSeconds }}
