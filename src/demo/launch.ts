@@ -37,9 +37,12 @@ const require = createRequire(import.meta.url);
 const pretty = (require('pino-pretty') as (o: object) => NodeJS.WritableStream)({ colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' });
 balancer.stdout?.pipe(pretty);
 
+// The ports the balancer will use: the environment's, or the defaults (SPEC §2).
+const proxyPort = process.env.PROXY_PORT ?? '8080';
+const adminPort = process.env.ADMIN_PORT ?? '9901';
 process.stdout.write(`\nOutrigger demo: backends ${PORTS.join(', ')} (weights ${WEIGHTS.join(':')})\n` +
-  `  try:  curl localhost:8080/ping      dashboard: http://localhost:9901/\n` +
-  `        curl localhost:9901/metrics   Ctrl-C to stop\n\n`);
+  `  try:  curl localhost:${proxyPort}/ping      dashboard: http://localhost:${adminPort}/\n` +
+  `        curl localhost:${adminPort}/metrics   Ctrl-C to stop\n\n`);
 
 let stopping = false;
 const stop = () => {
