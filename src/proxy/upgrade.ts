@@ -162,9 +162,8 @@ export class Tunnels {
         this.d.outcomes.connected(backend);
         if (attempt !== undefined) attempt.status = 101;
         h.client.write(statusLine(upRes) + headerLines(stripHopByHop(upRes.rawHeaders, { keepUpgrade: true })) + '\r\n', 'latin1');
-        if (upHead.length > 0) h.client.write(upHead);
         for (const chunk of h.early) upstream.write(chunk);
-        this.d.splices.join(h.client, upstream, /websocket/i.test(h.req.headers.upgrade ?? ''), release);
+        this.d.splices.join(h.client, upstream, /websocket/i.test(h.req.headers.upgrade ?? ''), release, upHead);
         this.log(h, backend, 101);
         h.end();
         resolve();
