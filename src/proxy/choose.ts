@@ -1,8 +1,9 @@
 /**
  * Backend choice and in-flight accounting shared by every way traffic
  * enters (HTTP requests, upgrades, TCP connections): candidates are the
- * eligible backends not tried yet and below MAX_REQUESTS_PER_BACKEND; a
- * retry spends the retry budget.
+ * eligible backends not tried yet, below MAX_REQUESTS_PER_BACKEND and able
+ * to carry the work (an HTTP/1.1 Upgrade tunnel needs an HTTP/1.1 backend);
+ * a retry spends the retry budget.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Config } from '../config.js';
@@ -28,11 +29,23 @@ export interface ChooseDeps {
   readonly metrics: Metrics;
 }
 
-export function candidates(d: ChooseDeps, tried: readonly Backend[], now: number): readonly Backend[] {
+/**
+ * What the work needs of a backend: `any` protocol, or `http1` for an
+ * HTTP/1.1 Upgrade tunnel (WebSocket…), which only an `http`/`https`
+ * backend can take: HTTP/2 has no Upgrade (RFC 9113 §8.6), so an `h2c`/`h2`
+ * backend is never a candidate for one, and never blamed for refusing it.
+ */
+export type Needs = 'any' | 'http1';
+
+function speaks(b: Backend, needs: Needs): boolean {
+  return needs === 'any' || b.scheme === 'http' || b.scheme === 'https';
+}
+
+export function candidates(d: ChooseDeps, tried: readonly Backend[], now: number, needs: Needs = 'any'): readonly Backend[] {
   const list = d.set.eligible(now);
   const cap = d.config.maxRequestsPerBackend;
-  if (tried.length === 0 && cap === 0) return list;
-  return list.filter((b) => !tried.includes(b) && (cap === 0 || b.inFlight < cap));
+  if (tried.length === 0 && cap === 0 && needs === 'any') return list;
+  return list.filter((b) => !tried.includes(b) && (cap === 0 || b.inFlight < cap) && speaks(b, needs));
 }
 
 /** What the connection-level paths (upgrade tunnels, TCP mode) need besides choosing. */
@@ -47,18 +60,22 @@ export interface TunnelPathDeps extends ChooseDeps {
   readonly upstreamTls: UpstreamTls;
 }
 
-/** Picks a backend, or throws NoHealthyBackendError / OverloadedError. */
-export function choose(d: ChooseDeps, tried: readonly Backend[], ctx: PickContext): Backend {
-  const list = candidates(d, tried, ctx.now);
+/**
+ * Picks a backend, or throws NoHealthyBackendError (none eligible that
+ * speaks what `needs` asks) / OverloadedError (those left are at the cap).
+ */
+export function choose(d: ChooseDeps, tried: readonly Backend[], ctx: PickContext, needs: Needs = 'any'): Backend {
+  const list = candidates(d, tried, ctx.now, needs);
   if (list.length === 0) {
-    throw d.set.eligible(ctx.now).length > tried.length ? new OverloadedError() : new NoHealthyBackendError();
+    const able = d.set.eligible(ctx.now).filter((b) => speaks(b, needs)).length;
+    throw able > tried.length ? new OverloadedError() : new NoHealthyBackendError();
   }
   return d.picker.pick(list, ctx)!;
 }
 
 /** True (and one retry spent) when another attempt may go to another backend. */
-export function mayRetry(d: ChooseDeps, tried: readonly Backend[], now: number): boolean {
-  if (tried.length > d.config.retries || candidates(d, tried, now).length === 0) return false;
+export function mayRetry(d: ChooseDeps, tried: readonly Backend[], now: number, needs: Needs = 'any'): boolean {
+  if (tried.length > d.config.retries || candidates(d, tried, now, needs).length === 0) return false;
   if (!d.budget.tryRetry()) {
     d.metrics.retryBudgetExhausted.inc();
     return false;

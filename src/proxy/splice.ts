@@ -13,6 +13,7 @@
 import type { Socket } from 'node:net';
 import type { Metrics } from '../metrics.js';
 import type { InFlight } from '../lifecycle/in-flight.js';
+import { FrameBoundary } from './ws-frame-boundary.js';
 
 /** A WebSocket close frame, server to client, status 1001 "going away". */
 const WS_GOING_AWAY = Buffer.from([0x88, 0x02, 0x03, 0xe9]);
@@ -20,7 +21,8 @@ const WS_GOING_AWAY = Buffer.from([0x88, 0x02, 0x03, 0xe9]);
 export interface Splice {
   readonly client: Socket;
   readonly upstream: Socket;
-  readonly websocket: boolean;
+  /** A WebSocket tunnel's backend→client frame boundaries: the 1001 goes only between frames. */
+  readonly frames: FrameBoundary | undefined;
   /** Set by closeAll: the client is being sent a close frame; let it flush. */
   goingAway: boolean;
   /** Set by closeAll: nothing more is relayed. */
@@ -40,9 +42,13 @@ export class SpliceRegistry {
     return this.open.size;
   }
 
-  /** Relays client ⇄ upstream until either closes. */
-  join(client: Socket, upstream: Socket, websocket: boolean, onClose?: () => void): void {
-    const splice: Splice = { client, upstream, websocket, goingAway: false, stopped: false };
+  /**
+   * Relays client ⇄ upstream until either closes. `head`: tunnel bytes the
+   * backend sent with its 101, written to the client first.
+   */
+  join(client: Socket, upstream: Socket, websocket: boolean, onClose?: () => void, head?: Buffer): void {
+    const frames = websocket ? new FrameBoundary() : undefined;
+    const splice: Splice = { client, upstream, frames, goingAway: false, stopped: false };
     this.open.add(splice);
     this.metrics.tunnels.inc();
     const end = this.inFlight.begin();
@@ -65,16 +71,25 @@ export class SpliceRegistry {
       client.setTimeout(this.idleTimeoutMs);
       client.on('timeout', close);
     }
-    relay(client, upstream, splice);
-    relay(upstream, client, splice);
+    if (head !== undefined && head.length > 0) {
+      frames?.feed(head);
+      client.write(head);
+    }
+    relay(client, upstream, splice, undefined);
+    relay(upstream, client, splice, frames);
   }
 
-  /** Ends every open splice; WebSocket clients get a 1001 close frame first. */
+  /**
+   * Ends every open splice. A WebSocket client gets a 1001 close frame first
+   * if what it was sent ends between frames; inside a frame (a backend that
+   * stalled mid-message) a close frame would be read as payload and break
+   * the stream, so the client is closed without one (it sees 1006).
+   */
   closeAll(): void {
     for (const splice of [...this.open]) {
-      const { client, upstream, websocket } = splice;
+      const { client, upstream, frames } = splice;
       splice.stopped = true;
-      if (websocket && client.writable) {
+      if (frames?.atBoundary === true && client.writable) {
         splice.goingAway = true;
         client.write(WS_GOING_AWAY);
         client.destroySoon(); // ends and destroys once the frame is flushed
@@ -86,11 +101,15 @@ export class SpliceRegistry {
   }
 }
 
-/** `from`'s bytes to `to`, `from` paused while `to` is over its buffer mark; `from`'s end ends `to` (half-close). */
-function relay(from: Socket, to: Socket, splice: Splice): void {
+/**
+ * `from`'s bytes to `to`, `from` paused while `to` is over its buffer mark;
+ * `from`'s end ends `to` (half-close). `frames` follows the bytes written.
+ */
+function relay(from: Socket, to: Socket, splice: Splice, frames: FrameBoundary | undefined): void {
   const resume = (): void => void from.resume();
   from.on('data', (chunk: Buffer) => {
     if (splice.stopped) return;
+    frames?.feed(chunk);
     if (!to.write(chunk)) {
       from.pause();
       to.once('drain', resume);

@@ -1,5 +1,6 @@
 /**
- * WebSocket and other Upgrade requests: the chosen backend gets the request
+ * WebSocket and other Upgrade requests: the chosen backend (an HTTP/1.1 one:
+ * `http`/`https`; proxy/choose leaves `h2c`/`h2` backends out) gets the request
  * with its Upgrade headers over a connection of its own (transport/connect);
  * a 101 answer turns both connections into a tunnel (proxy/splice), any
  * other answer is relayed and the connection closed. Until the 101 the
@@ -97,7 +98,7 @@ export class Tunnels {
     for (;;) {
       let backend: Backend;
       try {
-        backend = choose(this.d, h.tried, h.ctx);
+        backend = choose(this.d, h.tried, h.ctx, 'http1');
       } catch (err) {
         return this.fail(h, err);
       }
@@ -117,7 +118,7 @@ export class Tunnels {
         }
         const error = err as UpstreamError;
         this.d.outcomes.attemptFailed(backend, error);
-        if (!(error instanceof ConnectFailedError) || !mayRetry(this.d, h.tried, Date.now())) return this.fail(h, error);
+        if (!(error instanceof ConnectFailedError) || !mayRetry(this.d, h.tried, Date.now(), 'http1')) return this.fail(h, error);
         this.d.metrics.retries.inc({ reason: 'connect_failed' });
       }
     }
@@ -161,9 +162,8 @@ export class Tunnels {
         this.d.outcomes.connected(backend);
         if (attempt !== undefined) attempt.status = 101;
         h.client.write(statusLine(upRes) + headerLines(stripHopByHop(upRes.rawHeaders, { keepUpgrade: true })) + '\r\n', 'latin1');
-        if (upHead.length > 0) h.client.write(upHead);
         for (const chunk of h.early) upstream.write(chunk);
-        this.d.splices.join(h.client, upstream, /websocket/i.test(h.req.headers.upgrade ?? ''), release);
+        this.d.splices.join(h.client, upstream, /websocket/i.test(h.req.headers.upgrade ?? ''), release, upHead);
         this.log(h, backend, 101);
         h.end();
         resolve();
