@@ -105,6 +105,21 @@ function checkTarget(head: RequestHead, host: string | undefined): Rejection | u
 }
 
 /**
+ * The target an origin server gets for an accepted `url` (RFC 9112 §3.2.1):
+ * an absolute-form target becomes origin-form, its path and query byte for
+ * byte (an empty path is `/`; for OPTIONS with no query either, `*`, as
+ * §3.2.4 asks). Every other target is returned as it is.
+ */
+export function originForm(method: string, url: string): string {
+  if (url.charCodeAt(0) === 47 /* / */ || url === '*') return url;
+  const target = ABSOLUTE.exec(url);
+  if (target === null) return url;
+  const rest = url.slice(target[0].length);
+  if (rest === '') return method === 'OPTIONS' ? '*' : '/';
+  return rest.charCodeAt(0) === 47 ? rest : `/${rest}`;
+}
+
+/**
  * RFC 9113 §8.3.1: an HTTP/2 request whose Host names another authority than
  * its `:authority` is malformed (HTTP/1.1's absolute-form target gets the same
  * rule in checkTarget). `raw` is the stream's list with its pseudo-headers.
