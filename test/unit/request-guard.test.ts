@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkHttp2Host, checkRequest, checkUpgrade, originForm, type RequestHead, type RejectionKind } from '../../src/proxy/request-guard.js';
+import { checkHttp2Host, checkHttp2Method, checkRequest, checkUpgrade, originForm, type RequestHead, type RejectionKind } from '../../src/proxy/request-guard.js';
 
 /** Header values are written as Node hands them over: one Latin-1 character per received byte. */
 const utf8 = (s: string) => Buffer.from(s, 'utf8').toString('latin1');
@@ -119,4 +119,10 @@ const TARGETS: Array<readonly [method: string, received: string, forwarded: stri
 
 test('originForm: an absolute-form target becomes its path and query, byte for byte (RFC 9112 §3.2.1, §3.2.4); others stay', () => {
   for (const [method, received, forwarded] of TARGETS) assert.equal(originForm(method, received), forwarded, `${method} ${received}`);
+});
+
+test('checkHttp2Method: the methods Node\'s HTTP/1.1 parser takes pass; others are 400, CONNECT 405', () => {
+  for (const m of ['GET', 'POST', 'PROPFIND', 'M-SEARCH', 'PURGE']) assert.equal(checkHttp2Method(m), undefined, m);
+  for (const m of ['FOOBAR', 'get', 'PRI', 'DESCRIBE', '']) assert.equal(checkHttp2Method(m)?.kind, 'bad_request', m);
+  assert.equal(checkHttp2Method('CONNECT')?.kind, 'method_not_allowed');
 });
