@@ -14,13 +14,17 @@
  *
  * Where the runtime cannot set SO_REUSEPORT (Node < 22.12, or not Linux,
  * where the option does not spread connections), the port is one socket.
- * MAX_CONNECTIONS is counted over the whole group, not per socket. A port
+ * MAX_CONNECTIONS is counted over the whole group, not per socket; a
+ * connection past it is closed at once and counted in a warn line at most
+ * every 10 s (proxy/refused-connections-log). A port
  * that is already taken still fails at start (a plain bind is tried first);
  * a process of the same user that binds the port with SO_REUSEPORT after
  * Outrigger started would share its new connections (docs/security.md).
  */
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import type { Logger } from '../log.js';
+import { RefusedConnectionsLog } from './refused-connections-log.js';
 
 /**
  * Sockets per port where reuseport works. The kernel hashes new connections
@@ -38,6 +42,8 @@ export interface AcceptSocketsOptions {
   readonly maxConnections: number;
   /** Sockets wanted; fewer where reuseport is unavailable (then 1). */
   readonly sockets: number;
+  /** Where connections refused at the cap are reported: a rate-limited warn line (proxy/refused-connections-log). */
+  readonly logger: Pick<Logger, 'warn'>;
 }
 
 /** SO_REUSEPORT through `listen({ reusePort })`: Node 22.12+ (23.1+ on the 23 line), on Linux only. */
@@ -54,9 +60,11 @@ export class AcceptSockets {
   private readonly count: number;
   private open = 0;
   private closed = false;
+  private readonly refusals: RefusedConnectionsLog;
 
   constructor(private readonly o: AcceptSocketsOptions, private readonly onConnection: (socket: net.Socket) => void) {
     this.count = reusePortAvailable() ? Math.max(1, o.sockets) : 1;
+    this.refusals = new RefusedConnectionsLog(o.logger, o.maxConnections);
     this.primary = this.createServer();
   }
 
@@ -96,17 +104,22 @@ export class AcceptSockets {
     this.closed = true;
     this.primary.close();
     for (const s of this.extra.splice(0)) s.close();
+    this.refusals.close();
   }
 
   private createServer(): net.Server {
     const server = net.createServer(this.o.server, (socket) => {
-      if (this.open >= this.o.maxConnections) return void socket.destroy();
+      if (this.open >= this.o.maxConnections) {
+        socket.destroy();
+        return void this.refusals.refused();
+      }
       this.open += 1;
       socket.once('close', () => { this.open -= 1; });
       this.onConnection(socket);
     });
     // Node's own check, per socket: a backstop behind the group's count.
     server.maxConnections = this.o.maxConnections;
+    server.on('drop', () => this.refusals.refused());
     // A failed accept that libuv does not absorb itself (ENOBUFS, ENOMEM, EPERM; EMFILE mostly) is emitted
     // as 'error' on the listening server, which throws without a listener and would end the process. The socket
     // keeps listening; that one connection is lost.

@@ -65,7 +65,7 @@ export function createFrontDoor(d: FrontDoorDeps): FrontDoor {
     config: d.tls, http2: h2 !== undefined, handshakeTimeoutMs: d.handshakeTimeoutMs, metrics: d.metrics, logger: d.logger,
   }, secured);
 
-  const sockets = new AcceptSockets({ server: { noDelay: true }, maxConnections: d.maxConnections, sockets: ACCEPT_SOCKETS }, (socket) => {
+  const sockets = new AcceptSockets({ server: { noDelay: true }, maxConnections: d.maxConnections, sockets: ACCEPT_SOCKETS, logger: d.logger }, (socket) => {
     d.metrics.downstreamConnectionsTotal.inc();
     d.metrics.downstreamConnections.inc();
     socket.once('close', () => {

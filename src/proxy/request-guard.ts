@@ -5,6 +5,7 @@
  * ambiguity. Pure: a parsed head in, a verdict out, before anything is sent.
  */
 import { isUtf8 } from 'node:buffer';
+import { METHODS } from 'node:http';
 
 export interface RequestHead {
   readonly method: string;
@@ -14,8 +15,8 @@ export interface RequestHead {
   readonly rawHeaders: readonly string[];
 }
 
-/** Statuses are mapped in proxy/error-response (400, 417, 501, 505). */
-export type RejectionKind = 'bad_request' | 'expectation_failed' | 'unsupported_transfer_coding' | 'http_version_not_supported';
+/** Statuses are mapped in proxy/error-response (400, 405, 417, 501, 505). */
+export type RejectionKind = 'bad_request' | 'method_not_allowed' | 'expectation_failed' | 'unsupported_transfer_coding' | 'http_version_not_supported';
 
 export interface Rejection {
   readonly kind: RejectionKind;
@@ -102,6 +103,34 @@ function checkTarget(head: RequestHead, host: string | undefined): Rejection | u
   if (target === null) return reject('bad_request', 'request-target form not accepted');
   if (host === undefined || !sameAuthority(target[2]!, host, target[1]!)) return reject('bad_request', 'absolute-form target naming another authority than Host');
   return undefined;
+}
+
+/**
+ * The target an origin server gets for an accepted `url` (RFC 9112 §3.2.1):
+ * an absolute-form target becomes origin-form, its path and query byte for
+ * byte (an empty path is `/`; for OPTIONS with no query either, `*`, as
+ * §3.2.4 asks). Every other target is returned as it is.
+ */
+export function originForm(method: string, url: string): string {
+  if (url.charCodeAt(0) === 47 /* / */ || url === '*') return url;
+  const target = ABSOLUTE.exec(url);
+  if (target === null) return url;
+  const rest = url.slice(target[0].length);
+  if (rest === '') return method === 'OPTIONS' ? '*' : '/';
+  return rest.charCodeAt(0) === 47 ? rest : `/${rest}`;
+}
+
+/** The methods Node's HTTP/1.1 parser (llhttp) accepts; it answers any other 400 before the guard runs. */
+const LLHTTP_METHODS: ReadonlySet<string> = new Set(METHODS);
+
+/**
+ * An HTTP/2 request's method: HTTP/1.1 refuses any method llhttp does not
+ * know (400), so HTTP/2 does too, and the two listeners forward the same
+ * methods. CONNECT is refused on both (405).
+ */
+export function checkHttp2Method(method: string): Rejection | undefined {
+  if (method === 'CONNECT') return reject('method_not_allowed', 'CONNECT');
+  return LLHTTP_METHODS.has(method) ? undefined : reject('bad_request', 'method unknown to the HTTP/1.1 parser');
 }
 
 /**

@@ -17,7 +17,7 @@ import type { Outcomes } from './outcome.js';
 import { clientAddress } from './headers.js';
 import type { Forwarder } from './forward.js';
 import type { Tunnels } from './upgrade.js';
-import { checkRequest, checkUpgrade } from './request-guard.js';
+import { checkRequest, checkUpgrade, originForm } from './request-guard.js';
 import { http1Head } from './downstream.js';
 import { HeadDeadlines } from './head-deadline.js';
 import { Pipeline, readTurn, type Queued } from './pipeline.js';
@@ -89,7 +89,10 @@ export function createProxyServer(d: ProxyServerDeps): ProxyListener {
     p.requests += 1;
     const head = http1Head(q.req);
     const problem = checkRequest(head);
-    if (problem === undefined) return void (q.closed = d.forwarder.handle(q.req, q.res, head, true));
+    if (problem === undefined) {
+      const forwarded = toOriginForm(q.req) ? { ...head, url: q.req.url ?? '' } : head;
+      return void (q.closed = d.forwarder.handle(q.req, q.res, forwarded, true));
+    }
     p.closing = true; // whatever is pipelined behind a refusal is dropped with the closing connection
     d.logger.debug({ reason: problem.reason }, 'refused request');
     countRefusal(problem.kind, p.socket, q.req);
@@ -161,6 +164,7 @@ export function createProxyServer(d: ProxyServerDeps): ProxyListener {
     const raw = offer === 'mixed' ? withoutH2cOffer(req.rawHeaders) : req.rawHeaders;
     const problem = checkUpgrade({ ...http1Head(req), rawHeaders: raw }, head.length);
     if (problem !== undefined) return answerAndClose(socket, problem.kind, req);
+    toOriginForm(req);
     d.tunnels.open(req, socket, head, raw);
   });
   server.on('connect', (req: http.IncomingMessage, socket: Socket) => {
@@ -210,4 +214,18 @@ export function createProxyServer(d: ProxyServerDeps): ProxyListener {
       for (const socket of connections.keys()) socket.destroy();
     },
   };
+}
+
+/**
+ * An accepted request's target as its backend gets it: an absolute-form one
+ * becomes origin-form (request-guard's originForm), set on `req`, which the
+ * tunnel and the access line read too. True when it changed.
+ */
+function toOriginForm(req: http.IncomingMessage): boolean {
+  const url = req.url ?? '';
+  if (url.charCodeAt(0) === 47 /* / */) return false;
+  const target = originForm(req.method ?? '', url);
+  if (target === url) return false;
+  req.url = target;
+  return true;
 }

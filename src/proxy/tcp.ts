@@ -34,7 +34,7 @@ export function createTcpServer(d: TcpDeps): AcceptSockets {
   const server = { pauseOnConnect: true, noDelay: true, allowHalfOpen: true };
   // The client's address (a getpeername) is read only where something uses it: `hash` picks by it.
   const byAddress = d.config.algorithm === 'hash';
-  return new AcceptSockets({ server, maxConnections: d.config.maxConnections, sockets: ACCEPT_SOCKETS }, (client) => {
+  return new AcceptSockets({ server, maxConnections: d.config.maxConnections, sockets: ACCEPT_SOCKETS, logger: d.logger }, (client) => {
     d.metrics.downstreamConnectionsTotal.inc();
     d.metrics.downstreamConnections.inc();
     // A connection still connecting to a backend is work the drain waits for (the splice then takes over).

@@ -16,7 +16,7 @@ const defaultResolve: Resolve = async (host) => (await lookup(host, { all: true,
 
 /** The state every DNS source of one process shares (queue, last good records). */
 export function dnsContext(refreshMs: number, logger: Logger, resolve: Resolve = defaultResolve): DnsContext {
-  return { refreshMs, logger, resolve, queue: new Serial(), lastGood: new Map() };
+  return { refreshMs, logger, resolve, queue: new Serial(), lastGood: new Map(), failing: new Set() };
 }
 
 export function entrySources(entries: readonly BackendAddress[], dns: DnsContext): DiscoverySource[] {

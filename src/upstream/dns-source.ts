@@ -4,7 +4,8 @@
  * Envoy's STRICT_DNS) rather than emptying the pool. Lookups of every DNS
  * source run one at a time through a shared queue, and the last good records
  * are shared too, so that a CONFIG_FILE reload, which makes new sources,
- * keeps them through a DNS outage.
+ * keeps them through a DNS outage. A name that stops resolving is logged
+ * once, with the error's code, and once more when it resolves again.
  */
 import type { Logger } from '../log.js';
 import { formatId, type BackendAddress } from './backend-address.js';
@@ -31,6 +32,8 @@ export interface DnsContext {
   readonly queue: Serial;
   /** `host:port` → the records of the last successful lookup. */
   readonly lastGood: Map<string, string[]>;
+  /** The `host:port` entries whose last lookup failed: a failure is logged when it starts, a recovery when it ends (SPEC §7). */
+  readonly failing: Set<string>;
 }
 
 export class DnsSource implements DiscoverySource {
@@ -82,9 +85,13 @@ export class DnsSource implements DiscoverySource {
     try {
       ips = [...new Set(await ctx.resolve(entry.host))].sort();
       ctx.lastGood.set(key, ips);
+      if (ctx.failing.delete(key)) ctx.logger.info({ host: entry.host, records: ips.length }, 'dns lookup recovered');
     } catch (err) {
       ips = ctx.lastGood.get(key) ?? [];
-      ctx.logger.warn({ host: entry.host, code: (err as NodeJS.ErrnoException).code, keeping: ips.length }, 'dns lookup failed; keeping the last good records');
+      if (!ctx.failing.has(key)) {
+        ctx.failing.add(key);
+        ctx.logger.warn({ host: entry.host, code: (err as NodeJS.ErrnoException).code, keeping: ips.length }, 'dns lookup failed; keeping the last good records');
+      }
     }
     return ips.map((ip) => ({ ...entry, host: ip, id: formatId(ip, entry.port), dns: false }));
   }

@@ -12,7 +12,7 @@ test('reusePort is used on Linux with Node 22.12+, 23.1+ and 24+, nowhere else',
 });
 
 test('an error event on a listening socket of the group (an accept failure such as ENOBUFS) does not throw', async () => {
-  const group = new AcceptSockets({ server: {}, maxConnections: 10, sockets: ACCEPT_SOCKETS }, (s) => s.destroy());
+  const group = new AcceptSockets({ server: {}, maxConnections: 10, sockets: ACCEPT_SOCKETS, logger: { warn: () => undefined } }, (s) => s.destroy());
   await group.listen('127.0.0.1', 0);
   try {
     // Node emits 'error' on the server when accept() fails; without a listener that throws out of the event loop.
@@ -24,7 +24,7 @@ test('an error event on a listening socket of the group (an accept failure such 
 });
 
 test('close() called while listen() is still adding sockets to the group leaves none listening', async () => {
-  const group = new AcceptSockets({ server: {}, maxConnections: 10, sockets: ACCEPT_SOCKETS }, (s) => s.destroy());
+  const group = new AcceptSockets({ server: {}, maxConnections: 10, sockets: ACCEPT_SOCKETS, logger: { warn: () => undefined } }, (s) => s.destroy());
   // The first socket listens, the others are still to be bound (reuseport): SIGTERM with SHUTDOWN_DELAY_MS=0 during startup.
   const listening = group.listen('127.0.0.1', 0);
   group.primary.once('listening', () => group.close());

@@ -125,6 +125,42 @@ test('DnsSource: a failed lookup keeps the last good records, logged; shared wit
   assert.deepEqual(two.diffs[0]!.added.map((a) => [a.id, a.weight]), [['10.0.0.1:80', 2]]);
 });
 
+test('DnsSource: a failing name is logged once when it starts failing (with the code) and once when it recovers (SPEC §7)', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const table: Record<string, string[]> = { 'api.svc': ['10.0.0.1'] };
+  const { resolve, calls } = tableResolver(table);
+  const { lines, logger } = fakeLogger();
+  const ctx = dnsContext(1000, logger, resolve);
+  const source = new DnsSource(parseBackendEntry('dns+http://api.svc:80'), ctx);
+  t.after(() => source.close());
+  await source.start(recorder().emit);
+  const refreshes = async (n: number) => {
+    for (let i = 0; i < n; i++) {
+      t.mock.timers.tick(1000);
+      await settle();
+      await settle();
+    }
+  };
+  delete table['api.svc'];
+  await refreshes(4);
+  // A CONFIG_FILE reload's new source for the same entry, still failing: nothing new to say.
+  const again = new DnsSource(parseBackendEntry('dns+http://api.svc:80'), ctx);
+  t.after(() => again.close());
+  await again.start(recorder().emit);
+  assert.equal(calls.length, 6);
+  assert.deepEqual(lines.map((l) => [l.level, l.msg, l.fields.code]), [['warn', 'dns lookup failed; keeping the last good records', 'ENOTFOUND']]);
+  again.close();
+  table['api.svc'] = ['10.0.0.2'];
+  await refreshes(3);
+  delete table['api.svc'];
+  await refreshes(2);
+  assert.deepEqual(lines.map((l) => [l.level, l.msg, l.fields.records ?? l.fields.code]), [
+    ['warn', 'dns lookup failed; keeping the last good records', 'ENOTFOUND'],
+    ['info', 'dns lookup recovered', 1],
+    ['warn', 'dns lookup failed; keeping the last good records', 'ENOTFOUND'],
+  ]);
+});
+
 test('DnsSource: a first lookup that fails with nothing known reports nothing', async (t) => {
   const source = new DnsSource(parseBackendEntry('dns+http://gone.svc:80'), dnsContext(1000, fakeLogger().logger, tableResolver({}).resolve));
   t.after(() => source.close());

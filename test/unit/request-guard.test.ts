@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkHttp2Host, checkRequest, checkUpgrade, type RequestHead, type RejectionKind } from '../../src/proxy/request-guard.js';
+import { checkHttp2Host, checkHttp2Method, checkRequest, checkUpgrade, originForm, type RequestHead, type RejectionKind } from '../../src/proxy/request-guard.js';
 
 /** Header values are written as Node hands them over: one Latin-1 character per received byte. */
 const utf8 = (s: string) => Buffer.from(s, 'utf8').toString('latin1');
@@ -101,4 +101,28 @@ const H2_HOSTS: Array<readonly [string, string[], RejectionKind | undefined]> = 
 
 test('checkHttp2Host: Host beside :authority must name the same authority (RFC 9113 §8.3.1)', () => {
   for (const [name, raw, want] of H2_HOSTS) assert.equal(checkHttp2Host(raw)?.kind, want, name);
+});
+
+const TARGETS: Array<readonly [method: string, received: string, forwarded: string]> = [
+  ['GET', '/a/b?c', '/a/b?c'],
+  ['GET', '/', '/'],
+  ['OPTIONS', '*', '*'],
+  ['GET', 'http://app.test/echo?x', '/echo?x'],
+  ['GET', 'HTTPS://App.test:443/p/%7E%2F;m?q=1&q=%20', '/p/%7E%2F;m?q=1&q=%20'],
+  ['GET', 'http://app.test?x=1', '/?x=1'],
+  ['GET', 'http://app.test', '/'],
+  ['GET', 'http://app.test:8080', '/'],
+  ['OPTIONS', 'http://app.test', '*'],
+  ['OPTIONS', 'http://app.test?x', '/?x'],
+  ['OPTIONS', 'http://app.test/', '/'],
+];
+
+test('originForm: an absolute-form target becomes its path and query, byte for byte (RFC 9112 §3.2.1, §3.2.4); others stay', () => {
+  for (const [method, received, forwarded] of TARGETS) assert.equal(originForm(method, received), forwarded, `${method} ${received}`);
+});
+
+test('checkHttp2Method: the methods Node\'s HTTP/1.1 parser takes pass; others are 400, CONNECT 405', () => {
+  for (const m of ['GET', 'POST', 'PROPFIND', 'M-SEARCH', 'PURGE']) assert.equal(checkHttp2Method(m), undefined, m);
+  for (const m of ['FOOBAR', 'get', 'PRI', 'DESCRIBE', '']) assert.equal(checkHttp2Method(m)?.kind, 'bad_request', m);
+  assert.equal(checkHttp2Method('CONNECT')?.kind, 'method_not_allowed');
 });

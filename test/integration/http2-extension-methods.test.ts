@@ -1,0 +1,49 @@
+/**
+ * Both listeners forward the same methods: those Node's HTTP/1.1 parser
+ * (llhttp, `http.METHODS`) knows. A method that is a valid token but unknown
+ * to llhttp gets 400 `bad_request` over HTTP/1.1 from the parser, and the
+ * same answer over HTTP/2 (it used to be forwarded); a known extension
+ * method (PROPFIND) is forwarded by both. Clients: Node's http2, raw sockets.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import http2 from 'node:http2';
+import { startOutrigger } from '../helpers/outrigger.js';
+import { rawExchange, startServer } from '../helpers/http.js';
+
+function h2request(port: number, method: string): Promise<{ status: number; error: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    session.on('error', reject);
+    const stream = session.request({ ':method': method, ':path': '/m' }, { endStream: true });
+    let status = 0;
+    let error: string | undefined;
+    stream.on('response', (h) => { status = Number(h[':status']); error = h['x-outrigger-error'] as string | undefined; });
+    stream.resume();
+    stream.on('end', () => { session.close(); resolve({ status, error }); });
+    stream.on('error', reject);
+  });
+}
+
+test('HTTP/2 refuses the methods HTTP/1.1 refuses (400 bad_request), and forwards the ones it forwards', async (t) => {
+  const seen: string[] = [];
+  const backend = await startServer((req, res) => {
+    seen.push(req.method ?? '');
+    res.end('ok');
+  });
+  t.after(() => backend.close());
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${backend.port}`, HEALTH_CHECK_TYPE: 'none' });
+  t.after(() => lb.stop());
+
+  for (const method of ['FOOBAR', 'DESCRIBE', 'PRI']) {
+    const h1 = await rawExchange(lb.proxyPort, `${method} /m HTTP/1.1\r\nHost: a\r\n\r\n`);
+    assert.match(h1, /^HTTP\/1\.1 400 /, `HTTP/1.1 ${method}`);
+    assert.match(h1, /x-outrigger-error: bad_request/i, `HTTP/1.1 ${method}`);
+    assert.deepEqual(await h2request(lb.proxyPort, method), { status: 400, error: 'bad_request' }, `HTTP/2 ${method}`);
+  }
+  assert.deepEqual(seen, [], 'never forwarded');
+
+  assert.match(await rawExchange(lb.proxyPort, 'PROPFIND /m HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 200 /);
+  assert.deepEqual(await h2request(lb.proxyPort, 'PROPFIND'), { status: 200, error: undefined });
+  assert.deepEqual(seen, ['PROPFIND', 'PROPFIND']);
+});
