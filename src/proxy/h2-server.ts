@@ -29,7 +29,7 @@ import type { Forwarder } from './forward.js';
 import type { HeadDeadlines } from './head-deadline.js';
 import type { Outcomes } from './outcome.js';
 import { clientSocket, http2Head, rememberSocket, sendContinue } from './downstream.js';
-import { checkHttp2Host, checkHttp2Method, checkRequest } from './request-guard.js';
+import { checkHttp2Host, checkHttp2Method, checkHttp2Path, checkRequest } from './request-guard.js';
 import { sendRefusal } from './error-response.js';
 import { clientAddress } from './headers.js';
 import { guardSession, headerListSize, MAX_HEADER_LIST_SIZE } from './h2-abuse-guard.js';
@@ -135,7 +135,7 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
     // CONNECT (RFC 9113 §8.5) and methods Node's HTTP/1.1 parser does not know are refused as on HTTP/1.1;
     // an unmet Expect falls to the request guard (417).
     // A Host beside :authority must name the same (RFC 9113 §8.3.1); http2Head set `host` from :authority when there was none.
-    const problem = checkHttp2Method(head.method)
+    const problem = checkHttp2Method(head.method) ?? checkHttp2Path(head.url, head.method)
       ?? checkRequest(head) ?? (headers.host === headers[':authority'] ? undefined : checkHttp2Host(rawHeaders));
     if (problem === undefined) {
       if (headers.expect !== undefined) answerContinue(stream);

@@ -133,6 +133,22 @@ export function checkHttp2Method(method: string): Rejection | undefined {
   return LLHTTP_METHODS.has(method) ? undefined : reject('bad_request', 'method unknown to the HTTP/1.1 parser');
 }
 
+/** Anything but visible ASCII: what llhttp refuses in an HTTP/1.1 request-target. */
+const NOT_VISIBLE_ASCII = /[^\x21-\x7e]/;
+
+/**
+ * An HTTP/2 request's `:path` (RFC 9113 §8.3.1): an absolute path with an
+ * optional query, or `*` for OPTIONS, in the bytes an HTTP/1.1 request-target
+ * may carry. Node's http2 refuses spaces and control bytes itself; bytes above
+ * 0x7E and a path without its leading slash would reach a backend as a request
+ * line it refuses, which made the backend look broken (a reset, a retry, an
+ * ejection): they are the client's error, 400 here as on HTTP/1.1.
+ */
+export function checkHttp2Path(path: string, method: string): Rejection | undefined {
+  if (path.charCodeAt(0) !== 47 /* / */ && !(path === '*' && method === 'OPTIONS')) return reject('bad_request', ':path is not an absolute path');
+  return NOT_VISIBLE_ASCII.test(path) ? reject('bad_request', ':path has bytes a request-target cannot carry') : undefined;
+}
+
 /**
  * RFC 9113 §8.3.1: an HTTP/2 request whose Host names another authority than
  * its `:authority` is malformed (HTTP/1.1's absolute-form target gets the same

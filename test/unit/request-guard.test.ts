@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkHttp2Host, checkHttp2Method, checkRequest, checkUpgrade, originForm, type RequestHead, type RejectionKind } from '../../src/proxy/request-guard.js';
+import { checkHttp2Host, checkHttp2Method, checkHttp2Path, checkRequest, checkUpgrade, originForm, type RequestHead, type RejectionKind } from '../../src/proxy/request-guard.js';
 
 /** Header values are written as Node hands them over: one Latin-1 character per received byte. */
 const utf8 = (s: string) => Buffer.from(s, 'utf8').toString('latin1');
@@ -125,4 +125,11 @@ test('checkHttp2Method: the methods Node\'s HTTP/1.1 parser takes pass; others a
   for (const m of ['GET', 'POST', 'PROPFIND', 'M-SEARCH', 'PURGE']) assert.equal(checkHttp2Method(m), undefined, m);
   for (const m of ['FOOBAR', 'get', 'PRI', 'DESCRIBE', '']) assert.equal(checkHttp2Method(m)?.kind, 'bad_request', m);
   assert.equal(checkHttp2Method('CONNECT')?.kind, 'method_not_allowed');
+});
+
+test('checkHttp2Path: an absolute path (or * for OPTIONS) in visible ASCII passes; anything HTTP/1.1 could not carry is 400', () => {
+  for (const [path, method] of [['/', 'GET'], ['/a/b?c=d&e=%20', 'GET'], ['/#frag', 'GET'], ['*', 'OPTIONS']] as const) assert.equal(checkHttp2Path(path, method), undefined, path);
+  for (const [path, method] of [['/echo\u0080', 'GET'], ['/caf\u00e9', 'GET'], ['/a\u007f', 'GET'], ['echo', 'GET'], ['*', 'GET'], ['', 'GET'], ['http://a/b', 'GET']] as const) {
+    assert.equal(checkHttp2Path(path, method)?.kind, 'bad_request', JSON.stringify(path));
+  }
 });
