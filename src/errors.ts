@@ -119,8 +119,9 @@ export class StreamRefusedError extends UpstreamError {
 export class UpstreamTimeoutError extends UpstreamError {
   readonly kind = 'upstream_timeout';
   readonly upstreamKind = 'timeout';
-  constructor(backend: string, what: 'headers' | 'idle') {
-    const message = what === 'headers' ? 'sent no response headers within UPSTREAM_TIMEOUT_MS' : 'was idle for IDLE_TIMEOUT_MS';
+  constructor(backend: string, what: 'headers' | 'idle' | 'deadline') {
+    const message = what === 'headers' ? 'sent no response headers within UPSTREAM_TIMEOUT_MS'
+      : what === 'idle' ? 'was idle for IDLE_TIMEOUT_MS' : 'did not answer before the call\'s grpc-timeout';
     super('ERR_UPSTREAM_TIMEOUT', `${backend} ${message}`, backend);
   }
 }

@@ -26,6 +26,7 @@ import type { Outcomes } from './outcome.js';
 import { answered, carriesBody, clientGone, clientSocket, isHttp2Request, refusesInformational, relaysContinue, requestComplete, statusSent, type ClientRequest, type ClientResponse, type RequestHead } from './downstream.js';
 import { GRPC_UNAVAILABLE, grpcStatusIn, grpcTimeoutMs, isGrpc } from './grpc.js';
 import { relay, type Exchange } from './relay.js';
+import { CallDeadline } from './call-deadline.js';
 import { chunksForTrailers, sendsChunked } from './reframe.js';
 import type { ConnectionAge } from './connection-age.js';
 import { applyClientCert, tlsPeerOf, type TlsPeer } from '../tls/xfcc.js';
@@ -39,6 +40,8 @@ interface Trace {
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+/** Every request that is not a gRPC call: the configured timeouts only. */
+const NO_DEADLINE = new CallDeadline(undefined, 0);
 
 export interface ForwardDeps {
   readonly config: Config;
@@ -145,14 +148,13 @@ export class Forwarder {
     const onInformational = refusesInformational(head) ? ignoreInformational : (status: number, raw: readonly string[]) => {
       if (relayInformational(res, expectContinue, status, raw)) ex.informational = true;
     };
-    // grpc-timeout bounds the wait for the answer too; the shorter of it and UPSTREAM_TIMEOUT_MS wins.
-    const grpcTimeout = ex.grpc ? grpcTimeoutMs(head.headers['grpc-timeout']) : undefined;
-    const configured = this.d.config.upstreamTimeoutMs;
-    const upstreamTimeoutMs = grpcTimeout === undefined ? configured : configured === 0 ? grpcTimeout : Math.min(configured, grpcTimeout);
+    // grpc-timeout is the call's deadline: connecting, each attempt and the retries all count (proxy/call-deadline).
+    const deadline = ex.grpc ? new CallDeadline(grpcTimeoutMs(head.headers['grpc-timeout']), ex.started) : NO_DEADLINE;
     const onCall = (call: UpstreamCall) => (ex.call = call);
     const fail = (err: unknown): void => this.fail(req, res, ex, body, trace, err);
     const next = (): void => {
       if (ex.clientGone || clientGone(res)) return; // the client left (an HTTP/2 stream reset at once): nothing is sent
+      deadline.check(tried.length > 0 ? tried[tried.length - 1]!.id : 'no backend');
       const backend = choose(this.d, tried, ctx);
       tried.push(backend);
       ex.backend = backend;
@@ -167,7 +169,9 @@ export class Forwarder {
         body?.detach();
         endAttempt(attempt, performance.now(), 0, failure.error.upstreamKind);
         if (ex.clientGone || clientGone(res)) throw failure.error; // the client left; not the backend's fault
-        this.d.outcomes.attemptFailed(backend, failure.error, !failure.stale);
+        const expired = deadline.expired(failure.error); // the call's time ran out, not the backend's
+        this.d.outcomes.attemptFailed(backend, failure.error, !failure.stale && expired === undefined);
+        if (expired !== undefined) throw expired;
         const reason = retryReason(failure, head.method);
         if (reason === undefined || !this.mayRetry(tried, ctx, body, res, ex)) throw failure.error;
         this.d.metrics.retries.inc({ reason });
@@ -200,7 +204,7 @@ export class Forwarder {
         answer = send(backend, this.d.pool, {
           // An HTTP/1.0 request may lack Host; HTTP/1.1 to the backend needs one: the backend's own.
           method: head.method, path: head.url, headers: head.headers.host === undefined ? [...headers, 'Host', backend.id] : headers, body,
-          connectTimeoutMs: this.d.config.connectTimeoutMs, upstreamTimeoutMs,
+          connectTimeoutMs: deadline.connectTimeoutMs(this.d.config.connectTimeoutMs), upstreamTimeoutMs: deadline.upstreamTimeoutMs(this.d.config.upstreamTimeoutMs),
           idleTimeoutMs: this.d.config.idleTimeoutMs, exactHeaders: !this.d.config.forwardedHeaders, onInformational,
         }, onCall);
       } catch (err) {

@@ -6,6 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
+import http2 from 'node:http2';
+import net from 'node:net';
 import { startOutrigger } from '../helpers/outrigger.js';
 import { closedPort } from '../helpers/http.js';
 import { echoClient, startEchoServer, unary } from '../helpers/grpc.js';
@@ -216,4 +218,47 @@ test('a trailers-only UNAVAILABLE is retried on another backend; INTERNAL/UNAVAI
   const metrics = await (await fetch(`http://127.0.0.1:${lb.adminPort}/metrics`)).text();
   assert.match(metrics, /^outrigger_retries_total\{reason="grpc_unavailable"\} [1-9]/m);
   assert.match(metrics, new RegExp(`^outrigger_outlier_ejections_total\\{backend="127\\.0\\.0\\.1:${servers[0]!.port}"\\} 1$`, 'm'));
+});
+
+test('grpc-timeout is the call\'s deadline: it bounds connecting and the retries, ends in DEADLINE_EXCEEDED, and blames no backend', async (t) => {
+  // Two h2c backends that accept the connection and never send SETTINGS: every connect waits for CONNECT_TIMEOUT_MS.
+  const silent = await Promise.all([0, 1].map(async () => {
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    });
+    return (server.address() as net.AddressInfo).port;
+  }));
+  const lb = await startOutrigger({
+    BACKENDS: silent.map((p) => `h2c://127.0.0.1:${p}`).join(','), HEALTH_CHECK_TYPE: 'none',
+    CONNECT_TIMEOUT_MS: '5000', OUTLIER_CONSECUTIVE_FAILURES: '1',
+  });
+  t.after(() => lb.stop());
+  // A client that sends grpc-timeout and waits for Outrigger's answer (grpc-js would cancel at its own deadline).
+  const session = http2.connect(`http://127.0.0.1:${lb.proxyPort}`);
+  t.after(() => session.destroy());
+  session.on('error', () => undefined);
+  const started = Date.now();
+  const answer = await new Promise<{ status: string; message: string; trailers: http2.IncomingHttpHeaders }>((resolve, reject) => {
+    const stream = session.request({ ':method': 'POST', ':path': '/outrigger.test.Echo/Unary', 'content-type': 'application/grpc', te: 'trailers', 'grpc-timeout': '300m' });
+    let head: http2.IncomingHttpHeaders = {};
+    stream.on('response', (h) => (head = h));
+    stream.on('trailers', (tr) => resolve({ status: String(tr['grpc-status']), message: String(tr['grpc-message']), trailers: tr }));
+    stream.on('end', () => resolve({ status: String(head['grpc-status']), message: String(head['grpc-message']), trailers: head }));
+    stream.on('error', reject);
+    stream.resume();
+    stream.end(Buffer.from([0, 0, 0, 0, 0]));
+  });
+  const took = Date.now() - started;
+  assert.deepEqual([answer.status, answer.message], ['4', 'upstream_timeout'], `answered after ${took} ms: ${JSON.stringify(answer.trailers)}`);
+  assert.ok(took < 4000, `the 300 ms deadline ended the call after ${took} ms (CONNECT_TIMEOUT_MS is 5000)`);
+  const metrics = await (await fetch(`http://127.0.0.1:${lb.adminPort}/metrics`)).text();
+  assert.doesNotMatch(metrics, /outrigger_outlier_ejections_total\{[^}]*\} [1-9]/, 'no backend was ejected for the client\'s deadline');
+  assert.match(metrics, /^outrigger_grpc_requests_total\{grpc_code="DEADLINE_EXCEEDED"\} 1$/m);
 });
