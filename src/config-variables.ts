@@ -29,8 +29,8 @@ function intIn(min: number, max: number, what = `an integer from ${min} to ${max
   });
 }
 const MAX_MS = 2_147_483_647; // setTimeout's ceiling
-const durationMs = intIn(0, MAX_MS, 'a duration in milliseconds (integer ≥ 0)');
-const positiveMs = intIn(1, MAX_MS, 'a duration in milliseconds (integer ≥ 1)');
+const durationMs = intIn(0, MAX_MS, `a duration in milliseconds (an integer from 0 to ${MAX_MS}, about 24.8 days)`);
+const positiveMs = intIn(1, MAX_MS, `a duration in milliseconds (an integer from 1 to ${MAX_MS}, about 24.8 days)`);
 const port = intIn(0, 65535, 'a port number 0-65535');
 const flag = makeValidator<boolean>((input) => {
   const v = input.trim().toLowerCase();

@@ -21,7 +21,7 @@ const CASES: Array<[Record<string, string>, string, RegExp]> = [
   [{ HASH_KEY: 'query:x' }, 'HASH_KEY', /ip, header:NAME or cookie:NAME/],
   [{ HEALTH_CHECK_TYPE: 'h2' }, 'HEALTH_CHECK_TYPE', /tcp, http, grpc, none/],
   [{ HEALTH_CHECK_PATH: 'health' }, 'HEALTH_CHECK_PATH', /absolute path/],
-  [{ HEALTH_CHECK_INTERVAL_MS: '0' }, 'HEALTH_CHECK_INTERVAL_MS', /integer ≥ 1/],
+  [{ HEALTH_CHECK_INTERVAL_MS: '0' }, 'HEALTH_CHECK_INTERVAL_MS', /integer from 1 to 2147483647/],
   [{ HEALTH_CHECK_TIMEOUT_MS: '1s' }, 'HEALTH_CHECK_TIMEOUT_MS', /milliseconds/],
   [{ UNHEALTHY_THRESHOLD: '0' }, 'UNHEALTHY_THRESHOLD', /1 to 100/],
   [{ OUTLIER_MAX_EJECTION_PERCENT: '150' }, 'OUTLIER_MAX_EJECTION_PERCENT', /0 to 100/],

@@ -219,6 +219,11 @@ describe('bad values: one problem line per bad variable, naming it and the value
     });
   }
 
+  test('a duration above the timer ceiling says what the ceiling is', () => {
+    const [problem] = problemsOf({ BACKENDS, UPSTREAM_TIMEOUT_MS: '99999999999999' });
+    assert.match(problem!, /UPSTREAM_TIMEOUT_MS: .*from 0 to 2147483647/);
+  });
+
   test('BACKENDS unset (and no CONFIG_FILE) is one problem naming BACKENDS', () => {
     const problems = problemsOf({});
     assert.equal(problems.length, 1);
