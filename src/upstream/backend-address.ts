@@ -99,7 +99,8 @@ function splitHostPort(text: string, entry: string): { host: string; port: numbe
     if (isIP(host) === 0 && !HOSTNAME.test(host)) throw new Error(`"${entry}": "${host}" is not a valid host`);
   }
   if (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {
-    throw new Error(`"${entry}": port must be 1-65535`);
+    // The port text as read shows what went wrong: a leading zero, a space before `;weight=`, a name.
+    throw new Error(`"${entry}": port must be 1-65535 (got ${JSON.stringify(portText)})`);
   }
   return { host, port: Number(portText) };
 }

@@ -286,6 +286,8 @@ describe('BACKENDS grammar', () => {
     ['10.0.0.1:0', /port must be 1-65535/],
     ['10.0.0.1:70000', /port must be 1-65535/],
     ['10.0.0.1:http', /port must be 1-65535/],
+    ['10.0.0.1:020011', /port must be 1-65535 \(got "020011"\)/],
+    ['10.0.0.1:8080 ;weight=2', /port must be 1-65535 \(got "8080 "\)/],
     ['10.0.0.1:8080;weight=0', /weight must be an integer from 1 to 1000/],
     ['10.0.0.1:8080;weight=1001', /weight must be an integer from 1 to 1000/],
     ['10.0.0.1:8080;weight=-2', /unknown option/],
