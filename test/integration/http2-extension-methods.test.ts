@@ -7,6 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type http from 'node:http';
 import http2 from 'node:http2';
 import { startOutrigger } from '../helpers/outrigger.js';
 import { rawExchange, startServer } from '../helpers/http.js';
@@ -25,15 +26,21 @@ function h2request(port: number, method: string, path = '/m'): Promise<{ status:
   });
 }
 
-test('HTTP/2 refuses the methods HTTP/1.1 refuses (400 bad_request), and forwards the ones it forwards', async (t) => {
+/** Outrigger in front of a backend that records `what` of every request it gets. */
+async function throughOutrigger(t: { after(fn: () => unknown): void }, what: (req: http.IncomingMessage) => string, env: Record<string, string> = {}) {
   const seen: string[] = [];
   const backend = await startServer((req, res) => {
-    seen.push(req.method ?? '');
+    seen.push(what(req));
     res.end('ok');
   });
   t.after(() => backend.close());
-  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${backend.port}`, HEALTH_CHECK_TYPE: 'none' });
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${backend.port}`, HEALTH_CHECK_TYPE: 'none', ...env });
   t.after(() => lb.stop());
+  return { seen, lb };
+}
+
+test('HTTP/2 refuses the methods HTTP/1.1 refuses (400 bad_request), and forwards the ones it forwards', async (t) => {
+  const { seen, lb } = await throughOutrigger(t, (req) => req.method ?? '');
 
   for (const method of ['FOOBAR', 'DESCRIBE', 'PRI']) {
     const h1 = await rawExchange(lb.proxyPort, `${method} /m HTTP/1.1\r\nHost: a\r\n\r\n`);
@@ -49,14 +56,7 @@ test('HTTP/2 refuses the methods HTTP/1.1 refuses (400 bad_request), and forward
 });
 
 test('an HTTP/2 :path HTTP/1.1 could not carry (bytes above 0x7E, no leading slash) is 400 bad_request, never forwarded, and blames no backend', async (t) => {
-  const seen: string[] = [];
-  const backend = await startServer((req, res) => {
-    seen.push(req.url ?? '');
-    res.end('ok');
-  });
-  t.after(() => backend.close());
-  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${backend.port}`, HEALTH_CHECK_TYPE: 'none', OUTLIER_CONSECUTIVE_FAILURES: '2' });
-  t.after(() => lb.stop());
+  const { seen, lb } = await throughOutrigger(t, (req) => req.url ?? '', { OUTLIER_CONSECUTIVE_FAILURES: '2' });
   for (const path of ['/echo\u0080', '/caf\u00e9', '/\u00ff']) {
     assert.deepEqual(await h2request(lb.proxyPort, 'GET', path), { status: 400, error: 'bad_request' }, JSON.stringify(path));
   }

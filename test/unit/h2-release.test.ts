@@ -5,6 +5,17 @@ import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { quietStreamListeners, releaseClosedStream } from '../../src/transport/h2-release.js';
 
+/** Listens on loopback and opens a client session to it; both go when the test ends. */
+async function connectTo(server: http2.Http2Server, t: { after(fn: () => unknown): void }): Promise<http2.ClientHttp2Session> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const session = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  t.after(() => {
+    session.destroy();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return session;
+}
+
 test('a closed stream keeps only an error listener after the close (its close listeners all run first); a later error is harmless', async (t) => {
   const server = http2.createServer();
   const serverSide: Promise<string[]> = new Promise((resolve) => {
@@ -27,12 +38,7 @@ test('a closed stream keeps only an error listener after the close (its close li
       stream.end('ok');
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const session = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-  t.after(() => {
-    session.destroy();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  const session = await connectTo(server, t);
   const req = session.request({ ':path': '/' });
   req.resume();
   let clientData = 0;
@@ -60,12 +66,7 @@ test('quietStreamListeners: Node\'s listener bookkeeping is off the stream, whic
     stream.respond({ ':status': 200 });
     stream.end('ok');
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const session = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-  t.after(() => {
-    session.destroy();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  const session = await connectTo(server, t);
   const req = session.request({ ':path': '/' });
   quietStreamListeners(req);
   assert.deepEqual([req.listenerCount('newListener'), req.listenerCount('removeListener')], [0, 0]);
