@@ -16,7 +16,7 @@ import type { Backend } from '../upstream/backend.js';
 import type { BackendSet } from '../upstream/backend-set.js';
 import { addForwarded, clientAddress, makeTraceparentRoom, stripHopByHop } from './headers.js';
 import { send } from '../transport/select.js';
-import { AttemptError, type UpstreamCall, type UpstreamResponse } from '../transport/contract.js';
+import { AttemptError, IDEMPOTENT_METHODS, type UpstreamCall, type UpstreamResponse } from '../transport/contract.js';
 import { relayInformational } from './informational.js';
 import { RequestBody, RETRY_BODY_LIMIT } from './request-body.js';
 import type { RetryBudget } from './retry-budget.js';
@@ -39,7 +39,6 @@ interface Trace {
   readonly at: number;
 }
 
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 /** Every request that is not a gRPC call: the configured timeouts only. */
 const NO_DEADLINE = new CallDeadline(undefined, 0);
 
@@ -185,7 +184,7 @@ export class Forwarder {
         // For a gRPC call the verdict on the backend is its grpc-status (in the head now, or in the trailers later).
         this.d.outcomes.answered(backend, status, performance.now() - sentAt, ex.grpc && status === 200);
         if (headStatus !== undefined) this.d.outcomes.grpcAnswered(backend, headStatus);
-        const retry = (status === 502 || status === 503) && IDEMPOTENT.has(head.method) ? `status_${status}`
+        const retry = (status === 502 || status === 503) && IDEMPOTENT_METHODS.has(head.method) ? `status_${status}`
           : headStatus === GRPC_UNAVAILABLE ? 'grpc_unavailable' : undefined;
         if (retry !== undefined && this.mayRetry(tried, ctx, body, res, ex)) {
           // Discard this answer now: its connection is not reused, its slot is free at once.
@@ -250,7 +249,7 @@ export class Forwarder {
 function retryReason(failure: AttemptError, method: string): string | undefined {
   if (failure.error instanceof ConnectFailedError) return 'connect_failed';
   if (failure.error instanceof StreamRefusedError) return 'refused_stream';
-  if (failure.error instanceof UpstreamResetError && IDEMPOTENT.has(method)) return 'upstream_reset';
+  if (failure.error instanceof UpstreamResetError && IDEMPOTENT_METHODS.has(method)) return 'upstream_reset';
   return undefined;
 }
 

@@ -84,6 +84,9 @@ export type Engine<B> = (backend: B, request: ExchangeRequest, onCall: (call: Up
  */
 export const MAX_INFORMATIONAL = 10;
 
+/** Methods a request may be sent again with (RFC 9110 §9.2.2): retries, and an engine's second try. */
+export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+
 /**
  * An exchange failure. `stale` marks a reset of a reused pooled socket before
  * any response byte: most likely the backend closed an idle connection as we

@@ -11,19 +11,23 @@ import { ConnectFailedError, UpstreamError, UpstreamResetError, UpstreamTimeoutE
 import type { Backend } from '../upstream/backend.js';
 import type { UpstreamPool } from './pool.js';
 import { checkResponseHead } from './response-guard.js';
-import { announcesBody, classify, latin1, reasonPhrase, REFUSED_LOCALLY } from './undici-wire.js';
-import { AttemptError, MAX_INFORMATIONAL, type ExchangeRequest, type RelayDone, type UpstreamCall, type UpstreamResponse } from './contract.js';
+import { announcesBody, classify, isUnaskedContinue, latin1, reasonPhrase, REFUSED_LOCALLY } from './undici-wire.js';
+import { AttemptError, IDEMPOTENT_METHODS, MAX_INFORMATIONAL, type ExchangeRequest, type RelayDone, type UpstreamCall, type UpstreamResponse } from './contract.js';
 
 /** Body bytes kept while the answer waits for its relay to start (it starts within the same tick). */
 const EARLY_BODY_LIMIT = 64 * 1024;
 
-/** `fallback` sends the same request with the other client, for requests undici refuses to send. */
+/**
+ * `fallback` sends the same request with the other client: for requests undici refuses to send, and
+ * again for an idempotent one whose backend sent a 100 Continue nobody asked for (undici cannot read
+ * past it; the pool then sends that backend's requests through `node:http`).
+ */
 export function sendWithUndici(
   backend: Backend, pool: UpstreamPool, o: ExchangeRequest, onCall: (call: UpstreamCall) => void,
   fallback: () => Promise<UpstreamResponse>,
 ): Promise<UpstreamResponse> {
   return new Promise((resolve, reject) => {
-    const exchange = new UndiciExchange(backend.id, o, resolve, reject, () => fallback().then(resolve, reject));
+    const exchange = new UndiciExchange(backend, pool, o, resolve, reject, () => fallback().then(resolve, reject));
     onCall(exchange);
     pool.dispatcherFor(backend).dispatch({ path: o.path, method: o.method, headers: o.headers, body: null, headersTimeout: 0, bodyTimeout: 0 }, exchange);
     // undici writes on a pooled connection one turn later (it first checks it for a close), on a new one after the connect.
@@ -73,7 +77,8 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
   private ended: { err: UpstreamError | undefined; trailers: readonly string[] } | undefined;
 
   constructor(
-    private readonly backendId: string,
+    private readonly backend: Backend,
+    private readonly pool: UpstreamPool,
     private readonly o: ExchangeRequest,
     private readonly resolve: (r: UpstreamResponse) => void,
     private readonly reject: (e: AttemptError) => void,
@@ -89,7 +94,7 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
 
   abort(): void {
     // Before any byte left, nothing is owed to the backend's health: the attempt just ends.
-    this.cut(new UpstreamResetError(this.backendId, false), !this.connected);
+    this.cut(new UpstreamResetError(this.backend.id, false), !this.connected);
   }
 
   relayBody(sink: Writable, done: RelayDone): void {
@@ -97,7 +102,7 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
     this.done = done;
     if (this.bodyless) {
       this.finish(undefined, []);
-      return this.cut(new UpstreamResetError(this.backendId, false));
+      return this.cut(new UpstreamResetError(this.backend.id, false));
     }
     for (const chunk of this.early) sink.write(chunk);
     this.early = [];
@@ -112,7 +117,7 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
   onConnect(abort: (err?: Error) => void): void {
     this.connected = true;
     this.abortFn = abort;
-    if (this.aborted) return abort(new UpstreamResetError(this.backendId, false));
+    if (this.aborted) return abort(new UpstreamResetError(this.backend.id, false));
     const { upstreamTimeoutMs: head, idleTimeoutMs: idle } = this.o;
     // Silence before the head ends the wait too, as IDLE_TIMEOUT_MS does on the node:http path.
     if (idle > 0 && (head === 0 || idle < head)) this.arm(idle, 'idle');
@@ -124,7 +129,7 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
     if (this.aborted) return false;
     if (statusCode < 200) {
       if (++this.informational > MAX_INFORMATIONAL) {
-        this.cut(new UpstreamResetError(this.backendId, true, new Error('too many 1xx answers')));
+        this.cut(new UpstreamResetError(this.backend.id, true, new Error('too many 1xx answers')));
         return false;
       }
       this.o.onInformational(statusCode, latin1(rawHeaders));
@@ -133,7 +138,7 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
     const raw = latin1(rawHeaders);
     const problem = checkResponseHead(raw);
     if (problem !== undefined) {
-      this.cut(new UpstreamResetError(this.backendId, true, new Error(problem)));
+      this.cut(new UpstreamResetError(this.backend.id, true, new Error(problem)));
       return false;
     }
     this.settled = true;
@@ -173,11 +178,15 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
     if (!this.settled) {
       this.settled = true;
       if (REFUSED_LOCALLY.has(code) && !this.connected) return this.fallback();
+      if (this.connected && isUnaskedContinue(err, code)) {
+        this.pool.sentUnaskedContinue(this.backend);
+        if (IDEMPOTENT_METHODS.has(this.o.method) && !this.aborted) return this.fallback();
+      }
       // Never `stale`: undici checks an idle pooled connection for a close from the backend before it
       // writes to it (one event-loop turn), so a reset after that is the backend's doing.
-      return this.reject(new AttemptError(classify(err, code, this.backendId, this.connected), false));
+      return this.reject(new AttemptError(classify(err, code, this.backend.id, this.connected), false));
     }
-    this.finish(err instanceof UpstreamError ? err : new UpstreamResetError(this.backendId, false, err), []);
+    this.finish(err instanceof UpstreamError ? err : new UpstreamResetError(this.backend.id, false, err), []);
   }
 
   private readonly resume = (): void => {
@@ -230,7 +239,7 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
       this.timer = setTimeout(this.onTimer, left);
       return;
     }
-    this.cut(this.phase === 'connect' ? new ConnectFailedError(this.backendId, true) : new UpstreamTimeoutError(this.backendId, this.phase));
+    this.cut(this.phase === 'connect' ? new ConnectFailedError(this.backend.id, true) : new UpstreamTimeoutError(this.backend.id, this.phase));
   };
 
   /** Ends the exchange with `err`: through undici once connected, at once before. */

@@ -30,6 +30,12 @@ export class UpstreamPool {
   private readonly pools = new Map<string, Pool>();
   /** Multiplexed sessions to `h2c`/`h2` backends. */
   readonly h2: H2SessionPool;
+  /**
+   * Backends that sent a `100 Continue` nobody asked for. RFC 9110 §15.2 lets a
+   * server do that and asks clients to read past it; undici refuses the
+   * answer, `node:http` reads past it, so their requests go through `node:http`.
+   */
+  private readonly unaskedContinue = new Set<string>();
 
   constructor(private readonly o: PoolOptions) {
     this.upstreamTls = o.upstreamTls ?? new UpstreamTls({ serverName: undefined, material: undefined });
@@ -78,8 +84,19 @@ export class UpstreamPool {
     return pool;
   }
 
+  /** False once `backend` has sent a 100 Continue nobody asked for (transport/select reads it). */
+  undiciReads(backend: Backend): boolean {
+    return this.unaskedContinue.size === 0 || !this.unaskedContinue.has(backend.id);
+  }
+
+  /** `backend` sent a 100 Continue to a request without Expect: its requests go through `node:http` from now on. */
+  sentUnaskedContinue(backend: Backend): void {
+    this.unaskedContinue.add(backend.id);
+  }
+
   /** Closes the idle connections of a removed backend; in-flight ones finish. */
   forget(id: string): void {
+    this.unaskedContinue.delete(id);
     const known = this.agents.get(id);
     if (known !== undefined) {
       this.agents.delete(id);

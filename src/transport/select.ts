@@ -17,7 +17,7 @@ import { sendWithH2 } from './engine-h2.js';
 export function send(backend: Backend, pool: UpstreamPool, request: ExchangeRequest, onCall: (call: UpstreamCall) => void): Promise<UpstreamResponse> {
   if (backend.scheme === 'h2c' || backend.scheme === 'h2') return sendWithH2(backend, pool, request, onCall);
   const viaNode = () => sendWithNodeHttp(backend, pool, request, onCall);
-  return undiciCanSend(backend.scheme, request) ? sendWithUndici(backend, pool, request, onCall, viaNode) : viaNode();
+  return undiciCanSend(backend.scheme, request) && pool.undiciReads(backend) ? sendWithUndici(backend, pool, request, onCall, viaNode) : viaNode();
 }
 
 /** undici's rule for a request target: origin-form, bytes 0x21–0xff. */

@@ -21,7 +21,15 @@ export function classify(err: Error, code: string, backendId: string, connected:
 function isProtocolError(err: Error, code: string): boolean {
   if (err instanceof errors.HTTPParserError || code.startsWith('HPE_')) return true;
   if (code === 'UND_ERR_HEADERS_OVERFLOW' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return true;
-  return code === 'UND_ERR_SOCKET' && (err.message === 'bad upgrade' || err.message === 'bad response');
+  return (code === 'UND_ERR_SOCKET' && err.message === 'bad upgrade') || isUnaskedContinue(err, code);
+}
+
+/**
+ * undici's refusal of a `100 Continue` to a request that did not ask for one (the only
+ * 'bad response' a running request gets: undici 7, client-h1.js, onHeadersComplete).
+ */
+export function isUnaskedContinue(err: Error, code: string): boolean {
+  return code === 'UND_ERR_SOCKET' && err.message === 'bad response';
 }
 
 /** Header bytes as Node's own parser gives them: latin1 strings. */
