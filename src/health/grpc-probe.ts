@@ -8,6 +8,7 @@
  */
 import type { Backend } from '../upstream/backend.js';
 import { probeOverHttp2, type ProbeOutcome } from './probe.js';
+import { grpcCodeName } from '../grpc-codes.js';
 import type { UpstreamTls } from '../tls/upstream-tls.js';
 
 const SERVING = 1;
@@ -54,7 +55,8 @@ export function probeGrpc(backend: Backend, service: string, timeoutMs: number, 
     stream.on('data', (d: Buffer) => chunks.push(d));
     stream.on('error', (err: NodeJS.ErrnoException) => done({ ok: false, error: err.code ?? err.message }));
     stream.on('end', () => {
-      if (grpcStatus !== '0') return done({ ok: false, error: `grpc-status ${grpcStatus ?? 'missing'}` });
+      // Named, as `grpc-status 12 UNIMPLEMENTED` (a server without the health service), `grpc-status 5 NOT_FOUND`.
+      if (grpcStatus !== '0') return done({ ok: false, error: grpcStatus === undefined ? 'grpc-status missing' : `grpc-status ${grpcStatus} ${grpcCodeName(Number(grpcStatus))}` });
       const status = healthStatus(Buffer.concat(chunks));
       done(status === SERVING ? { ok: true } : { ok: false, error: status === undefined ? 'bad answer' : STATUS_NAMES[status] ?? `status ${status}` });
     });

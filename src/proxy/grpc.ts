@@ -1,16 +1,9 @@
 /**
  * What the data plane needs to know about gRPC (SPEC §8), as pure functions:
- * which requests are gRPC calls, the status a response carries, the names
- * of status codes (the `grpc_code` label), and `grpc-timeout`.
+ * which requests are gRPC calls, the status a response carries, and
+ * `grpc-timeout` (the names of status codes are in grpc-codes.ts).
  */
 import type { IncomingHttpHeaders } from 'node:http';
-
-/** gRPC status names by code (the `grpc_code` label of outrigger_grpc_requests_total). */
-export const GRPC_CODE_NAMES = [
-  'OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS', 'PERMISSION_DENIED',
-  'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS',
-  'UNAUTHENTICATED',
-] as const;
 
 export const GRPC_UNAVAILABLE = 14;
 
@@ -35,9 +28,6 @@ export function grpcStatusIn(raw: readonly string[]): number | undefined {
   return undefined;
 }
 
-export function grpcCodeName(code: number | undefined): string {
-  return code === undefined ? 'UNKNOWN' : GRPC_CODE_NAMES[code] ?? 'UNKNOWN';
-}
 
 const TIMEOUT_UNITS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
 

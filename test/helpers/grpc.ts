@@ -35,13 +35,14 @@ export interface EchoServer {
   close(): Promise<void>;
 }
 
-export async function startEchoServer(): Promise<EchoServer> {
+/** `withHealth: false`: a server without grpc.health.v1 (its Check answers UNIMPLEMENTED). */
+export async function startEchoServer({ withHealth = true } = {}): Promise<EchoServer> {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
   const calls = new Map<string, number>();
   const health = new Map<string, 'SERVING' | 'NOT_SERVING' | 'UNKNOWN'>([['', 'SERVING']]);
   let port = 0;
   let active = 0;
-  server.addService(Health.service, {
+  if (withHealth) server.addService(Health.service, {
     Check(call: grpc.ServerUnaryCall<{ service: string }, { status: string }>, cb: grpc.sendUnaryData<{ status: string }>) {
       const status = health.get(call.request.service);
       if (status === undefined) return cb({ code: grpc.status.NOT_FOUND, details: 'unknown service' });

@@ -57,6 +57,19 @@ test('HEALTH_CHECK_TYPE=grpc: grpc.health.v1 SERVING keeps a backend in rotation
   await waitState('healthy');
   server.health.delete('orders.v1.Orders'); // the server answers NOT_FOUND: a failure too
   await waitState('unhealthy');
+  const notFound = await lb.waitForLog((l) => l.msg === 'backend unhealthy' && l !== line);
+  assert.equal(notFound.probeError, 'grpc-status 5 NOT_FOUND');
+});
+
+test('HEALTH_CHECK_TYPE=grpc against a server without the health service: unhealthy, the log names UNIMPLEMENTED', async (t) => {
+  const server = await startEchoServer({ withHealth: false });
+  t.after(() => server.close());
+  const lb = await startOutrigger({
+    BACKENDS: `127.0.0.1:${server.port}`, HEALTH_CHECK_TYPE: 'grpc', HEALTH_CHECK_INTERVAL_MS: '100', UNHEALTHY_THRESHOLD: '1',
+  }, { waitReady: false });
+  t.after(() => lb.stop());
+  const line = await lb.waitForLog((l) => l.msg === 'backend unhealthy');
+  assert.equal(line.probeError, 'grpc-status 12 UNIMPLEMENTED');
 });
 
 type Client = ReturnType<typeof echoClient>;

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { healthRequest, healthStatus } from '../../src/health/grpc-probe.js';
-import { grpcTimeoutMs, grpcStatusIn, grpcCodeName } from '../../src/proxy/grpc.js';
+import { grpcTimeoutMs, grpcStatusIn } from '../../src/proxy/grpc.js';
+import { grpcCodeName } from '../../src/grpc-codes.js';
 
 test('HealthCheckRequest: empty service is an empty message; a name is field 1, length-delimited', () => {
   assert.deepEqual([...healthRequest('')], [0, 0, 0, 0, 0]);
