@@ -17,11 +17,7 @@ import { AttemptError, IDEMPOTENT_METHODS, MAX_INFORMATIONAL, type ExchangeReque
 /** Body bytes kept while the answer waits for its relay to start (it starts within the same tick). */
 const EARLY_BODY_LIMIT = 64 * 1024;
 
-/**
- * `fallback` sends the same request with the other client: for requests undici refuses to send, and
- * again for an idempotent one whose backend sent a 100 Continue nobody asked for (undici cannot read
- * past it; the pool then sends that backend's requests through `node:http`).
- */
+/** `fallback` sends it through node:http: undici refused it, or it is idempotent and met an unasked 100 (transport/pool). */
 export function sendWithUndici(
   backend: Backend, pool: UpstreamPool, o: ExchangeRequest, onCall: (call: UpstreamCall) => void,
   fallback: () => Promise<UpstreamResponse>,
