@@ -62,7 +62,10 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
     name: config.upstreamTls.files.cert?.variable ?? 'UPSTREAM_TLS_CA_FILE', files: config.upstreamTls.files, minVersion: 'TLSv1.2',
     initial: upstreamMaterial, apply: (material) => upstreamTls.setMaterial(material), metrics, logger,
   });
-  const pool = new UpstreamPool({ keepaliveMs: config.upstreamKeepaliveMs, connectTimeoutMs: config.connectTimeoutMs, upstreamTls });
+  const pool = new UpstreamPool({
+    keepaliveMs: config.upstreamKeepaliveMs, connectTimeoutMs: config.connectTimeoutMs, upstreamTls,
+    onUnaskedContinue: (backend) => logger.warn({ backend }, 'backend sends 100 Continue unasked; its requests go through node:http from now on'),
+  });
   logBackendEvents(set, logger, (id) => {
     pool.forget(id);
     metrics.forgetBackend(id);

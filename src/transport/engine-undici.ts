@@ -176,7 +176,8 @@ class UndiciExchange implements UpstreamResponse, Dispatcher.DispatchHandler {
       if (REFUSED_LOCALLY.has(code) && !this.connected) return this.fallback();
       if (this.connected && isUnaskedContinue(err, code)) {
         this.pool.sentUnaskedContinue(this.backend);
-        if (IDEMPOTENT_METHODS.has(this.o.method) && !this.aborted) return this.fallback();
+        // Sent again only when nothing reached the client yet (no 1xx relayed), as a retry would be.
+        if (IDEMPOTENT_METHODS.has(this.o.method) && !this.aborted && this.informational === 0) return this.fallback();
       }
       // Never `stale`: undici checks an idle pooled connection for a close from the backend before it
       // writes to it (one event-loop turn), so a reset after that is the backend's doing.

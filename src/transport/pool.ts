@@ -22,6 +22,8 @@ export interface PoolOptions {
   readonly connectTimeoutMs: number;
   /** Defaults to Node's CAs, no client certificate, the backend's host as the name. */
   readonly upstreamTls?: UpstreamTls;
+  /** A backend was moved to `node:http` for an unasked 100 Continue (once per backend; app.ts logs it). */
+  readonly onUnaskedContinue?: (backendId: string) => void;
 }
 
 export class UpstreamPool {
@@ -91,7 +93,10 @@ export class UpstreamPool {
 
   /** `backend` sent a 100 Continue to a request without Expect: its requests go through `node:http` from now on. */
   sentUnaskedContinue(backend: Backend): void {
+    // A backend removed while this request was in flight is forgotten already: nothing to remember.
+    if (backend.removed || this.unaskedContinue.has(backend.id)) return;
     this.unaskedContinue.add(backend.id);
+    this.o.onUnaskedContinue?.(backend.id);
   }
 
   /** Closes the idle connections of a removed backend; in-flight ones finish. */

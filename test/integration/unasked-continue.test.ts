@@ -16,16 +16,17 @@ import { startScriptedBackend, type ScriptedBackend } from '../helpers/scripted-
 import { exchange } from '../helpers/raw-response.js';
 
 const ANSWER = 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';
+const HINT = 'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n';
 
 /** The backend, and the first header name of every request it got, in order. */
-async function continuingBackend(): Promise<{ backend: ScriptedBackend; seen: string[] }> {
+async function continuingBackend(answer = ANSWER): Promise<{ backend: ScriptedBackend; seen: string[] }> {
   const seen: string[] = [];
   let backend: ScriptedBackend | undefined;
   backend = await startScriptedBackend((path) => {
     // node:http sends a bodiless POST chunked: its last chunk reads as a head without a path here.
     if (path === '/') return '';
     seen.push(backend?.firstHeader.get(path) ?? '?');
-    return ANSWER;
+    return answer;
   });
   return { backend, seen };
 }
@@ -46,6 +47,23 @@ test('an unasked 100 Continue: a GET is sent again through node:http and answere
   const second = await exchange(lb.proxyPort, request('GET', '/b'), false);
   assert.equal(`${second.status} ${second.body}`, '200 ok');
   assert.deepEqual(seen, ['host', 'Host', 'Host'], 'the next request goes straight through node:http');
+  const warned = lb.logs.filter((l) => l.msg === 'backend sends 100 Continue unasked; its requests go through node:http from now on');
+  assert.deepEqual(warned.map((l) => [l.level, l.backend]), [[40, `127.0.0.1:${backend.port}`]], 'one warn line for the backend');
+});
+
+test('an unasked 100 Continue after a 103 was relayed: the GET is not sent again (502), as a retry would not be', async (t) => {
+  const { backend, seen } = await continuingBackend(`${HINT}${ANSWER}`);
+  t.after(() => backend.close());
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${backend.port}`, HEALTH_CHECK_TYPE: 'none', RETRIES: '0' });
+  t.after(() => lb.stop());
+
+  const first = await exchange(lb.proxyPort, request('GET', '/a'), false);
+  assert.deepEqual(first.informational, [103], 'the hint reached the client');
+  assert.equal(first.status, 502);
+  assert.deepEqual(seen, ['host'], 'sent once');
+  const second = await exchange(lb.proxyPort, request('GET', '/b'), false);
+  assert.equal(`${second.status} ${second.body}`, '200 ok');
+  assert.deepEqual(seen, ['host', 'Host'], 'the backend still moved to node:http');
 });
 
 test('an unasked 100 Continue: a bodiless POST is not sent twice (502 upstream_reset); the next one is answered', async (t) => {
