@@ -56,12 +56,18 @@ export function probeGrpc(backend: Backend, service: string, timeoutMs: number, 
     stream.on('error', (err: NodeJS.ErrnoException) => done({ ok: false, error: err.code ?? err.message }));
     stream.on('end', () => {
       // Named, as `grpc-status 12 UNIMPLEMENTED` (a server without the health service), `grpc-status 5 NOT_FOUND`.
-      if (grpcStatus !== '0') return done({ ok: false, error: grpcStatus === undefined ? 'grpc-status missing' : `grpc-status ${grpcStatus} ${grpcCodeName(Number(grpcStatus))}` });
+      if (grpcStatus !== '0') return done({ ok: false, error: probeStatusError(grpcStatus) });
       const status = healthStatus(Buffer.concat(chunks));
       done(status === SERVING ? { ok: true } : { ok: false, error: status === undefined ? 'bad answer' : STATUS_NAMES[status] ?? `status ${status}` });
     });
     stream.end(healthRequest(service));
   });
+}
+
+/** A failed call's status as the probe reports it: `grpc-status 12 UNIMPLEMENTED`; a value that is not a code is shown as sent. */
+export function probeStatusError(grpcStatus: string | undefined): string {
+  if (grpcStatus === undefined) return 'grpc-status missing';
+  return /^\d{1,3}$/.test(grpcStatus) ? `grpc-status ${grpcStatus} ${grpcCodeName(Number(grpcStatus))}` : `grpc-status ${JSON.stringify(grpcStatus)}`;
 }
 
 function varint(n: number): Buffer {

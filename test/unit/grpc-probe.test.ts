@@ -1,7 +1,7 @@
 /** The hand-encoded grpc.health.v1 messages, against known protobuf bytes. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { healthRequest, healthStatus } from '../../src/health/grpc-probe.js';
+import { healthRequest, healthStatus, probeStatusError } from '../../src/health/grpc-probe.js';
 import { grpcTimeoutMs, grpcStatusIn } from '../../src/proxy/grpc.js';
 import { grpcCodeName } from '../../src/grpc-codes.js';
 
@@ -35,4 +35,13 @@ test('grpc-timeout parsing, grpc-status lookup and code names', () => {
   assert.equal(grpcCodeName(16), 'UNAUTHENTICATED');
   assert.equal(grpcCodeName(99), 'UNKNOWN');
   assert.equal(grpcCodeName(undefined), 'UNKNOWN');
+});
+
+test('probeStatusError: a failed health call named by code and name; a value that is not a code shown as sent', () => {
+  assert.equal(probeStatusError('12'), 'grpc-status 12 UNIMPLEMENTED');
+  assert.equal(probeStatusError('5'), 'grpc-status 5 NOT_FOUND');
+  assert.equal(probeStatusError('99'), 'grpc-status 99 UNKNOWN');
+  assert.equal(probeStatusError(''), 'grpc-status ""');
+  assert.equal(probeStatusError('x1'), 'grpc-status "x1"');
+  assert.equal(probeStatusError(undefined), 'grpc-status missing');
 });
