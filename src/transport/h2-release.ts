@@ -52,11 +52,13 @@ const SPENT = ['sent-headers', 'raw-headers', 'requestAsyncResource'];
 /** Their symbols, learnt from the streams themselves (they are private to Node's http2 module). */
 const spent = new Set<symbol>();
 /**
- * Released streams still to learn from. Bounded: a runtime may lack one of the
+ * Released streams still to learn from, per kind (client-facing and backend
+ * streams carry different fields). Bounded: a runtime may lack one of the
  * fields (Node 20 has no `raw-headers`), and reading a stream's symbols on
  * every release cost Node 20 about 2.8 µs per request (as profiled).
  */
-let toLearnFrom = 64;
+const toLearnFrom = new Map<unknown, number>();
+const LEARN_FROM = 64;
 
 function release(stream: Http2Stream): void {
   // With a 'removeListener' listener (Node's own, if quietStreamListeners did not run) removeAllListeners
@@ -66,9 +68,12 @@ function release(stream: Http2Stream): void {
   if (stream.listenerCount('removeListener') > 0) quietStreamListeners(stream);
   EventEmitter.prototype.removeAllListeners.call(stream);
   stream.on('error', ignore);
-  if (toLearnFrom > 0 && spent.size < SPENT.length) {
-    toLearnFrom -= 1;
-    learn(stream);
+  if (spent.size < SPENT.length) {
+    const left = toLearnFrom.get(stream.constructor) ?? LEARN_FROM;
+    if (left > 0) {
+      toLearnFrom.set(stream.constructor, left - 1);
+      learn(stream);
+    }
   }
   const fields = stream as unknown as Record<symbol, unknown>;
   for (const key of spent) if (fields[key] !== undefined) fields[key] = undefined;
