@@ -55,7 +55,6 @@ export function probeGrpc(backend: Backend, service: string, timeoutMs: number, 
     stream.on('data', (d: Buffer) => chunks.push(d));
     stream.on('error', (err: NodeJS.ErrnoException) => done({ ok: false, error: err.code ?? err.message }));
     stream.on('end', () => {
-      // Named, as `grpc-status 12 UNIMPLEMENTED` (a server without the health service), `grpc-status 5 NOT_FOUND`.
       if (grpcStatus !== '0') return done({ ok: false, error: probeStatusError(grpcStatus) });
       const status = healthStatus(Buffer.concat(chunks));
       done(status === SERVING ? { ok: true } : { ok: false, error: status === undefined ? 'bad answer' : STATUS_NAMES[status] ?? `status ${status}` });

@@ -28,7 +28,6 @@ export function grpcStatusIn(raw: readonly string[]): number | undefined {
   return undefined;
 }
 
-
 const TIMEOUT_UNITS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
 
 /** `grpc-timeout` (1–8 digits and a unit) in milliseconds, at least 1; undefined when absent or malformed. */
