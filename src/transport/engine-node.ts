@@ -92,7 +92,11 @@ export function sendWithNodeHttp(backend: Backend, pool: UpstreamPool, o: Exchan
       fail(error, upReq.reusedSocket && error instanceof UpstreamResetError && error.upstreamKind === 'reset');
     });
     // Whatever else ends the request before a head (Node closes some sockets without an error): a reset.
-    upReq.once('close', () => fail(new UpstreamResetError(backend.id, false)));
+    // Every request closes, answered or not: the error (and its stack trace) only for one that was not.
+    upReq.once('close', () => {
+      if (!settled) fail(new UpstreamResetError(backend.id, false));
+      else clearTimers();
+    });
 
     if (o.body === undefined) upReq.end();
     else o.body.attach(upReq);
