@@ -5,7 +5,10 @@
 # h2load (-c10 -m10, on CPU 0) and reads the build's utime + stime from
 # /proc/PID/stat before and after. A label containing "h1" gets an HTTP/1.1
 # NGINX backend and `h2load --h1 -c64` instead (Outrigger's HTTP/1.1 figure).
-# NODE=/path/to/node picks the runtime. Needs nginx, h2load, curl, taskset.
+# NODE=/path/to/node picks the runtime. RPS=R holds every target to about R
+# requests per second in the measured batches (h2load --rps, spread over its
+# connections) instead of saturating it: CPU per request at one rate for all.
+# Needs nginx, h2load, curl, taskset.
 #
 #   bench/fixed-count-ab.sh ROUNDS N label=path/to/dist/main.js ...
 #   bench/fixed-count-ab.sh 7 20000 before=/tmp/before/dist/main.js after=dist/main.js h1=dist/main.js
@@ -54,8 +57,12 @@ for k in "${!PIDS[@]}"; do
 done
 sleep 1; curl -sf --http2-prior-knowledge "http://127.0.0.1:$P1/" >/dev/null || { echo "nginx not answering"; cat $W/nginx-error.log; exit 1; }
 ticks() { awk '{print $14+$15}' /proc/$1/stat; }
-load() { case ${LABELS[$1]} in *h1*) taskset -c 0 h2load --h1 -n "$2" -c 64 "http://127.0.0.1:${PORTS[$1]}/ping" 2>&1;; *) taskset -c 0 h2load -n "$2" -c 10 -m 10 "http://127.0.0.1:${PORTS[$1]}/ping" 2>&1;; esac; }
+RATED=0
+# --rps is per client connection: 64 of them for HTTP/1.1, 10 for HTTP/2. The warm-up is never held.
+rate() { [ "$RATED" = 1 ] && [ -n "${RPS:-}" ] && echo "--rps $(awk -v r="$RPS" -v c="$1" 'BEGIN{printf "%.2f", r/c}')"; return 0; }
+load() { case ${LABELS[$1]} in *h1*) taskset -c 0 h2load --h1 -n "$2" -c 64 $(rate 64) "http://127.0.0.1:${PORTS[$1]}/ping" 2>&1;; *) taskset -c 0 h2load -n "$2" -c 10 -m 10 $(rate 10) "http://127.0.0.1:${PORTS[$1]}/ping" 2>&1;; esac; }
 for k in "${!PIDS[@]}"; do load $k 20000 >/dev/null; done
+RATED=1
 n=${#PIDS[@]}
 for r in $(seq 1 "$ROUNDS"); do
   line="round $r (load $(cut -d' ' -f1 /proc/loadavg)):"
