@@ -63,7 +63,11 @@ export function createProxyServer(d: ProxyServerDeps): ProxyListener {
     noDelay: true,
     // request-guard refuses a missing Host itself, so that the answer is counted and logged like every refusal.
     requireHostHeader: false,
-  });
+    // Node ≥ 24.12 (earlier ones ignore it): a request without Content-Length or Transfer-Encoding,
+    // which has no body (RFC 9112 §6.3), starts ended and never emits 'data', 'end' or 'close'.
+    // Nothing here waits for those on a bodiless request; `req.complete` still turns true.
+    optimizeEmptyRequests: true,
+  } as http.ServerOptions);
   const connections = new Map<Socket, Pipeline>();
 
   /** Counters and the access line for an answer Outrigger made without a backend. */
