@@ -23,23 +23,32 @@ export function send(backend: Backend, pool: UpstreamPool, request: ExchangeRequ
 /** undici's rule for a request target: origin-form, bytes 0x21–0xff. */
 const UNDICI_PATH = /^\/[\x21-\xff]*$/;
 
+/** Methods whose body undici frames as received (it drops a body's framing on others, or closes after them). */
+const PAYLOAD_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH']);
+
 /**
  * True when undici sends this request as received. It writes `host` first
- * (so Host must already be first; its name goes out in lower case), cannot
- * stream trailers or wait for 100 Continue (requests with a body), refuses
- * any `Expect`, drops `Content-Length: 0` on GET, closes the connection
- * after every HEAD, and takes its TLS server name from the Host header
- * (https backends stay with node:http, which names the backend).
+ * (so Host must already be first; its name goes out in lower case) and
+ * `content-length` last (in lower case), cannot stream trailers or wait for
+ * 100 Continue, refuses any `Expect` and `Transfer-Encoding`, drops
+ * `Content-Length: 0` on GET, closes the connection after every HEAD, and
+ * takes its TLS server name from the Host header (https backends stay with
+ * node:http, which names the backend). A body goes only on POST, PUT and
+ * PATCH, framed by one Content-Length.
  */
 export function undiciCanSend(scheme: Backend['scheme'], o: Pick<ExchangeRequest, 'method' | 'path' | 'headers' | 'body' | 'exactHeaders'>): boolean {
-  if (scheme !== 'http' || o.body !== undefined || o.exactHeaders || o.method === 'HEAD' || !UNDICI_PATH.test(o.path)) return false;
+  if (scheme !== 'http' || o.exactHeaders || o.method === 'HEAD' || !UNDICI_PATH.test(o.path)) return false;
+  const withBody = o.body !== undefined;
+  if (withBody && !PAYLOAD_METHODS.has(o.method)) return false;
   const h = o.headers;
   if (h.length === 0 || h[0]!.length !== 4 || h[0]!.toLowerCase() !== 'host') return false;
+  let lengths = 0;
   for (let i = 2; i < h.length; i += 2) {
     const n = h[i]!.length;
-    if (n !== 6 && n !== 14 && n !== 4) continue;
+    if (n !== 6 && n !== 14 && n !== 4 && n !== 17) continue;
     const name = h[i]!.toLowerCase();
-    if (name === 'expect' || name === 'content-length' || name === 'host') return false;
+    if (name === 'expect' || name === 'host' || name === 'transfer-encoding') return false;
+    if (name === 'content-length') lengths += 1;
   }
-  return true;
+  return withBody ? lengths === 1 : lengths === 0;
 }

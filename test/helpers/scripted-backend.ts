@@ -33,6 +33,7 @@ export async function startScriptedBackend(script: (path: string) => Play): Prom
     socket.on('error', () => undefined);
     let buffered = '';
     let skip = 0;
+    let chunked = false;
     socket.on('data', (d: Buffer) => {
       buffered += d.toString('latin1');
       for (;;) {
@@ -41,15 +42,23 @@ export async function startScriptedBackend(script: (path: string) => Play): Prom
           buffered = buffered.slice(n);
           skip -= n;
         }
+        if (chunked) {
+          // Chunked bodies in these tests carry no trailers: the last chunk ends them.
+          const last = buffered.indexOf('0\r\n\r\n');
+          if (last < 0) return;
+          buffered = buffered.slice(last + 5);
+          chunked = false;
+        }
         const end = buffered.indexOf('\r\n\r\n');
         if (end < 0 || socket.destroyed) return;
         const lines = buffered.slice(0, end).split('\r\n');
         buffered = buffered.slice(end + 4);
         const path = lines[0]!.split(' ')[1] ?? '/';
         firstHeader.set(path, lines[1]?.split(':')[0] ?? '');
-        // Bodies in these tests come with a Content-Length; skip them to find the next head.
+        // Bodies in these tests come with a Content-Length or chunked; skip them to find the next head.
         const cl = lines.find((l) => /^content-length:/i.test(l));
         skip = cl === undefined ? 0 : Number(cl.slice(cl.indexOf(':') + 1).trim());
+        chunked = lines.some((l) => /^transfer-encoding:\s*chunked\s*$/i.test(l));
         play(socket, path === '/good' ? GOOD_ANSWER : script(path));
       }
     });

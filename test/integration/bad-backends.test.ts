@@ -1,8 +1,9 @@
 /**
  * Hostile backends: a scripted raw backend plays every bad answer of RFC 9112
  * §6–§7 we could think of, once through each upstream client (undici serves
- * a bodiless GET with Host first; node:http serves a POST with a body, PUT
- * and HEAD; the backend sees which by the case of the first header name).
+ * a bodiless GET with Host first, and a POST or PUT with a Content-Length
+ * body; node:http serves a chunked POST or PUT, and HEAD; the backend sees
+ * which by the case of the first header name).
  * Each row checks three things: what the client gets (the answer relayed
  * when it is valid, `502 upstream_reset` when it is unusable, a cut when the
  * body breaks after the head went out), that the backend slot is free again
@@ -16,7 +17,8 @@ import { flood, startScriptedBackend, type Play } from '../helpers/scripted-back
 import { exchange, type RawAnswer } from '../helpers/raw-response.js';
 import { sleep } from '../helpers/http.js';
 
-type Engine = 'undici' | 'node';
+/** `undici-body`: the undici engine with a request body (POST or PUT framed by Content-Length). */
+type Engine = 'undici' | 'undici-body' | 'node';
 type Expect = { readonly status: number; readonly body?: string } | { readonly error: 'protocol' | 'reset' } | 'cut';
 
 interface Row {
@@ -26,7 +28,7 @@ interface Row {
   /** When undici's answer differs (and why, in the row's name). */
   readonly undici?: Expect;
   readonly engines?: readonly Engine[];
-  /** node:http rows send POST with a body unless told otherwise. */
+  /** Rows with a body send POST (chunked for node:http, with a Content-Length for undici-body) unless told otherwise. */
   readonly method?: 'PUT' | 'HEAD';
   /** The client's bytes, when not the engine's usual request. */
   readonly request?: (path: string) => string;
@@ -48,7 +50,7 @@ const FLOOD_RSS_BOUND = 64 * 1024 * 1024;
 const ROWS: readonly Row[] = [
   // 1xx misuse (RFC 9110 §15.2)
   { name: '101 to a request without Upgrade', play: `HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo\r\nConnection: Upgrade\r\n\r\n`, expect: PROTOCOL },
-  { name: '101 to a PUT', method: 'PUT', engines: ['node'], play: `HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo\r\nConnection: Upgrade\r\n\r\n`, expect: PROTOCOL },
+  { name: '101 to a PUT', method: 'PUT', engines: ['undici-body', 'node'], play: `HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo\r\nConnection: Upgrade\r\n\r\n`, expect: PROTOCOL },
   { name: '101 to a HEAD', method: 'HEAD', engines: ['node'], play: `HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo\r\nConnection: Upgrade\r\n\r\n`, expect: PROTOCOL },
   { name: 'endless 103 Early Hints to a client that does not read', play: (s) => flood(s, 'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n', 256 * 1024 * 1024, 4000), expect: PROTOCOL, floodMs: 2500 },
   { name: 'three 103 then 200: the hints are relayed', play: `${'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n'.repeat(3)}${OK}Content-Length: 2\r\n\r\nok`, expect: { status: 200, body: 'ok' }, check: (a) => assert.deepEqual(a.informational, [103, 103, 103]) },
@@ -79,8 +81,10 @@ const ROWS: readonly Row[] = [
   { name: '304 with a Content-Length and a body', play: `HTTP/1.1 304 Not Modified\r\nContent-Length: 3\r\n\r\nabc`, expect: { status: 304, body: '' } },
   { name: 'HEAD answered with a body', method: 'HEAD', engines: ['node'], play: `${OK}Content-Length: 3\r\n\r\nabc`, expect: { status: 200, body: '' } },
   {
-    name: 'an answer before the request body was sent', engines: ['node'], expect: { status: 413, body: 'too big' },
-    request: (path) => `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n0123456789`,
+    name: 'an answer before the request body was sent', engines: ['undici-body', 'node'], expect: { status: 413, body: 'too big' },
+    request: (path) => path.endsWith('/node')
+      ? `POST ${path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n186a0\r\n0123456789`
+      : `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n0123456789`,
     play: { bytes: 'HTTP/1.1 413 Payload Too Large\r\nContent-Length: 7\r\nConnection: close\r\n\r\ntoo big', close: true },
   },
   { name: 'HTTP/1.0 answer delimited by close', play: abc('HTTP/1.0 200 OK\r\nX-A: 1'), expect: { status: 200, body: 'abc' } },
@@ -108,6 +112,7 @@ const ROWS: readonly Row[] = [
 
 const ENGINES: ReadonlyArray<{ readonly engine: Engine; readonly firstHeader: string }> = [
   { engine: 'undici', firstHeader: 'host' },
+  { engine: 'undici-body', firstHeader: 'host' },
   { engine: 'node', firstHeader: 'Host' },
 ];
 
@@ -116,7 +121,8 @@ const slug = (name: string) => name.toLowerCase().replace(/[^a-z0-9]+/g, '-');
 function requestFor(engine: Engine, path: string, method?: 'PUT' | 'HEAD'): string {
   if (engine === 'undici') return `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`;
   if (method === 'HEAD') return `HEAD ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`;
-  return `${method ?? 'POST'} ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\nConnection: close\r\n\r\npayload`;
+  if (engine === 'undici-body') return `${method ?? 'POST'} ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\nConnection: close\r\n\r\npayload`;
+  return `${method ?? 'POST'} ${path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n7\r\npayload\r\n0\r\n\r\n`;
 }
 
 async function metrics(lb: Outrigger): Promise<Map<string, number>> {
@@ -161,7 +167,7 @@ for (const { engine, firstHeader } of ENGINES) {
       BACKENDS: id, HEALTH_CHECK_TYPE: 'none', MAX_REQUESTS_PER_BACKEND: '1', OUTLIER_CONSECUTIVE_FAILURES: '0', RETRIES: '0', UPSTREAM_TIMEOUT_MS: '3000', ACCESS_LOG: 'false',
     });
     t.after(() => lb.stop());
-    for (const row of ROWS.filter((r) => (r.engines ?? ['undici', 'node']).includes(engine))) {
+    for (const row of ROWS.filter((r) => (r.engines ?? ['undici', 'undici-body', 'node']).includes(engine))) {
       await t.test(row.name, async (st) => {
         const path = `/case/${slug(row.name)}/${engine}`;
         const before = await metrics(lb);
@@ -182,7 +188,7 @@ for (const { engine, firstHeader } of ENGINES) {
           st.diagnostic(`RSS growth during the flood: ${(growth / 1048576).toFixed(1)} MiB`);
           assert.ok(growth < FLOOD_RSS_BOUND, `RSS grew by ${(growth / 1048576).toFixed(0)} MiB during the flood`);
         }
-        const expect = engine === 'undici' ? row.undici ?? row.expect : row.expect;
+        const expect = engine === 'node' ? row.expect : row.undici ?? row.expect;
         assertAnswer(answer, expect);
         row.check?.(answer);
         assert.equal(await inFlightSettles(lb, id), 0, 'the backend slot is free again');

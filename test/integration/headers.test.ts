@@ -58,20 +58,22 @@ test('Connection naming Host or Content-Length is ignored for those fields, on b
   t.after(() => backend.close());
   const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${backend.port}`, HEALTH_CHECK_TYPE: 'none' });
   t.after(() => lb.stop());
-  // A bodiless GET with Host first goes by undici (it names Host `host`); a POST with a body by node:http.
+  // undici takes a bodiless GET and a POST with a Content-Length, when Host comes first (it names them `host` and
+  // `content-length`, and writes the length last); node:http takes the rest (here: Host not first).
   const cases = [
-    { raw: 'GET /echo/ch HTTP/1.1\r\nHost: a\r\nConnection: Host, X-Hop\r\nX-Hop: 1\r\n\r\n', host: ['host', 'a'], bodyBytes: 0 },
-    { raw: 'POST /echo/ch HTTP/1.1\r\nHost: a\r\nConnection: Host, Content-Length, X-Hop\r\nX-Hop: 1\r\nContent-Length: 5\r\n\r\nhello', host: ['Host', 'a'], bodyBytes: 5 },
+    { raw: 'GET /echo/ch HTTP/1.1\r\nHost: a\r\nConnection: Host, X-Hop\r\nX-Hop: 1\r\n\r\n', host: ['host', 'a'], hostAt: 0, bodyBytes: 0, length: undefined },
+    { raw: 'POST /echo/ch HTTP/1.1\r\nHost: a\r\nConnection: Host, Content-Length, X-Hop\r\nX-Hop: 1\r\nContent-Length: 5\r\n\r\nhello', host: ['host', 'a'], hostAt: 0, bodyBytes: 5, length: ['content-length', '5'] },
+    { raw: 'POST /echo/ch HTTP/1.1\r\nX-First: 1\r\nHost: a\r\nConnection: Host, Content-Length, X-Hop\r\nX-Hop: 1\r\nContent-Length: 5\r\n\r\nhello', host: ['Host', 'a'], hostAt: 1, bodyBytes: 5, length: ['Content-Length', '5'] },
   ];
   for (const c of cases) {
     const reply = await rawExchange(lb.proxyPort, c.raw.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n'));
     assert.match(reply, /^HTTP\/1\.1 200 /, reply);
     const echo = JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4)) as Echo;
     const got = pairs(echo.rawHeaders);
-    assert.deepEqual(got[0], c.host, `${c.raw.split(' ')[0]}: Host kept, first`);
+    assert.deepEqual(got[c.hostAt], c.host, `${c.raw.split(' ')[0]}: Host kept, in its place`);
     assert.equal(got.filter(([n]) => n.toLowerCase() === 'x-hop').length, 0, 'other named headers still removed');
     assert.equal(echo.bodyBytes, c.bodyBytes);
-    if (c.bodyBytes > 0) assert.deepEqual(got.find(([n]) => n.toLowerCase() === 'content-length'), ['Content-Length', '5'], 'the body keeps its length');
+    if (c.length !== undefined) assert.deepEqual(got.find(([n]) => n.toLowerCase() === 'content-length'), c.length, 'the body keeps its length');
   }
 });
 

@@ -1,10 +1,11 @@
 /**
  * A backend that sends `100 Continue` to requests that never asked for one.
  * RFC 9110 §15.2 lets a server do that and asks every client to read past it;
- * undici (the engine for bodiless requests) refuses the answer instead. The
- * proxy then sends that backend's requests through `node:http`, which reads
- * past it: an idempotent request is sent again at once and answered, a POST
- * is not (the backend may have acted on it) and gets `502 upstream_reset`,
+ * undici (the engine for bodiless requests and Content-Length bodies) refuses
+ * the answer instead. The proxy then sends that backend's requests through
+ * `node:http`, which reads past it: an idempotent bodiless request is sent
+ * again at once and answered, a POST or a request whose body went out is not
+ * (the backend may have acted on it) and gets `502 upstream_reset`,
  * and every later request to the backend is answered. The scripted backend
  * tells the two clients apart by the case of the first header name (undici
  * writes `host`, node:http keeps the client's `Host`).
@@ -84,4 +85,20 @@ test('an unasked 100 Continue: a bodiless POST is not sent twice (502 upstream_r
   const second = await exchange(lb.proxyPort, request('POST', '/b'), false);
   assert.equal(`${second.status} ${second.body}`, '200 ok');
   assert.deepEqual(seen, ['host', 'Host'], 'the next POST goes through node:http');
+});
+
+test('an unasked 100 Continue to a PUT with a body: not sent again (the body went to undici), 502; the next PUT is answered', async (t) => {
+  const { backend, seen } = await continuingBackend();
+  t.after(() => backend.close());
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${backend.port}`, HEALTH_CHECK_TYPE: 'none', RETRIES: '0', OUTLIER_CONSECUTIVE_FAILURES: '0' });
+  t.after(() => lb.stop());
+  const put = (path: string) => `PUT ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello`;
+
+  const first = await exchange(lb.proxyPort, put('/a'), false);
+  assert.equal(first.status, 502, 'PUT is idempotent, but its body cannot be sent a second time from here');
+  assert.deepEqual(seen, ['host'], 'sent once, by undici');
+
+  const second = await exchange(lb.proxyPort, put('/b'), false);
+  assert.equal(`${second.status} ${second.body}`, '200 ok');
+  assert.deepEqual(seen, ['host', 'Host'], 'the next PUT goes through node:http');
 });

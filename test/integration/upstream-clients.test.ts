@@ -1,7 +1,7 @@
 /**
  * The two upstream engines behind transport/select (undici for requests without
- * a body, node:http for requests with one) keep the same contract: every
- * case below runs once per client.
+ * a body or with a Content-Length one, node:http for the rest, here a chunked
+ * body) keep the same contract: every case below runs once per client.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,9 +12,17 @@ import { rawExchange, request, sleep, startServer } from '../helpers/http.js';
 
 /** `hostName`: how the backend sees the Host header's name, which tells the two clients apart. */
 const CLIENTS = [
-  { name: 'undici (GET, no body)', method: 'GET', body: undefined, hostName: 'host' },
-  { name: 'node:http (POST with a body)', method: 'POST', body: 'payload', hostName: 'Host' },
+  { name: 'undici (GET, no body)', method: 'GET', body: undefined, chunked: false, hostName: 'host' },
+  { name: 'undici (POST with a Content-Length body)', method: 'POST', body: 'payload', chunked: false, hostName: 'host' },
+  { name: 'node:http (POST with a chunked body)', method: 'POST', body: 'payload', chunked: true, hostName: 'Host' },
 ] as const;
+
+/** The request's head and body as raw bytes, framed as the case says. */
+function rawRequest(c: (typeof CLIENTS)[number]): string {
+  if (c.body === undefined) return `${c.method} / HTTP/1.1\r\nHost: x\r\n\r\n`;
+  if (c.chunked) return `${c.method} / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${c.body.length.toString(16)}\r\n${c.body}\r\n0\r\n\r\n`;
+  return `${c.method} / HTTP/1.1\r\nHost: x\r\nContent-Length: ${c.body.length}\r\n\r\n${c.body}`;
+}
 
 async function metric(adminPort: number, line: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
@@ -23,7 +31,7 @@ async function metric(adminPort: number, line: string): Promise<number> {
 }
 
 /** GETs the path and resolves with what arrived before the connection ended, and whether it ended cleanly. */
-function fetchRaw(port: number, method: string, body: string | undefined): Promise<{ bytes: number; complete: boolean; declared: number }> {
+function fetchRaw(port: number, method: string, body: string | undefined, chunked: boolean): Promise<{ bytes: number; complete: boolean; declared: number }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, path: '/', method, agent: false }, (res) => {
       let bytes = 0;
@@ -35,7 +43,9 @@ function fetchRaw(port: number, method: string, body: string | undefined): Promi
     });
     req.on('error', reject);
     req.setTimeout(5000, () => req.destroy(new Error('timed out')));
-    req.end(body);
+    // Written before end(): Node sends it chunked; given to end(): with a Content-Length.
+    if (chunked && body !== undefined) req.write(body);
+    req.end(chunked ? undefined : body);
   });
 }
 
@@ -54,7 +64,7 @@ for (const c of CLIENTS) {
     t.after(() => origin.close());
     const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${origin.port}`, HEALTH_CHECK_TYPE: 'none' });
     t.after(() => lb.stop());
-    const got = await fetchRaw(lb.proxyPort, c.method, c.body);
+    const got = await fetchRaw(lb.proxyPort, c.method, c.body, c.chunked);
     assert.equal(got.declared, 100_000, 'the head was relayed');
     assert.equal(got.complete, false, 'the client sees a cut, not a complete short body');
     assert.equal(got.bytes, 10_000);
@@ -74,7 +84,7 @@ for (const c of CLIENTS) {
     const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${origin.port}`, HEALTH_CHECK_TYPE: 'none', IDLE_TIMEOUT_MS: '300' });
     t.after(() => lb.stop());
     const started = Date.now();
-    const got = await fetchRaw(lb.proxyPort, c.method, c.body);
+    const got = await fetchRaw(lb.proxyPort, c.method, c.body, c.chunked);
     assert.equal(got.complete, false);
     assert.equal(got.bytes, 7);
     assert.ok(Date.now() - started >= 250, 'not before IDLE_TIMEOUT_MS');
@@ -112,8 +122,7 @@ for (const c of CLIENTS) {
     const client = net.connect(lb.proxyPort, '127.0.0.1');
     client.on('error', () => undefined);
     t.after(() => client.destroy());
-    const head = c.body === undefined ? `${c.method} / HTTP/1.1\r\nHost: x\r\n\r\n` : `${c.method} / HTTP/1.1\r\nHost: x\r\nContent-Length: ${c.body.length}\r\n\r\n${c.body}`;
-    client.write(head);
+    client.write(rawRequest(c));
     client.pause(); // never reads
     await Promise.race([stalled, sleep(8000)]);
     assert.ok(written < total, 'the backend was held back');
@@ -139,7 +148,7 @@ for (const c of CLIENTS) {
     const client = net.connect(lb.proxyPort, '127.0.0.1');
     client.on('error', () => undefined);
     t.after(() => client.destroy());
-    client.write(c.body === undefined ? `${c.method} / HTTP/1.1\r\nHost: x\r\n\r\n` : `${c.method} / HTTP/1.1\r\nHost: x\r\nContent-Length: ${c.body.length}\r\n\r\n${c.body}`);
+    client.write(rawRequest(c));
     client.pause();
     const started = Date.now();
     const outcome = await Promise.race([closed.then(() => 'closed'), sleep(5000).then(() => 'still open')]);
