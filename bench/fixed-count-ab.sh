@@ -8,6 +8,7 @@
 # NODE=/path/to/node picks the runtime. RPS=R holds every target to about R
 # requests per second in the measured batches (h2load --rps, spread over its
 # connections) instead of saturating it: CPU per request at one rate for all.
+# BODY=file makes every request a POST of that file (h2load -d; the warm-up too).
 # Needs nginx, h2load, curl, taskset.
 #
 #   bench/fixed-count-ab.sh ROUNDS N label=path/to/dist/main.js ...
@@ -60,7 +61,8 @@ ticks() { awk '{print $14+$15}' /proc/$1/stat; }
 RATED=0
 # --rps is per client connection: 64 of them for HTTP/1.1, 10 for HTTP/2. The warm-up is never held.
 rate() { [ "$RATED" = 1 ] && [ -n "${RPS:-}" ] && echo "--rps $(awk -v r="$RPS" -v c="$1" 'BEGIN{printf "%.2f", r/c}')"; return 0; }
-load() { case ${LABELS[$1]} in *h1*) taskset -c 0 h2load --h1 -n "$2" -c 64 $(rate 64) "http://127.0.0.1:${PORTS[$1]}/ping" 2>&1;; *) taskset -c 0 h2load -n "$2" -c 10 -m 10 $(rate 10) "http://127.0.0.1:${PORTS[$1]}/ping" 2>&1;; esac; }
+data() { [ -n "${BODY:-}" ] && echo "-d $BODY"; return 0; }
+load() { case ${LABELS[$1]} in *h1*) taskset -c 0 h2load --h1 -n "$2" -c 64 $(rate 64) $(data) "http://127.0.0.1:${PORTS[$1]}/ping" 2>&1;; *) taskset -c 0 h2load -n "$2" -c 10 -m 10 $(rate 10) $(data) "http://127.0.0.1:${PORTS[$1]}/ping" 2>&1;; esac; }
 for k in "${!PIDS[@]}"; do load $k 20000 >/dev/null; done
 RATED=1
 n=${#PIDS[@]}
