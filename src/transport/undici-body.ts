@@ -26,6 +26,19 @@ export class UndiciBody extends Readable implements RequestBodySink {
     this.emit('drain');
   }
 
+  /**
+   * undici drops the body when the exchange ends first (an answer before the body was read: it
+   * closes the connection): a writer waiting for 'drain' gets it, finds the sink destroyed, and
+   * reads the rest of the client's body into nothing rather than holding the client paused.
+   */
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.full) {
+      this.full = false;
+      this.emit('drain');
+    }
+    callback(err);
+  }
+
   end(): void {
     this.push(null);
   }

@@ -9,6 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import net from 'node:net';
 import { Backend } from '../../src/upstream/backend.js';
 import { parseBackendEntry } from '../../src/upstream/backend-address.js';
 import { UpstreamPool } from '../../src/transport/pool.js';
@@ -26,17 +27,25 @@ const ENGINES: Record<string, ContractEngine> = {
 /** Writes `chunks` one after the other, `gapMs` apart, waiting for 'drain' when told to; ends unless `stall`. */
 class PlannedBody implements RequestBodySource {
   sink: RequestBodySink | undefined;
+  /** Settles once the writer is done: every chunk written and the sink ended, or the sink found destroyed. */
+  readonly released: Promise<'ended' | 'sink destroyed'>;
+  private release: (how: 'ended' | 'sink destroyed') => void = () => undefined;
 
-  constructor(private readonly chunks: readonly Buffer[], private readonly gapMs = 0, private readonly stall = false) {}
+  constructor(private readonly chunks: readonly Buffer[], private readonly gapMs = 0, private readonly stall = false) {
+    this.released = new Promise((resolve) => (this.release = resolve));
+  }
 
   attach(sink: RequestBodySink): void {
     this.sink = sink;
     let i = 0;
     const later = (fn: () => void) => (this.gapMs > 0 ? setTimeout(fn, this.gapMs) : setImmediate(fn));
     const step = (): void => {
-      if (sink.destroyed) return;
+      if (sink.destroyed) return this.release('sink destroyed');
       if (i === this.chunks.length) {
-        if (!this.stall) sink.end();
+        if (!this.stall) {
+          sink.end();
+          this.release('ended');
+        }
         return;
       }
       if (sink.write(this.chunks[i++]!)) later(step);
@@ -58,6 +67,15 @@ interface Row {
   readonly length: number;
   readonly timeouts?: { upstreamTimeoutMs?: number; idleTimeoutMs?: number };
   readonly expect: Outcome;
+  /**
+   * Engines whose body writer must be let go (not left waiting for 'drain') once the exchange is
+   * over. node:http is not among them: its ClientRequest stays open, not destroyed, when the
+   * backend stops reading after an early answer, and never drains (the Forwarder cuts an HTTP/1.1
+   * client's upload when the answer ends; an HTTP/2 client's stream waits for the client).
+   */
+  readonly releasedBy?: readonly string[];
+  /** Played by the raw backend (answers 401 `No` to any head, 300 ms later, without reading on). */
+  readonly raw?: true;
 }
 
 const ROWS: Row[] = [
@@ -65,14 +83,20 @@ const ROWS: Row[] = [
     expect: { answer: 200, body: `${MIB2.length} ${md5(MIB2)}`, trailers: [], informational: [] } },
   { name: 'a backend that reads late holds the body back, then gets it whole', path: '/late-reader', body: () => new PlannedBody(pieces(MIB2, 32)), length: MIB2.length,
     expect: { answer: 200, body: `${MIB2.length} ${md5(MIB2)}`, trailers: [], informational: [] } },
-  { name: 'an upload slower than UPSTREAM_TIMEOUT_MS: the head is timed from the body\'s end', path: '/echo',
-    body: () => new PlannedBody(pieces(Buffer.alloc(8, 1), 8), 100), length: 8, timeouts: { upstreamTimeoutMs: 400, idleTimeoutMs: 1000 },
+  // Eight chunks 100 ms apart: longer in all than both timeouts, never silent for IDLE_TIMEOUT_MS.
+  { name: 'an upload slower than UPSTREAM_TIMEOUT_MS and IDLE_TIMEOUT_MS, never silent: the head is timed from the body\'s end', path: '/echo',
+    body: () => new PlannedBody(pieces(Buffer.alloc(8, 1), 8), 100), length: 8, timeouts: { upstreamTimeoutMs: 400, idleTimeoutMs: 300 },
     expect: { answer: 200, body: `8 ${md5(Buffer.alloc(8, 1))}`, trailers: [], informational: [] } },
   // With IDLE_TIMEOUT_MS a minute, only the head's own deadline can end it within the test's time.
   { name: 'no head within UPSTREAM_TIMEOUT_MS once the body is out', path: '/silent', body: () => new PlannedBody([Buffer.alloc(1024, 1)]), length: 1024,
     timeouts: { upstreamTimeoutMs: 300, idleTimeoutMs: 60_000 }, expect: { error: 'UpstreamTimeoutError', kind: 'timeout', during: 'head' } },
   { name: 'a body that stops for IDLE_TIMEOUT_MS', path: '/echo', body: () => new PlannedBody([Buffer.alloc(1024, 1)], 0, true), length: 10_240,
     timeouts: { upstreamTimeoutMs: 5000, idleTimeoutMs: 300 }, expect: { error: 'UpstreamTimeoutError', kind: 'timeout', during: 'head' } },
+  // The raw backend reads the head, stops reading, and answers 300 ms later (the upload is stuck on
+  // backpressure by then) without closing: undici drops the connection, and the writer must not wait on.
+  { name: 'an answer while the upload is held back, connection kept: relayed, and the body\'s writer let go', path: '/early-keepalive', raw: true,
+    body: () => new PlannedBody(pieces(Buffer.alloc(8 * 1024 * 1024, 2), 64)), length: 8 * 1024 * 1024, releasedBy: ['undici'],
+    expect: { answer: 401, body: 'No', trailers: [], informational: [] } },
   { name: 'an answer before the body was read is relayed', path: '/early', body: () => new PlannedBody(pieces(MIB2, 32), 20), length: MIB2.length,
     expect: { answer: 413, body: 'too big', trailers: [], informational: [] } },
 ];
@@ -108,11 +132,24 @@ for (const [engineName, engine] of Object.entries(ENGINES)) {
     const pool = new UpstreamPool({ keepaliveMs: 1000, connectTimeoutMs: 1000 });
     t.after(() => pool.close());
     const backend = new Backend(parseBackendEntry(`127.0.0.1:${server.port}`), true, Date.now());
+    const raw = net.createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.once('data', () => {
+        socket.pause();
+        setTimeout(() => socket.write('HTTP/1.1 401 Unauthorized\r\nContent-Length: 2\r\n\r\nNo'), 300);
+      });
+    });
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', () => resolve()));
+    t.after(() => new Promise<void>((resolve) => { raw.close(() => resolve()); for (const c of rawSockets) c.destroy(); }));
+    const rawSockets = new Set<net.Socket>();
+    raw.on('connection', (c: net.Socket) => { rawSockets.add(c); c.once('close', () => rawSockets.delete(c)); });
+    const rawBackend = new Backend(parseBackendEntry(`127.0.0.1:${(raw.address() as net.AddressInfo).port}`), true, Date.now());
     for (const row of ROWS) {
       await t.test(row.name, async () => {
         const body = row.body();
-        const outcome = await run(engine, backend, pool, post(row.path, row.length, body, row.timeouts), []);
+        const outcome = await run(engine, row.raw ? rawBackend : backend, pool, post(row.path, row.length, body, row.timeouts), []);
         assert.deepEqual(outcome, row.expect);
+        if (row.releasedBy?.includes(engineName) === true) assert.notEqual(await Promise.race([body.released, sleep(5000).then(() => 'still waiting')]), 'still waiting');
       });
     }
     // The backend saw each engine as itself: undici names Host `host`, node:http keeps `Host`.

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { startOutrigger } from '../helpers/outrigger.js';
-import { request, startBackend, closedPort } from '../helpers/http.js';
+import http from 'node:http';
+import { request, startBackend, startServer, closedPort } from '../helpers/http.js';
 
 test('a backend that never answers → 504 upstream_timeout after UPSTREAM_TIMEOUT_MS, not retried', async (t) => {
   const backend = await startBackend();
@@ -103,4 +104,28 @@ test('outlier detection ejects a backend after consecutive 5xx and logs it', asy
   assert.equal(others.size, 1);
   const status = await (await fetch(`http://127.0.0.1:${lb.adminPort}/api/status`)).json() as { backends: Array<{ state: string }> };
   assert.deepEqual(status.backends.map((x) => x.state).sort(), ['ejected', 'healthy']);
+});
+
+test('a PUT answered 503 is retried on another backend with its whole body, replayed (undici carries it both times)', async (t) => {
+  const body = Buffer.alloc(40 * 1024, 'b');
+  const seen: Array<{ port: number; host: string; bytes: number }> = [];
+  const answer = (status: number) => async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    let bytes = 0;
+    for await (const chunk of req) bytes += (chunk as Buffer).length;
+    seen.push({ port: req.socket.localPort ?? 0, host: req.rawHeaders[0]!, bytes });
+    res.writeHead(status).end(`${bytes}`);
+  };
+  const a = await startServer((req, res) => void answer(503)(req, res));
+  const b = await startServer((req, res) => void answer(200)(req, res));
+  t.after(() => Promise.all([a.close(), b.close()]));
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${a.port},127.0.0.1:${b.port}`, HEALTH_CHECK_TYPE: 'none', OUTLIER_CONSECUTIVE_FAILURES: '0', RETRIES: '1' });
+  t.after(() => lb.stop());
+  const r = await request(lb.proxyPort, '/put', { method: 'PUT', body });
+  assert.equal(`${r.status} ${r.text}`, `200 ${body.length}`);
+  assert.deepEqual(seen, [
+    { port: a.port, host: 'host', bytes: body.length },
+    { port: b.port, host: 'host', bytes: body.length },
+  ], 'both backends got the whole body, through undici');
+  const log = await lb.waitForLog((l) => l.msg === 'request' && l.status === 200);
+  assert.equal(log.attempts, 2);
 });

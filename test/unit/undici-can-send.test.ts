@@ -19,6 +19,7 @@ const cases: Array<[string, 'http' | 'https', Partial<typeof base>, boolean]> = 
   ['a PATCH with one Content-Length', 'http', { method: 'PATCH', body, headers: ['Host', 'x', 'X-A', '1', 'Content-Length', '3'] }, true],
   ['a DELETE with a body (undici would drop its framing)', 'http', { method: 'DELETE', body, headers: ['Host', 'x', 'Content-Length', '3'] }, false],
   ['a POST body without Content-Length (chunked: trailers may follow)', 'http', { method: 'POST', body, headers: ['Host', 'x', 'Transfer-Encoding', 'chunked'] }, false],
+  ['a POST body with a Content-Length and Transfer-Encoding (an HTTP/2 body re-framed chunked)', 'http', { method: 'POST', body, headers: ['Host', 'x', 'content-length', '3', 'Transfer-Encoding', 'chunked'] }, false],
   ['a POST body with no framing field at all', 'http', { method: 'POST', body, headers: ['Host', 'x'] }, false],
   ['a POST body with two Content-Lengths', 'http', { method: 'POST', body, headers: ['Host', 'x', 'Content-Length', '3', 'Content-Length', '3'] }, false],
   ['a POST body awaiting 100 Continue', 'http', { method: 'POST', body, headers: ['Host', 'x', 'Content-Length', '3', 'Expect', '100-continue'] }, false],
