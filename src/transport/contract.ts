@@ -10,7 +10,8 @@ import type { UpstreamError } from '../errors.js';
 
 /**
  * Where an engine takes a request body: a node:http ClientRequest as it is,
- * or an engine's adapter (HTTP/2 sends trailers in a frame of their own).
+ * or an engine's adapter (transport/undici-body: a Readable undici reads;
+ * transport/h2-body-sink: HTTP/2 sends trailers in a frame of their own).
  */
 export interface RequestBodySink {
   /** False: stop writing until 'drain'. */

@@ -1,8 +1,10 @@
 /**
- * The `node:http` engine: requests with a body (the client's body streamed
- * with backpressure, request trailers, 100-continue), https backends, exact
- * headers, and request targets undici does not take. It owns its timers
- * (connect, response head, idle) and its error classification.
+ * The `node:http` engine: what undici does not send as received
+ * (transport/select): chunked request bodies (with their trailers),
+ * 100-continue, bodies on other methods than POST/PUT/PATCH, HEAD, https
+ * backends, exact headers, and request targets undici does not take. The
+ * client's body is streamed with backpressure. It owns its timers (connect,
+ * response head, idle) and its error classification.
  */
 import http from 'node:http';
 import https from 'node:https';
