@@ -202,15 +202,13 @@ export function endAnswer(res: ClientResponse, pairs: Array<[string, string]>, h
   }
   if (held === undefined) {
     endWithTrailers(res, pairs);
-    stopUpload(res);
+    // Not after trailers: Node could send the reset before them, and a gRPC client would lose its status.
+    if (pairs.length === 0) stopUpload(res);
     return 0;
   }
   held.release(pairs.length > 0);
   // Body chunks may still wait in the held sink (each waits for the stream to take the one before): the end follows them.
-  held.end(() => {
-    endWithTrailers(res, pairs);
-    stopUpload(res);
-  });
+  held.end(() => endWithTrailers(res, pairs));
   return 0;
 }
 

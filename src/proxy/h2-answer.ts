@@ -171,7 +171,9 @@ export class HeldHead extends Writable {
  * An HTTP/2 answer complete before the request's body ended asks the client to stop sending
  * (RFC 9113 §8.1: RST_STREAM NO_ERROR, which Node sends once the answer is out). Otherwise the
  * stream stays half-open until the client finishes an upload nobody reads, or forever when the
- * backend stopped reading it. A bodiless request's stream is complete already.
+ * backend stopped reading it. A bodiless request's stream is complete already. Only for answers
+ * without trailers (downstream's endAnswer): the reset could overtake them, and a gRPC client,
+ * whose status is in them, stops sending on its own once it has it.
  */
 export function stopUpload(stream: ServerHttp2Stream): void {
   if (stream.endAfterHeaders || stream.readableEnded || stream.destroyed) return;
