@@ -10,7 +10,7 @@
 import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { constants as h2constants, type Http2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
-import { earlyHintLink, endWithTrailers, HeldHead, respondInformational, respondOwn, respondRelayed, sentStatus, stopUpload } from './h2-answer.js';
+import { earlyHintLink, endWithTrailers, HeldHead, respondInformational, respondOwn, respondRelayed, sentStatus } from './h2-answer.js';
 
 export type ClientRequest = IncomingMessage | ServerHttp2Stream;
 export type ClientResponse = ServerResponse | ServerHttp2Stream;
@@ -202,8 +202,6 @@ export function endAnswer(res: ClientResponse, pairs: Array<[string, string]>, h
   }
   if (held === undefined) {
     endWithTrailers(res, pairs);
-    // Not after trailers: Node could send the reset before them, and a gRPC client would lose its status.
-    if (pairs.length === 0) stopUpload(res);
     return 0;
   }
   held.release(pairs.length > 0);

@@ -10,13 +10,11 @@
  *   ends the stream with an empty DATA frame, as the compatibility layer did).
  * - A head with nothing after it is one HEADERS frame with END_STREAM (a gRPC
  *   trailers-only answer, Outrigger's own gRPC answers).
- * - An answer that ends before the request's body did asks the client to
- *   stop sending (`stopUpload`: RST_STREAM NO_ERROR once the answer is out).
  * - Node throws for a head it will not encode (a connection-specific field, a
  *   repeated single-value field, a status outside 200–599); callers see the
  *   throw. A stream already closed or destroyed is left alone, as before.
  */
-import { constants as h2constants, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import type { OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { Writable } from 'node:stream';
 
 /** Options objects shared by every stream (Node copies or only reads them). */
@@ -165,17 +163,4 @@ export class HeldHead extends Writable {
       this.stream.destroy(); // a head Node will not encode: the client sees a reset, as for a broken answer
     }
   }
-}
-
-/**
- * An HTTP/2 answer complete before the request's body ended asks the client to stop sending
- * (RFC 9113 §8.1: RST_STREAM NO_ERROR, which Node sends once the answer is out). Otherwise the
- * stream stays half-open until the client finishes an upload nobody reads, or forever when the
- * backend stopped reading it. A bodiless request's stream is complete already. Only for answers
- * without trailers (downstream's endAnswer): the reset could overtake them, and a gRPC client,
- * whose status is in them, stops sending on its own once it has it.
- */
-export function stopUpload(stream: ServerHttp2Stream): void {
-  if (stream.endAfterHeaders || stream.readableEnded || stream.destroyed) return;
-  stream.close(h2constants.NGHTTP2_NO_ERROR);
 }

@@ -2,10 +2,9 @@
  * gRPC calls that the server ends while the client is still sending: a bidi
  * call ended with a status after one message, and a client-streaming call
  * answered after its first message. The client (@grpc/grpc-js) must get the
- * server's status and answer through Outrigger, as it does directly: nothing
- * Outrigger sends after the answer (proxy/h2-answer's stopUpload resets a
- * stream whose upload is still open, but only after answers without
- * trailers) may overtake the trailers that carry the status.
+ * server's status and answer through Outrigger, as it does directly: the
+ * trailers carrying the status end the client's stream while its upload is
+ * still open (a reset after them, tried once, made grpc-js report INTERNAL).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
