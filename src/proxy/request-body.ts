@@ -75,16 +75,16 @@ export class RequestBody implements RequestBodySource {
   }
 
   private finish(sink: RequestBodySink): void {
-    if (sink.destroyed) return;
     if (this.rawTrailers.length > 0) {
       const { pairs, dropped } = allowedTrailers(this.rawTrailers);
-      // An HTTP/1.1 body framed by Content-Length (proxy/reframe kept it) has no room for trailers: all are lost.
-      if (sink.chunkedEncoding === false) this.onTrailersDropped(dropped + pairs.length);
+      // An HTTP/1.1 body framed by Content-Length (proxy/reframe kept it) has no room for trailers, and a
+      // sink already gone (the answer came first, and undici dropped the body) takes none: all are lost.
+      if (sink.destroyed || sink.chunkedEncoding === false) this.onTrailersDropped(dropped + pairs.length);
       else {
         if (dropped > 0) this.onTrailersDropped(dropped);
         sink.addTrailers(pairs);
       }
     }
-    sink.end();
+    if (!sink.destroyed) sink.end();
   }
 }
