@@ -63,10 +63,22 @@ export class SpliceRegistry {
       end();
       onClose?.();
     };
+    /**
+     * One side closed. When the other was ended after it (a half-close passed on), what is still
+     * queued to it goes out first: destroying it now would drop those bytes. A reset, or a close
+     * without an end, cuts both at once.
+     */
+    const closedSide = (other: Socket) => (): void => {
+      if (closed || !other.writableEnded || other.destroyed || other.writableFinished) return close();
+      other.once('close', close);
+      // A peer that no longer reads is not waited for longer than a silent tunnel is.
+      if (this.idleTimeoutMs > 0) other.setTimeout(this.idleTimeoutMs, close);
+      other.destroySoon();
+    };
     client.on('error', close);
-    client.on('close', close);
+    client.on('close', closedSide(upstream));
     upstream.on('error', close);
-    upstream.on('close', close);
+    upstream.on('close', closedSide(client));
     if (this.idleTimeoutMs > 0) {
       client.setTimeout(this.idleTimeoutMs);
       client.on('timeout', close);
