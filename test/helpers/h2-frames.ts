@@ -160,6 +160,8 @@ export interface RawH2 {
   /** :status of response HEADERS, by stream id. */
   readonly statuses: Map<number, number | undefined>;
   goaway(): Goaway | undefined;
+  /** Every GOAWAY received, in order. */
+  goaways(): readonly Goaway[];
   /** ms after openedAt when the socket closed; undefined while open. */
   closedAfter(): number | undefined;
   /** Writes and waits for the socket to drain if it asked; false once the connection is gone. */
@@ -181,6 +183,7 @@ export function connectH2(port: number, o: { ackSettings?: boolean } = {}): Prom
     const resets = new Map<number, number>();
     const statuses = new Map<number, number | undefined>();
     let goaway: Goaway | undefined;
+    const goaways: Goaway[] = [];
     let openedAt = 0;
     let closedAt: number | undefined;
     let acked = o.ackSettings === false;
@@ -191,8 +194,9 @@ export function connectH2(port: number, o: { ackSettings?: boolean } = {}): Prom
         counts.set(f.type, (counts.get(f.type) ?? 0) + 1);
         if (f.type === FrameType.RST_STREAM) resets.set(f.streamId, f.payload.readUInt32BE(0));
         if (f.type === FrameType.HEADERS && !statuses.has(f.streamId)) statuses.set(f.streamId, decodeStatus(f.payload));
-        if (f.type === FrameType.GOAWAY && goaway === undefined) {
-          goaway = { lastStreamId: f.payload.readUInt32BE(0) & 0x7fffffff, code: f.payload.readUInt32BE(4), debug: f.payload.subarray(8).toString('latin1'), at: Date.now() };
+        if (f.type === FrameType.GOAWAY) {
+          goaways.push({ lastStreamId: f.payload.readUInt32BE(0) & 0x7fffffff, code: f.payload.readUInt32BE(4), debug: f.payload.subarray(8).toString('latin1'), at: Date.now() });
+          goaway ??= goaways[0];
         }
         if (f.type === FrameType.SETTINGS && (f.flags & Flag.ACK) === 0 && !acked && !socket.destroyed) {
           acked = true;
@@ -217,6 +221,7 @@ export function connectH2(port: number, o: { ackSettings?: boolean } = {}): Prom
       resolve({
         socket, openedAt, counts, resets, statuses, alive, waitFor,
         goaway: () => goaway,
+        goaways: () => goaways,
         closedAfter: () => (closedAt === undefined ? undefined : closedAt - openedAt),
         send: (data) => new Promise<boolean>((res) => {
           if (!alive()) return res(false);
