@@ -5,7 +5,6 @@
  * report the outcome (proxy/outcome). Failures become typed errors that
  * proxy/error-response turns into answers (gRPC-shaped for gRPC calls).
  */
-import { randomUUID } from 'node:crypto';
 import type { Config } from '../config.js';
 import { UpstreamResetError, ConnectFailedError, StreamRefusedError } from '../errors.js';
 import { acquire, choose, mayRetry, type ContextFactory } from './choose.js';
@@ -14,7 +13,8 @@ import type { Metrics } from '../metrics.js';
 import type { Picker, PickContext } from '../balancer/picker.js';
 import type { Backend } from '../upstream/backend.js';
 import type { BackendSet } from '../upstream/backend-set.js';
-import { addForwarded, clientAddress, makeTraceparentRoom, stripHopByHop } from './headers.js';
+import { clientAddress } from './headers.js';
+import { startTrace, upstreamHead, type Trace } from './upstream-head.js';
 import { send } from '../transport/select.js';
 import { AttemptError, IDEMPOTENT_METHODS, type UpstreamCall, type UpstreamResponse } from '../transport/contract.js';
 import { relayInformational } from './informational.js';
@@ -29,15 +29,9 @@ import { relay, type Exchange } from './relay.js';
 import { CallDeadline } from './call-deadline.js';
 import { chunksForTrailers, sendsChunked } from './reframe.js';
 import type { ConnectionAge } from './connection-age.js';
-import { applyClientCert, tlsPeerOf, type TlsPeer } from '../tls/xfcc.js';
+import { tlsPeerOf } from '../tls/xfcc.js';
 import type { ServerSpan } from '../tracing/spans.js';
 import { endAttempt } from '../tracing/tracing.js';
-
-/** A request's SERVER span, and where its attempts' `traceparent` goes in the upstream head (-1: nowhere, FORWARDED_HEADERS=false). */
-interface Trace {
-  readonly span: ServerSpan;
-  readonly at: number;
-}
 
 /** Every request that is not a gRPC call: the configured timeouts only. */
 const NO_DEADLINE = new CallDeadline(undefined, 0);
@@ -73,8 +67,10 @@ export class Forwarder {
       backend: undefined, attempts: 0, call: undefined, informational: false, clientGone: false, release: undefined,
     };
     const peer = tlsPeerOf(clientSocket(req));
-    const headers = this.upstreamHeaders(head, ex, peer);
-    const trace = this.trace(head, ex.started, peer === undefined ? 'http' : 'https', headers);
+    const forwarded = this.d.config.forwardedHeaders;
+    const { headers, requestId } = upstreamHead(head, ex.clientIp, peer, forwarded);
+    ex.requestId = requestId;
+    const trace = startTrace(this.d.outcomes.tracing, head, ex.started, peer === undefined ? 'http' : 'https', headers, forwarded);
     const hasBody = carriesBody(req, head);
     // The copy kept for replay is only worth its memory when a retry can happen.
     const body = hasBody ? new RequestBody(req, this.d.config.retries > 0 ? RETRY_BODY_LIMIT : 0, this.requestTrailersDropped) : undefined;
@@ -111,27 +107,6 @@ export class Forwarder {
       this.d.logger.error({ err: fault }, 'could not answer with an error; closing the connection');
       res.destroy();
     }
-  }
-
-  /** `peer`: the TLS connection's (tls/xfcc), undefined in plain text. */
-  private upstreamHeaders(head: RequestHead, ex: Exchange, peer: TlsPeer | undefined): string[] {
-    const headers = stripHopByHop(head.rawHeaders, { keepTeTrailers: true });
-    applyClientCert(headers, peer, this.d.config.forwardedHeaders); // only Outrigger vouches for a client certificate (SPEC §9)
-    if (this.d.config.forwardedHeaders) {
-      ex.requestId = addForwarded(headers, { clientIp: ex.clientIp, proto: peer === undefined ? 'http' : 'https', newRequestId: randomUUID });
-    } else {
-      const given = head.headers['x-request-id'];
-      ex.requestId = typeof given === 'string' ? given : randomUUID();
-    }
-    return headers;
-  }
-
-  /** The SERVER span (SPEC §10), and room for the backend's `traceparent` unless headers must stay as received. */
-  private trace(head: RequestHead, started: number, scheme: 'http' | 'https', headers: string[]): Trace | undefined {
-    const tracing = this.d.outcomes.tracing;
-    if (tracing === undefined) return undefined;
-    const span = tracing.server(head.headers.traceparent, started, head.headers.host, scheme);
-    return { span, at: this.d.config.forwardedHeaders ? makeTraceparentRoom(headers, span.parentSpanId === undefined) : -1 };
   }
 
   /**

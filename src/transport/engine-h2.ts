@@ -15,7 +15,7 @@ import type { UpstreamPool } from './pool.js';
 import type { H2Session } from './h2-sessions.js';
 import { H2BodySink } from './h2-body-sink.js';
 import { releaseClosedStream } from './h2-release.js';
-import { toH2RequestHeaders, withoutPseudoHeaders } from './h2-headers.js';
+import { receivedFields, toH2RequestHeaders } from './h2-headers.js';
 import { AttemptError, MAX_INFORMATIONAL, type ExchangeRequest, type RelayDone, type UpstreamCall, type UpstreamResponse } from './contract.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
@@ -137,7 +137,7 @@ class H2Exchange implements UpstreamResponse {
     // 'on' rather than 'once' where the event comes at most once: no wrapper per stream.
     stream.on('headers', (headers: IncomingHttpHeaders, _flags: number, raw?: string[]) => this.onInformational(headers, raw));
     stream.on('response', (headers: IncomingHttpHeaders, _flags: number, raw?: string[]) => this.onResponse(headers, raw));
-    stream.on('trailers', (headers: IncomingHttpHeaders, _flags: number, raw?: string[]) => (this.trailers = withoutPseudoHeaders(raw ?? flatten(headers))));
+    stream.on('trailers', (headers: IncomingHttpHeaders, _flags: number, raw?: string[]) => (this.trailers = receivedFields(headers, raw)));
     stream.on('error', (err: Error) => this.onBroken(err));
     stream.on('close', () => {
       this.onBroken(undefined);
@@ -163,7 +163,7 @@ class H2Exchange implements UpstreamResponse {
     const status = Number(headers[':status']);
     if (!(status >= 100 && status < 200) || this.over) return;
     if (++this.informational > MAX_INFORMATIONAL) return this.cut(new UpstreamResetError(this.backend.id, true, new Error('too many 1xx answers')));
-    this.o.onInformational(status, withoutPseudoHeaders(raw ?? flatten(headers)));
+    this.o.onInformational(status, receivedFields(headers, raw));
   }
 
   private onResponse(headers: IncomingHttpHeaders, raw: string[] | undefined): void {
@@ -171,7 +171,7 @@ class H2Exchange implements UpstreamResponse {
     this.active = performance.now();
     this.headDue = 0;
     this.statusCode = Number(headers[':status']);
-    this.rawHeaders = withoutPseudoHeaders(raw ?? flatten(headers));
+    this.rawHeaders = receivedFields(headers, raw);
     this.answered = true;
     this.resolve(this);
   }
@@ -240,14 +240,4 @@ class H2Exchange implements UpstreamResponse {
     clearTimeout(this.timer);
     this.timer = undefined;
   }
-}
-
-/** A header object as a raw list (Node before the raw list was passed to listeners). */
-function flatten(headers: IncomingHttpHeaders): string[] {
-  const out: string[] = [];
-  for (const [name, value] of Object.entries(headers)) {
-    if (Array.isArray(value)) for (const v of value) out.push(name, v);
-    else if (value !== undefined) out.push(name, String(value));
-  }
-  return out;
 }

@@ -5,7 +5,7 @@
  * without every connection-specific field HTTP/2 forbids (§8.2.2); an answer
  * head becomes a flat raw list without its pseudo-header fields.
  */
-import type { OutgoingHttpHeaders } from 'node:http2';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 
 /** Fields that never cross into HTTP/2 (`te` is kept only as exactly `trailers`). */
 const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings', 'host']);
@@ -57,6 +57,21 @@ export function withoutPseudoHeaders(raw: readonly string[]): string[] {
   for (let i = 0; i + 1 < raw.length; i += 2) {
     if (raw[i]!.startsWith(':')) continue;
     out.push(raw[i]!, raw[i + 1]!);
+  }
+  return out;
+}
+
+/** A received head or trailer block as a raw list without pseudo-header fields: Node's raw list when it passed one. */
+export function receivedFields(headers: IncomingHttpHeaders, raw: readonly string[] | undefined): string[] {
+  return withoutPseudoHeaders(raw ?? flatten(headers));
+}
+
+/** A header object as a raw list (Node before the raw list was passed to listeners). */
+function flatten(headers: IncomingHttpHeaders): string[] {
+  const out: string[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (Array.isArray(value)) for (const v of value) out.push(name, v);
+    else if (value !== undefined) out.push(name, String(value));
   }
   return out;
 }

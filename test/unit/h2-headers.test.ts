@@ -1,7 +1,7 @@
 /** HTTP/1.1-shaped heads to HTTP/2 and back (RFC 9113 §8.2.2, §8.3): pure. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { toH2RequestHeaders, toH2Trailers, withoutPseudoHeaders } from '../../src/transport/h2-headers.js';
+import { receivedFields, toH2RequestHeaders, toH2Trailers, withoutPseudoHeaders } from '../../src/transport/h2-headers.js';
 
 const head = (rawHeaders: string[], scheme: 'http' | 'https' = 'http') =>
   toH2RequestHeaders({ method: 'POST', path: '/a?b=1', scheme, rawHeaders, defaultAuthority: '10.0.0.5:8081' });
@@ -37,6 +37,11 @@ test('a field that looks like a pseudo-header never crosses', () => {
 
 test('answers lose their pseudo-headers; names, values and order stay', () => {
   assert.deepEqual(withoutPseudoHeaders([':status', '200', 'set-cookie', 'a=1', 'x', 'y', 'set-cookie', 'b=2']), ['set-cookie', 'a=1', 'x', 'y', 'set-cookie', 'b=2']);
+});
+
+test('a received block: Node\'s raw list when given; else the header object flattened, repeated values one by one; pseudo-headers gone', () => {
+  assert.deepEqual(receivedFields({ ':status': '200', 'x-a': '1' }, [':status', '200', 'X-A', '1', 'x-a', '2']), ['X-A', '1', 'x-a', '2']);
+  assert.deepEqual(receivedFields({ ':status': '200', 'set-cookie': ['a=1', 'b=2'], 'content-length': '3' }, undefined), ['set-cookie', 'a=1', 'set-cookie', 'b=2', 'content-length', '3']);
 });
 
 test('request trailers: lower-cased, repeated ones combined, connection-specific ones dropped', () => {
