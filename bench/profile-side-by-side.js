@@ -15,7 +15,7 @@
  *
  *   node bench/profile-side-by-side.js [--requests 30000] [--warmup 6000] [--rounds 3] [--connections 64]
  *        [--only floor,raw-net,raw-net-features,outrigger] [--profile floor,outrigger,raw-net-features]
- *        [--out docs/images] [--interval 1000] [--callgrind] [--quiet-wait 10]
+ *        [--out docs/images] [--interval 1000] [--callgrind] [--quiet-wait 10] [--variant name=path/to/main.js ...]
  *
  * Needs `npm run build` (dist/main.js), nginx, h2load; loopback only; every
  * load is a fixed request count with a watchdog. Results also go to .bench-results/.
@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProcessGroup, tasksetUsable, freePort, waitForHttp } from './lib/processes.js';
 import { cpuSecondsOf, waitForQuiet } from './lib/proc-stats.js';
@@ -49,6 +49,7 @@ const { values: args } = parseArgs({
     callgrind: { type: 'boolean', default: false },
     'quiet-wait': { type: 'string', default: '10' },
     interval: { type: 'string', default: '1000' }, // --cpu-prof-interval, µs (V8's default)
+    variant: { type: 'string', multiple: true, default: [] }, // name=script: Outrigger's settings, another build or wrapper
   },
 });
 const N = Number(args.requests);
@@ -63,6 +64,14 @@ const TARGETS = {
     env: { HEALTH_CHECK_TYPE: 'tcp', ACCESS_LOG: 'true', LOG_LEVEL: 'info', SHUTDOWN_DELAY_MS: '0' },
   },
 };
+
+// --variant name=path: started like Outrigger (same environment), e.g. a build of another commit.
+for (const spec of args.variant) {
+  const at = spec.indexOf('=');
+  if (at <= 0) throw new Error(`--variant ${spec}: expected name=path/to/main.js`);
+  const name = spec.slice(0, at);
+  TARGETS[name] = { ...TARGETS.outrigger, label: `${name} (${spec.slice(at + 1)})`, script: resolve(spec.slice(at + 1)) };
+}
 
 const group = new ProcessGroup({ pin: tasksetUsable() && availableParallelism() >= 2 });
 const [loadCpu, proxyCpu] = group.pin ? ['0', '1'] : [undefined, undefined];

@@ -93,8 +93,6 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
   let announceDrain: () => void = () => undefined;
   let stopListening: () => void;
   let closeConnections: () => void;
-  /** What the drain waits for besides requests in flight: HTTP/2 sessions between their GOAWAYs. */
-  let sessionsClosed: () => Promise<void> = () => Promise.resolve();
   let rotation: TlsRotation | undefined;
   if (config.mode === 'tcp') {
     proxy = createTcpServer({ config, set, picker, budget, outlier, outcomes, contextFor, splices, inFlight, metrics, logger, upstreamTls });
@@ -116,7 +114,6 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
     announceDrain = () => port.announceDrain();
     stopListening = () => port.stopListening();
     closeConnections = () => port.closeAll();
-    sessionsClosed = () => port.sessionsClosed();
   }
   const admin = createAdminServer({ config, set, readiness, metrics, logger, version: VERSION, startedAt, budget });
 
@@ -131,7 +128,7 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
       announceDrain();
     },
     stopListening: () => stopListening(),
-    idle: () => Promise.all([inFlight.idle(), sessionsClosed()]).then(() => undefined),
+    idle: () => inFlight.idle(),
     inFlight: () => inFlight.active,
     closeRemaining: () => {
       splices.closeAll();

@@ -3,8 +3,7 @@
  *   1. readiness 503 at once, outrigger_draining = 1;
  *   2. SHUTDOWN_DELAY_MS of normal service, answers carry Connection: close;
  *   3. stop listening, close idle keep-alive connections;
- *   4. wait up to DRAIN_TIMEOUT_MS for in-flight requests and tunnels (and
- *      HTTP/2 sessions, which close a grace after their first GOAWAY);
+ *   4. wait up to DRAIN_TIMEOUT_MS for in-flight requests and tunnels;
  *   5. close what remains (WebSockets get a 1001 close frame), then `done`.
  * A second signal skips the waits.
  */

@@ -8,19 +8,16 @@
  * CLIENT_HEADERS_TIMEOUT_MS (the head clock of proxy/head-deadline); an
  * idle session is closed after CLIENT_KEEPALIVE_TIMEOUT_MS.
  *
- * Draining a session (SIGTERM, MAX_CONNECTION_AGE_MS) follows RFC 9113 §6.8
- * (proxy/h2-drain): a GOAWAY with the highest stream id (open no more
- * streams), then, a grace later, the real last stream id, and the session
- * closes once its streams have finished. On SIGTERM every open session is drained at once. A session
+ * Draining a session (SIGTERM, MAX_CONNECTION_AGE_MS) follows RFC 9113 §6.8:
+ * a GOAWAY with the highest stream id (open no more streams), then, a grace
+ * later, the real last stream id, and the session closes once its streams
+ * have finished. On SIGTERM every open session is drained at once. A session
  * that opens during SHUTDOWN_DELAY_MS (kube-proxy still sends new
  * connections) is served like any other, and drained after its first answer,
  * as an HTTP/1.1 connection gets `Connection: close` on its answer then: a
  * GOAWAY before the client's first request would leave it nothing to do but
- * fail or reconnect in a loop. A session still open when listening stops
- * that has had no GOAWAY yet gets its first one then, and its last a grace
- * later like every other: closing it at once would refuse (REFUSED_STREAM)
- * the streams its client sent before it could know, which grpc-js reports
- * as failed calls. Open streams finish within DRAIN_TIMEOUT_MS.
+ * fail or reconnect in a loop. Whatever is still open when listening stops
+ * gets its last GOAWAY then; open streams finish within DRAIN_TIMEOUT_MS.
  */
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
@@ -37,7 +34,14 @@ import { sendRefusal } from './error-response.js';
 import { clientAddress } from './headers.js';
 import { guardSession, headerListSize, MAX_HEADER_LIST_SIZE } from './h2-abuse-guard.js';
 import { quietStreamListeners, releaseClosedStream } from '../transport/h2-release.js';
-import { drainSession } from './h2-drain.js';
+
+/** The largest stream id (2^31 - 1): a first GOAWAY that tells the client to stop opening streams. */
+const MAX_STREAM_ID = 2 ** 31 - 1;
+/**
+ * Between the two GOAWAYs of a drain: streams the client sent before it read the first one still
+ * arrive and are served (RFC 9113 §6.8 asks for at least a round trip; in a cluster that is far less).
+ */
+const GOAWAY_GRACE_MS = 1000;
 
 export interface H2ServerDeps {
   readonly config: Config;
@@ -54,12 +58,10 @@ export interface H2Listener {
   readonly server: http2.Http2Server;
   /** Drain, step 1: every session is told to open no more streams (GOAWAY with the highest id). */
   announceDrain(): void;
-  /** Drain, step 2 (listening stopped): sessions not yet told get their first GOAWAY; every one closes a grace after its first. */
+  /** Drain, step 2: GOAWAY with the real last stream id; sessions close once their streams finish. */
   closeGracefully(): void;
   /** The end of the drain: whatever is left is cut. */
   closeAll(): void;
-  /** Resolves once no session is open (each closes a grace after its last GOAWAY, when its streams are done). */
-  closed(): Promise<void>;
 }
 
 export function createH2Server(d: H2ServerDeps): H2Listener {
@@ -69,27 +71,19 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
     settings: { maxConcurrentStreams: config.maxConcurrentStreams, maxHeaderListSize: MAX_HEADER_LIST_SIZE },
     maxHeaderListPairs: 256,
   });
-  /** Open sessions, and the connection each runs on as the front door accepted it. */
-  const sessions = new Map<http2.ServerHttp2Session, Socket | undefined>();
-  /** Waiting for `sessions` to empty (the drain). */
-  let whenClosed: (() => void)[] = [];
+  const sessions = new Set<http2.ServerHttp2Session>();
   // The socket the next session runs on, as the front door watches it (session.socket is a proxy, another object).
   let arriving: Socket | undefined;
   server.prependListener('connection', (socket: Socket) => (arriving = socket));
   server.on('session', (session) => {
     const socket = arriving; // Node emits 'session' within the 'connection' that made it
     arriving = undefined;
-    sessions.set(session, socket);
+    sessions.add(session);
     session.on('error', () => session.destroy());
     guardSession(session, (reason) => {
       d.logger.warn({ client: clientAddress(session.socket.remoteAddress), reason }, 'HTTP/2 session ended for abuse');
     });
-    session.once('close', () => {
-      sessions.delete(session);
-      if (sessions.size > 0) return;
-      for (const resolve of whenClosed) resolve();
-      whenClosed = [];
-    });
+    session.once('close', () => sessions.delete(session));
     // The preface and the client's SETTINGS arrived: the head clock's job is done; idle time takes over.
     if (socket !== undefined) {
       rememberSocket(session, socket);
@@ -97,7 +91,7 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
     }
     session.setTimeout(config.clientKeepaliveTimeoutMs, () => session.close());
     if (config.maxConnectionAgeMs > 0) {
-      const aged = setTimeout(() => drainSession(session, socket), config.maxConnectionAgeMs);
+      const aged = setTimeout(() => drainSession(session), config.maxConnectionAgeMs);
       aged.unref();
       session.once('close', () => clearTimeout(aged));
     }
@@ -115,7 +109,7 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
     stream.on('aborted', onAborted);
     metrics.downstreamStreams.inc();
     const endFlight = d.inFlight.begin();
-    const session = stream.session as http2.ServerHttp2Session | undefined; // undefined once the stream has closed (a reset before this ran)
+    const session = stream.session; // undefined once the stream has closed (a reset before this ran)
     let open = true;
     const end = () => {
       if (!open) return;
@@ -124,7 +118,7 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
       endFlight();
       releaseClosedStream(stream);
       // During SHUTDOWN_DELAY_MS: this session's answer is out; steer its client elsewhere now.
-      if (session !== undefined && d.draining()) drainSession(session, sessions.get(session));
+      if (session !== undefined && d.draining()) drainSession(session);
     };
     stream.on('close', end); // once per stream; `end` is idempotent anyway
     // Reset by the client before this handler ran (rapid reset): it will not close again, and is not forwarded.
@@ -154,16 +148,13 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
   return {
     server,
     announceDrain() {
-      for (const [session, socket] of sessions) drainSession(session, socket);
+      for (const session of sessions) drainSession(session);
     },
     closeGracefully() {
-      for (const [session, socket] of sessions) drainSession(session, socket);
+      for (const session of sessions) session.close();
     },
     closeAll() {
-      for (const session of sessions.keys()) session.destroy();
-    },
-    closed() {
-      return sessions.size === 0 ? Promise.resolve() : new Promise((resolve) => whenClosed.push(resolve));
+      for (const session of sessions) session.destroy();
     },
   };
 }
@@ -187,4 +178,16 @@ function answerContinue(stream: http2.ServerHttp2Stream): void {
   } catch {
     stream.destroy(); // Node refused the frame: the stream cannot be answered
   }
+}
+
+const drained = new WeakSet<http2.Http2Session>();
+
+/** GOAWAY with the highest stream id now; the real last one a grace later, closing once the streams are done. Once per session. */
+function drainSession(session: http2.Http2Session): void {
+  if (session.closed || session.destroyed || drained.has(session)) return;
+  drained.add(session);
+  session.goaway(http2.constants.NGHTTP2_NO_ERROR, MAX_STREAM_ID);
+  const last = setTimeout(() => session.close(), GOAWAY_GRACE_MS); // close() sends the last processed stream id
+  last.unref();
+  session.once('close', () => clearTimeout(last));
 }

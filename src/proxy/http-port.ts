@@ -32,8 +32,6 @@ export interface HttpPort {
   stopListening(): void;
   /** The end of the drain: cut everything left. */
   closeAll(): void;
-  /** Resolves once every HTTP/2 session has closed (the drain waits for it, and for requests in flight). */
-  sessionsClosed(): Promise<void>;
 }
 
 export function createHttpPort(d: HttpPortDeps): HttpPort {
@@ -58,6 +56,5 @@ export function createHttpPort(d: HttpPortDeps): HttpPort {
       h2?.closeAll();
       tls?.closeAll();
     },
-    sessionsClosed: () => h2?.closed() ?? Promise.resolve(),
   };
 }
