@@ -15,7 +15,7 @@
  *
  *   node bench/profile-side-by-side.js [--requests 30000] [--warmup 6000] [--rounds 3] [--connections 64]
  *        [--only floor,raw-net,raw-net-features,outrigger] [--profile floor,outrigger,raw-net-features]
- *        [--out docs/images] [--interval 1000] [--callgrind] [--quiet-wait 10] [--variant name=path/to/main.js ...]
+ *        [--out docs/images] [--interval 1000] [--callgrind [--cache-sim]] [--quiet-wait 10] [--variant name=path/to/main.js ...]
  *
  * Needs `npm run build` (dist/main.js), nginx, h2load; loopback only; every
  * load is a fixed request count with a watchdog. Results also go to .bench-results/.
@@ -47,6 +47,7 @@ const { values: args } = parseArgs({
     profile: { type: 'string', default: 'floor,outrigger,raw-net-features' },
     out: { type: 'string', default: join(ROOT, 'docs/images') },
     callgrind: { type: 'boolean', default: false },
+    'cache-sim': { type: 'boolean', default: false }, // with --callgrind: L1 and last-level misses per request too
     'quiet-wait': { type: 'string', default: '10' },
     interval: { type: 'string', default: '1000' }, // --cpu-prof-interval, µs (V8's default)
     variant: { type: 'string', multiple: true, default: [] }, // name=script: Outrigger's settings, another build or wrapper
@@ -184,10 +185,11 @@ async function callgrindPhase(names, backendUrl) {
   const ir = new Map();
   for (const name of names) {
     const outFile = join(dir, `cg-${name}.out`);
-    const p = await start(name, backendUrl, { wrap: callgrindCommand(outFile) });
+    const p = await start(name, backendUrl, { wrap: callgrindCommand(outFile, { cacheSim: args['cache-sim'] }) });
     const r = await instructionsPerRequest(p.child.pid, outFile, (n) => load(p.url, n, 600));
     ir.set(name, r.irPerRequest);
     console.log(`  ${TARGETS[name].label.padEnd(72)} ${Math.round(r.irPerRequest / 1000)} k instructions per request (${r.requests} counted)`);
+    if (args['cache-sim']) console.log(`    per request: ${Object.entries(r.perRequest).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ')}`);
     await group.stop(p.child, 30_000);
   }
   return ir;
