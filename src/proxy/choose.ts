@@ -73,9 +73,12 @@ export function choose(d: ChooseDeps, tried: readonly Backend[], ctx: PickContex
   return d.picker.pick(list, ctx)!;
 }
 
-/** True (and one retry spent) when another attempt may go to another backend. */
-export function mayRetry(d: ChooseDeps, tried: readonly Backend[], now: number, needs: Needs = 'any'): boolean {
-  if (tried.length > d.config.retries || candidates(d, tried, now, needs).length === 0) return false;
+/**
+ * True (and one retry spent) when another attempt may go to a backend not in `tried`.
+ * `attempts` made so far, when some backend tried was let back in (a stream it never processed).
+ */
+export function mayRetry(d: ChooseDeps, tried: readonly Backend[], now: number, needs: Needs = 'any', attempts = tried.length): boolean {
+  if (attempts > d.config.retries || candidates(d, tried, now, needs).length === 0) return false;
   if (!d.budget.tryRetry()) {
     d.metrics.retryBudgetExhausted.inc();
     return false;

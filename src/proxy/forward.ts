@@ -146,6 +146,8 @@ export class Forwarder {
         const expired = deadline.expired(failure.error); // the call's time ran out, not the backend's
         this.d.outcomes.attemptFailed(backend, failure.error, !failure.stale && expired === undefined);
         if (expired !== undefined) throw expired;
+        // A stream the backend never processed (its GOAWAY): it may take the retry, on another session.
+        if (failure.error instanceof StreamRefusedError) tried.pop();
         const reason = retryReason(failure, head.method);
         if (reason === undefined || !this.mayRetry(tried, ctx, body, res, ex)) throw failure.error;
         this.d.metrics.retries.inc({ reason });
@@ -204,7 +206,7 @@ export class Forwarder {
   private mayRetry(tried: readonly Backend[], ctx: PickContext, body: RequestBody | undefined, res: ClientResponse, ex: Exchange): boolean {
     if (res.headersSent || clientGone(res) || ex.informational) return false;
     if (body !== undefined && !body.replayable) return false;
-    return mayRetry(this.d, tried, ctx.now);
+    return mayRetry(this.d, tried, ctx.now, 'any', ex.attempts);
   }
 
   private logAndCount(head: RequestHead, res: ClientResponse, ex: Exchange, span: ServerSpan | undefined): void {

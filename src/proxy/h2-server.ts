@@ -71,14 +71,15 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
     settings: { maxConcurrentStreams: config.maxConcurrentStreams, maxHeaderListSize: MAX_HEADER_LIST_SIZE },
     maxHeaderListPairs: 256,
   });
-  const sessions = new Set<http2.ServerHttp2Session>();
+  /** Open sessions, and the connection each runs on as the front door accepted it. */
+  const sessions = new Map<http2.ServerHttp2Session, Socket | undefined>();
   // The socket the next session runs on, as the front door watches it (session.socket is a proxy, another object).
   let arriving: Socket | undefined;
   server.prependListener('connection', (socket: Socket) => (arriving = socket));
   server.on('session', (session) => {
     const socket = arriving; // Node emits 'session' within the 'connection' that made it
     arriving = undefined;
-    sessions.add(session);
+    sessions.set(session, socket);
     session.on('error', () => session.destroy());
     guardSession(session, (reason) => {
       d.logger.warn({ client: clientAddress(session.socket.remoteAddress), reason }, 'HTTP/2 session ended for abuse');
@@ -148,13 +149,18 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
   return {
     server,
     announceDrain() {
-      for (const session of sessions) drainSession(session);
+      for (const session of sessions.keys()) drainSession(session);
     },
     closeGracefully() {
-      for (const session of sessions) session.close();
+      for (const session of sessions.keys()) session.close();
     },
     closeAll() {
-      for (const session of sessions) session.destroy();
+      // The connection is dropped, which clients read as retryable (grpc-js: UNAVAILABLE). session.destroy()
+      // would first reset each open stream with NO_ERROR, which a gRPC client reads as INTERNAL.
+      for (const [session, socket] of sessions) {
+        if (socket !== undefined) socket.destroy();
+        else session.destroy();
+      }
     },
   };
 }

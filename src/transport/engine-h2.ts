@@ -12,7 +12,7 @@ import type { Writable } from 'node:stream';
 import { ConnectFailedError, StreamRefusedError, UpstreamError, UpstreamResetError, UpstreamTimeoutError } from '../errors.js';
 import type { Backend } from '../upstream/backend.js';
 import type { UpstreamPool } from './pool.js';
-import type { H2Session } from './h2-sessions.js';
+import type { H2Session } from './h2-session.js';
 import { H2BodySink } from './h2-body-sink.js';
 import { releaseClosedStream } from './h2-release.js';
 import { receivedFields, toH2RequestHeaders } from './h2-headers.js';
@@ -185,7 +185,8 @@ class H2Exchange implements UpstreamResponse {
     const errCode = (err as NodeJS.ErrnoException | undefined)?.code ?? '';
     const unprocessed = code === NGHTTP2_REFUSED_STREAM || errCode === 'ERR_HTTP2_GOAWAY_SESSION'
       || stream.id === undefined || stream.id > (this.session?.lastStreamId ?? Infinity);
-    if (!this.answered && unprocessed) return this.cut(new StreamRefusedError(this.backend.id, err));
+    // Never processed (a backend's GOAWAY, or its stream limit): no fault of the backend's health.
+    if (!this.answered && unprocessed) return this.cut(new StreamRefusedError(this.backend.id, err), true);
     this.cut(new UpstreamResetError(this.backend.id, PROTOCOL_CODES.has(code), err));
   }
 

@@ -3,112 +3,18 @@
  * session carries every stream; another opens only when each open session
  * holds as many streams as its peer's SETTINGS_MAX_CONCURRENT_STREAMS (we
  * count them ourselves). A session is usable once the peer's first SETTINGS
- * arrived, within CONNECT_TIMEOUT_MS (TLS included). While open it is probed
- * with PING every UPSTREAM_KEEPALIVE_MS; an unanswered PING (CONNECT_TIMEOUT_MS)
- * ends it, and so does UPSTREAM_KEEPALIVE_MS without a stream. A GOAWAY from
- * the backend drains it: no new stream, the open ones finish.
+ * arrived, within CONNECT_TIMEOUT_MS (TLS included); transport/h2-session
+ * keeps each one alive (PING) or ends it. A GOAWAY from the backend drains
+ * it: no new stream, the open ones finish.
  */
-import { AsyncResource } from 'node:async_hooks';
-import { leanBind } from './lean-bind.js';
-import { quietStreamListeners } from './h2-release.js';
-import http2, { type ClientHttp2Session, type ClientHttp2Stream, type ClientSessionRequestOptions, type OutgoingHttpHeaders } from 'node:http2';
+import http2 from 'node:http2';
 import { isIP } from 'node:net';
 import { ConnectFailedError } from '../errors.js';
 import type { Backend } from '../upstream/backend.js';
-import type { UpstreamTls } from '../tls/upstream-tls.js';
-
-export interface H2SessionOptions {
-  readonly keepaliveMs: number;
-  readonly connectTimeoutMs: number;
-  readonly upstreamTls: UpstreamTls;
-}
+import { H2Session, type H2SessionOptions } from './h2-session.js';
 
 /** Sessions per backend, at most (each with the peer's stream limit): a peer advertising 0 streams cannot make us open more. */
 export const MAX_SESSIONS_PER_BACKEND = 64;
-
-/** One session and the streams it carries. */
-export class H2Session {
-  active = 0;
-  ready = false;
-  /** GOAWAY received, closing or broken: no new stream. */
-  draining = false;
-  /** The last-stream-id of the backend's GOAWAY: streams above it were never processed. */
-  lastStreamId = Infinity;
-  private idleSince = performance.now();
-  private timer: NodeJS.Timeout | undefined;
-  private pingTimer: NodeJS.Timeout | undefined;
-
-  constructor(
-    readonly session: ClientHttp2Session,
-    private readonly o: H2SessionOptions,
-    private readonly onStreamClosed: () => void,
-  ) {}
-
-  get hasRoom(): boolean {
-    if (!this.ready || this.draining || this.session.closed || this.session.destroyed) return false;
-    return this.active < (this.session.remoteSettings.maxConcurrentStreams ?? Infinity);
-  }
-
-  /** Opens a stream on this session (may throw as `session.request` does); counted until it closes. */
-  open(headers: OutgoingHttpHeaders, options: ClientSessionRequestOptions): ClientHttp2Stream {
-    // Node binds one callback per stream with AsyncResource.prototype.bind; for the length of this
-    // synchronous call it gets the same binding without the deprecated accessors (see leanBind).
-    const nodeBind = AsyncResource.prototype.bind;
-    AsyncResource.prototype.bind = leanBind as typeof nodeBind;
-    let stream: ClientHttp2Stream;
-    try {
-      stream = this.session.request(headers, options);
-    } finally {
-      AsyncResource.prototype.bind = nodeBind;
-    }
-    quietStreamListeners(stream);
-    this.active += 1;
-    stream.on('close', () => { // emitted once: 'on' spares the wrapper 'once' makes per stream
-      this.active -= 1;
-      if (this.active === 0) this.idleSince = performance.now();
-      if (this.draining && this.active === 0) this.session.close();
-      this.onStreamClosed();
-    });
-    return stream;
-  }
-
-  /** Starts the keepalive clock once the session is usable. */
-  startKeepalive(): void {
-    if (this.o.keepaliveMs > 0) this.arm(this.o.keepaliveMs);
-  }
-
-  stop(): void {
-    clearTimeout(this.timer);
-    clearTimeout(this.pingTimer);
-  }
-
-  private arm(ms: number): void {
-    this.timer = setTimeout(() => this.tick(), ms);
-    this.timer.unref();
-  }
-
-  /** Closes a session idle for UPSTREAM_KEEPALIVE_MS, or checks with a PING that its peer still answers. */
-  private tick(): void {
-    if (this.session.destroyed) return;
-    const idleFor = this.active === 0 ? performance.now() - this.idleSince : 0;
-    if (this.active === 0 && idleFor >= this.o.keepaliveMs - 1) {
-      this.draining = true;
-      this.session.close();
-      return;
-    }
-    if (this.pingTimer === undefined) {
-      const sent = this.session.ping(() => {
-        clearTimeout(this.pingTimer);
-        this.pingTimer = undefined;
-      });
-      if (sent && this.o.connectTimeoutMs > 0) {
-        this.pingTimer = setTimeout(() => this.session.destroy(new Error('PING unanswered within CONNECT_TIMEOUT_MS')), this.o.connectTimeoutMs);
-        this.pingTimer.unref();
-      }
-    }
-    this.arm(this.active === 0 ? this.o.keepaliveMs - idleFor : this.o.keepaliveMs);
-  }
-}
 
 interface Waiter {
   readonly onSession: (session: H2Session) => void;

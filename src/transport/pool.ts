@@ -22,6 +22,8 @@ export interface PoolOptions {
   readonly connectTimeoutMs: number;
   /** Defaults to Node's CAs, no client certificate, the backend's host as the name. */
   readonly upstreamTls?: UpstreamTls;
+  /** HTTP/2: a PING unanswered this long ends a session with streams in flight (transport/h2-session; tests shorten it). */
+  readonly pingDeadMs?: number;
   /** A backend was moved to `node:http` for an unasked 100 Continue (once per backend; app.ts logs it). */
   readonly onUnaskedContinue?: (backendId: string) => void;
 }

@@ -35,9 +35,9 @@ export interface EchoServer {
   close(): Promise<void>;
 }
 
-/** `withHealth: false`: a server without grpc.health.v1 (its Check answers UNIMPLEMENTED). */
-export async function startEchoServer({ withHealth = true } = {}): Promise<EchoServer> {
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+/** `withHealth: false`: a server without grpc.health.v1 (its Check answers UNIMPLEMENTED). `options`: grpc-js server options. */
+export async function startEchoServer({ withHealth = true, options = {} }: { withHealth?: boolean; options?: grpc.ServerOptions } = {}): Promise<EchoServer> {
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024, ...options });
   const calls = new Map<string, number>();
   const health = new Map<string, 'SERVING' | 'NOT_SERVING' | 'UNKNOWN'>([['', 'SERVING']]);
   let port = 0;

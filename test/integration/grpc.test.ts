@@ -186,6 +186,42 @@ test('a backend killed under continuous calls: every call made after its death s
   for (const e of inFlightAtKill) assert.equal(e, '14 upstream_reset');
 });
 
+test('backends that rotate their connections (grpc.max_connection_age_ms: GOAWAY, streams above it refused): every call succeeds, the refused ones retried, no backend blamed', async (t) => {
+  for (const backends of [1, 2]) {
+    const servers = await Promise.all(Array.from({ length: backends }, () => startEchoServer({ options: { 'grpc.max_connection_age_ms': 200 } })));
+    t.after(() => Promise.all(servers.map((s) => s.close())));
+    const lb = await startOutrigger({
+      BACKENDS: servers.map((s) => `h2c://127.0.0.1:${s.port}`).join(','), HEALTH_CHECK_TYPE: 'none', ACCESS_LOG: 'false', OUTLIER_CONSECUTIVE_FAILURES: '3',
+    });
+    t.after(() => lb.stop());
+    const client = echoClient(lb.proxyPort);
+    t.after(() => client.close());
+    const failures: string[] = [];
+    let calls = 0;
+    let refused = 0;
+    // Until a few refusals happened (a GOAWAY crossing calls in flight), at most 8 s or 20 000 calls.
+    const end = Date.now() + 8000;
+    const worker = async () => {
+      while (Date.now() < end && calls < 20_000 && refused < 5) {
+        calls += 1;
+        await unary(client, { message: 'm', delay_ms: 2 }).catch((err: grpc.ServiceError) => failures.push(`${err.code} ${err.details}`));
+      }
+    };
+    const watch = (async () => {
+      while (Date.now() < end && refused < 5) {
+        await new Promise((r) => setTimeout(r, 200));
+        const m = /^outrigger_retries_total\{reason="refused_stream"\} (\d+)$/m.exec(await (await fetch(`http://127.0.0.1:${lb.adminPort}/metrics`)).text());
+        refused = Number(m?.[1] ?? 0);
+      }
+    })();
+    await Promise.all([...Array.from({ length: 16 }, worker), watch]);
+    assert.ok(refused > 0, `${backends} backend(s): no stream was refused in ${calls} calls; the test saw nothing`);
+    assert.deepEqual(failures, [], `${backends} backend(s): ${calls} calls, ${refused} refused and retried`);
+    const metrics = await (await fetch(`http://127.0.0.1:${lb.adminPort}/metrics`)).text();
+    assert.doesNotMatch(metrics, /^outrigger_outlier_ejections_total\{[^}]*\} [1-9]/m, 'no backend ejected for refusing streams');
+  }
+});
+
 test('SIGTERM during long server streams: every stream completes, exit 0', async (t) => {
   const { lb, client } = await grpcSetup(t, 2, { SHUTDOWN_DELAY_MS: '200', DRAIN_TIMEOUT_MS: '5000' });
   const streams = Array.from({ length: 6 }, () => collect(client.ServerStream!({ count: 15, interval_ms: 100 }) as grpc.ClientReadableStream<{ index: number }>));
@@ -193,6 +229,21 @@ test('SIGTERM during long server streams: every stream completes, exit 0', async
   lb.child.kill('SIGTERM');
   const results = await Promise.all(streams);
   for (const items of results) assert.equal(items.length, 15, 'every message of every stream arrived');
+  assert.equal(await lb.exited, 0);
+});
+
+test('DRAIN_TIMEOUT_MS runs out under long server streams: every call ends UNAVAILABLE (the connection dropped, retryable), none INTERNAL; exit 0', async (t) => {
+  const { lb, client } = await grpcSetup(t, 2, { SHUTDOWN_DELAY_MS: '200', DRAIN_TIMEOUT_MS: '500' });
+  const ends = Array.from({ length: 3 }, () => new Promise<string>((resolve) => {
+    const call = client.ServerStream!({ count: 100, interval_ms: 50 }) as grpc.ClientReadableStream<{ index: number }>;
+    let n = 0;
+    call.on('data', () => (n += 1));
+    call.on('error', (err: grpc.ServiceError) => resolve(`${err.code} after ${n > 0 ? 'some' : 'no'} messages`));
+    call.on('end', () => resolve('complete'));
+  }));
+  await new Promise((r) => setTimeout(r, 300));
+  lb.child.kill('SIGTERM');
+  assert.deepEqual(await Promise.all(ends), Array(3).fill(`${grpc.status.UNAVAILABLE} after some messages`));
   assert.equal(await lb.exited, 0);
 });
 

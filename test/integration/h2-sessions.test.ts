@@ -92,7 +92,7 @@ test('GOAWAY: streams up to its last-stream-id finish, later ones are refused, t
   assert.equal(server.sessionsOpened(), 2, 'the drained session took no new stream');
 });
 
-test('PING keepalive: a backend that stops answering loses its session within UPSTREAM_KEEPALIVE_MS + CONNECT_TIMEOUT_MS', { timeout: 20_000 }, async (t) => {
+test('PING keepalive: a backend that stops answering loses its session (a stream in flight: once the PING waited the dead time)', { timeout: 20_000 }, async (t) => {
   const server = await startH2Backend(() => undefined); // holds every stream
   t.after(() => server.close());
   // A relay on the path that goes silent on demand: the backend then answers nothing, not even PINGs.
@@ -107,7 +107,7 @@ test('PING keepalive: a backend that stops answering loses its session within UP
   });
   await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
   t.after(() => { for (const s of pairs) s.destroy(); relay.close(); });
-  const pool = new UpstreamPool({ keepaliveMs: 300, connectTimeoutMs: 300 });
+  const pool = new UpstreamPool({ keepaliveMs: 300, connectTimeoutMs: 300, pingDeadMs: 1000 });
   t.after(() => pool.close());
   const backend = backendAt((relay.address() as net.AddressInfo).port);
   const started = Date.now();
@@ -117,6 +117,42 @@ test('PING keepalive: a backend that stops answering loses its session within UP
   assert.deepEqual(await pending, { error: 'UpstreamResetError', kind: 'reset', during: 'head' }, 'cut by the dead session, not by the 10 s timeouts');
   assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
   assert.ok(await pollUntil(() => pool.h2.sessionCount(backend.id) === 0, 2000), 'the dead session left the pool');
+});
+
+test('PING keepalive: a backend busy longer than CONNECT_TIMEOUT_MS keeps its stream in flight (answered once it wakes); new streams meanwhile go to a fresh session', { timeout: 20_000 }, async (t) => {
+  const server = await startH2Backend((stream) => {
+    stream.respond({ ':status': 200 });
+    stream.end(String(stream.id));
+  });
+  t.after(() => server.close());
+  // A relay whose first connection stalls on demand, both ways (a backend whose event loop is busy): bytes wait, none are lost.
+  let stalled = false;
+  const queued: Array<() => void> = [];
+  let first = true;
+  const pairs: net.Socket[] = [];
+  const relay = net.createServer((client) => {
+    const upstream = net.connect(server.port, '127.0.0.1');
+    pairs.push(client, upstream);
+    const stalls = first;
+    first = false;
+    for (const s of [client, upstream]) s.on('error', () => undefined);
+    const pass = (to: net.Socket) => (d: Buffer) => (stalls && stalled ? queued.push(() => to.write(d)) : to.write(d));
+    client.on('data', pass(upstream));
+    upstream.on('data', pass(client));
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  t.after(() => { for (const s of pairs) s.destroy(); relay.close(); });
+  const pool = new UpstreamPool({ keepaliveMs: 300, connectTimeoutMs: 300, pingDeadMs: 10_000 });
+  t.after(() => pool.close());
+  const backend = backendAt((relay.address() as net.AddressInfo).port);
+  assert.deepEqual(await exchange(backend, pool, '/warm'), ok('1'));
+  stalled = true;
+  const inFlight = exchange(backend, pool, '/busy', 10_000);
+  await new Promise((r) => setTimeout(r, 1500)); // a PING sent and unanswered past CONNECT_TIMEOUT_MS
+  assert.deepEqual(await exchange(backend, pool, '/meanwhile', 3000), ok('1'), 'a new stream went to a fresh session (its first stream)');
+  stalled = false;
+  for (const flush of queued.splice(0)) flush();
+  assert.deepEqual(await inFlight, ok('3'), 'the stream in flight was answered, not reset');
 });
 
 test('a session idle for UPSTREAM_KEEPALIVE_MS closes; forget() closes a backend\'s sessions', { timeout: 20_000 }, async (t) => {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import type { ClientHttp2Session } from 'node:http2';
 import { leanBind } from '../../src/transport/lean-bind.js';
-import { H2Session } from '../../src/transport/h2-sessions.js';
+import { H2Session } from '../../src/transport/h2-session.js';
 import { UpstreamTls } from '../../src/tls/upstream-tls.js';
 
 test('leanBind keeps the async context of the resource, like Node bind', () => {
