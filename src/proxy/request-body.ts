@@ -1,11 +1,13 @@
 /**
  * Streams a client's request body to the current upstream attempt with
- * backpressure, and holds a copy of it while it is at most RETRY_BODY_LIMIT
- * bytes, so that a retry can replay it to another backend.
+ * backpressure (tiny chunks gathered first: transport/gather), and holds a
+ * copy of it while it is at most RETRY_BODY_LIMIT bytes, so that a retry can
+ * replay it to another backend.
  */
 import { onRequestEnd, type ClientRequest as DownstreamRequest } from './downstream.js';
 import { allowedTrailers } from './headers.js';
 import type { RequestBodySink, RequestBodySource } from '../transport/contract.js';
+import { Gather } from '../transport/gather.js';
 
 export const RETRY_BODY_LIMIT = 64 * 1024;
 
@@ -15,6 +17,7 @@ export class RequestBody implements RequestBodySource {
   private ended = false;
   private rawTrailers: readonly string[] = [];
   private sink: RequestBodySink | undefined;
+  private readonly gather = new Gather((piece) => this.forward(piece));
 
   constructor(
     private readonly req: DownstreamRequest,
@@ -22,8 +25,9 @@ export class RequestBody implements RequestBodySource {
     /** Told how many forbidden trailer fields were dropped. */
     private readonly onTrailersDropped: (count: number) => void = () => undefined,
   ) {
-    req.on('data', (chunk: Buffer) => this.onData(chunk));
+    req.on('data', (chunk: Buffer) => this.gather.push(chunk));
     onRequestEnd(req, (rawTrailers) => {
+      this.gather.flush();
       this.ended = true;
       this.rawTrailers = rawTrailers;
       if (this.sink !== undefined) this.finish(this.sink);
@@ -58,7 +62,7 @@ export class RequestBody implements RequestBodySource {
     if (!this.ended) this.req.resume();
   }
 
-  private onData(chunk: Buffer): void {
+  private forward(chunk: Buffer): void {
     if (this.held !== null) {
       this.heldBytes += chunk.length;
       if (this.heldBytes > this.limit) this.held = null;

@@ -14,6 +14,7 @@ import type { Backend } from '../upstream/backend.js';
 import type { UpstreamPool } from './pool.js';
 import type { H2Session } from './h2-session.js';
 import { H2BodySink } from './h2-body-sink.js';
+import { Gather } from './gather.js';
 import { releaseClosedStream } from './h2-release.js';
 import { receivedFields, toH2RequestHeaders } from './h2-headers.js';
 import { AttemptError, MAX_INFORMATIONAL, type ExchangeRequest, type RelayDone, type UpstreamCall, type UpstreamResponse } from './contract.js';
@@ -51,6 +52,8 @@ class H2Exchange implements UpstreamResponse {
   private trailers: readonly string[] = [];
   private result: { err: UpstreamError | undefined; trailers: readonly string[] } | undefined;
   private done: RelayDone | undefined;
+  /** Tiny DATA frames gathered on their way to the client (transport/gather); set by relayBody. */
+  private gather: Gather | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
   /**
    * One timer for the stream's two deadlines: the head (UPSTREAM_TIMEOUT_MS
@@ -92,15 +95,13 @@ class H2Exchange implements UpstreamResponse {
     this.done = done;
     if (this.result !== undefined) return done(this.result.err, this.result.trailers);
     const stream = this.stream!;
-    const onDrain = () => {
+    this.gather = Gather.into(sink, () => stream.pause(), () => {
       this.active = performance.now();
       stream.resume();
-    };
+    });
     stream.on('data', (chunk: Buffer) => {
       this.active = performance.now();
-      if (sink.write(chunk)) return;
-      stream.pause();
-      sink.once('drain', onDrain);
+      this.gather!.push(chunk);
     });
     stream.on('end', () => {
       // Node also ends the readable side of a stream that was reset, or whose session died, after the
@@ -230,6 +231,8 @@ class H2Exchange implements UpstreamResponse {
 
   private finish(err: UpstreamError | undefined, trailers: readonly string[]): void {
     if (this.result !== undefined) return;
+    if (err === undefined) this.gather?.flush();
+    else this.gather?.drop();
     this.result = { err, trailers };
     this.clearTimers();
     if (err !== undefined && this.stream !== undefined && !this.stream.destroyed) this.stream.close(NGHTTP2_CANCEL);

@@ -14,6 +14,7 @@ import { ConnectFailedError, UpstreamError, UpstreamResetError, UpstreamTimeoutE
 import type { Backend } from '../upstream/backend.js';
 import type { UpstreamPool } from './pool.js';
 import { checkResponseHead } from './response-guard.js';
+import { Gather } from './gather.js';
 import { AttemptError, MAX_INFORMATIONAL, type ExchangeRequest, type UpstreamCall, type UpstreamResponse } from './contract.js';
 
 export function sendWithNodeHttp(backend: Backend, pool: UpstreamPool, o: ExchangeRequest, onCall: (call: UpstreamCall) => void): Promise<UpstreamResponse> {
@@ -128,9 +129,14 @@ class NodeResponse implements UpstreamResponse {
 
   relayBody(sink: Writable, done: (err: UpstreamError | undefined, rawTrailers: readonly string[]) => void): void {
     const upRes = this.upRes;
-    upRes.pipe(sink, { end: false });
-    upRes.once('end', () => done(undefined, upRes.rawTrailers));
+    const gather = Gather.into(sink, () => upRes.pause(), () => upRes.resume());
+    upRes.on('data', (chunk: Buffer) => gather.push(chunk));
+    upRes.once('end', () => {
+      gather.flush();
+      done(undefined, upRes.rawTrailers);
+    });
     upRes.once('error', (err: unknown) => {
+      gather.flush(); // what arrived before the break still goes out
       done(this.timedOut() ? new UpstreamTimeoutError(this.backendId, 'idle') : new UpstreamResetError(this.backendId, false, err), []);
     });
   }

@@ -15,7 +15,11 @@ import { checkResponseHead } from './response-guard.js';
 import { announcesBody, classify, isUnaskedContinue, latin1, reasonPhrase, REFUSED_LOCALLY } from './undici-wire.js';
 import { UndiciBody } from './undici-body.js';
 import { PhaseClock, type Phase } from './phase-clock.js';
+import { Gather } from './gather.js';
 import { AttemptError, IDEMPOTENT_METHODS, MAX_INFORMATIONAL, type ExchangeRequest, type RelayDone, type UpstreamCall, type UpstreamResponse } from './contract.js';
+
+/** Chunks written on one by one before a Gather takes over (its own first chunks then pass too). */
+const GATHER_AFTER = 8;
 
 /** Body bytes kept while the answer waits for its relay to start (it starts within the same tick). */
 const EARLY_BODY_LIMIT = 64 * 1024;
@@ -59,6 +63,10 @@ class UndiciExchange extends PhaseClock implements UpstreamResponse, Dispatcher.
   private resumeFn: (() => void) | undefined;
   /** Set by relayBody(); until then body chunks are held. */
   private sink: Writable | undefined;
+  /** Body chunks relayed so far; from the 9th on they go through `gather`. */
+  private chunks = 0;
+  /** Into the sink, made for a body of many chunks: a full sink pauses undici (false from onData) until it drains. */
+  private gather: Gather | undefined;
   private done: RelayDone | undefined;
   private early: Buffer[] = [];
   private earlyBytes = 0;
@@ -166,15 +174,20 @@ class UndiciExchange extends PhaseClock implements UpstreamResponse, Dispatcher.
   onData(chunk: Buffer): boolean {
     if (this.aborted) return false;
     this.touch();
-    const sink = this.sink;
-    if (sink === undefined) {
+    if (this.sink === undefined) {
       this.early.push(chunk);
       this.earlyBytes += chunk.length;
       return this.earlyBytes < EARLY_BODY_LIMIT;
     }
-    if (sink.write(chunk)) return true;
-    sink.once('drain', this.resume);
-    return false;
+    // Most answers are a chunk or two: written as they come, without a Gather (transport/gather).
+    if (++this.chunks <= GATHER_AFTER) {
+      if (this.sink.write(chunk)) return true;
+      this.sink.once('drain', this.resume);
+      return false;
+    }
+    this.gather ??= Gather.into(this.sink, () => undefined, this.resume); // undici pauses on false from here
+    this.gather.push(chunk);
+    return !this.gather.waiting;
   }
 
   onComplete(trailers: Buffer[] | string[] | null): void {
@@ -221,6 +234,7 @@ class UndiciExchange extends PhaseClock implements UpstreamResponse, Dispatcher.
     if (this.aborted) return;
     this.aborted = true;
     this.stopTimer();
+    this.gather?.drop();
     if (this.abortFn !== undefined) return this.abortFn(err); // undici calls onError(err)
     if (this.settled) return;
     this.settled = true;
@@ -229,6 +243,7 @@ class UndiciExchange extends PhaseClock implements UpstreamResponse, Dispatcher.
 
   private finish(err: UpstreamError | undefined, trailers: readonly string[]): void {
     if (this.ended !== undefined) return;
+    this.gather?.flush(); // nothing is held once cut
     this.ended = { err, trailers };
     this.done?.(err, trailers);
   }
