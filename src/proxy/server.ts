@@ -105,6 +105,9 @@ export function createProxyServer(d: ProxyServerDeps): ProxyListener {
   /** The active request's answer is done (or cut): start the next, or settle the connection. */
   const advance = (p: Pipeline): void => {
     p.active = undefined;
+    // That answer closed the connection (Connection: close, an HTTP/1.0 client, MAX_CONNECTION_AGE_MS, the
+    // drain): what was pipelined behind it could never be answered, so it is never sent.
+    if (p.socket.writableEnded) p.closing = true;
     const q = p.next();
     if (q !== undefined) return start(p, q);
     if (p.finalAnswer !== undefined) return answerAndClose(p.socket, p.finalAnswer);
