@@ -19,6 +19,8 @@ export interface AccessEntry {
   readonly attempts: number;
   /** The client connection closed before the answer was complete. */
   readonly aborted: boolean;
+  /** Why, when the backend broke the answer off after its head: the `outrigger_upstream_errors_total` kind. */
+  readonly upstreamError?: string | undefined;
   /** `HTTP/1.1` or `HTTP/2`; absent for upgrades. */
   readonly protocol?: string;
   /** A gRPC call: the line carries `grpcStatus` (the code, or null when none arrived). */
@@ -62,5 +64,6 @@ export function accessLine(e: AccessEntry, now: number): string {
   return `{"level":${INFO},"time":${now},"name":"outrigger","reqId":${str(e.reqId)},${trace}"client":${client.of(e.client)},`
     + `"method":${method.of(e.method)},"path":${path.of(e.path)},"backend":${backend},"status":${e.status},`
     + `"durationMs":${Math.round(e.durationMs * 100) / 100},"attempts":${e.attempts}${e.aborted ? ',"aborted":true' : ''}`
+    + `${e.upstreamError === undefined ? '' : `,"upstreamError":"${e.upstreamError}"`}`
     + `${e.protocol === undefined ? '' : `,"protocol":"${e.protocol}"`}${e.grpc === true ? `,"grpcStatus":${e.grpcStatus ?? 'null'}` : ''},"msg":"request"}\n`;
 }

@@ -24,7 +24,7 @@ import type { UpstreamPool } from '../transport/pool.js';
 import { grpcStatusOf, sendError } from './error-response.js';
 import type { Outcomes } from './outcome.js';
 import { answered, carriesBody, clientGone, clientSocket, isHttp2Request, refusesInformational, relaysContinue, requestComplete, statusSent, type ClientRequest, type ClientResponse, type RequestHead } from './downstream.js';
-import { GRPC_UNAVAILABLE, grpcStatusIn, grpcTimeoutMs, isGrpc } from './grpc.js';
+import { GRPC_UNAVAILABLE, grpcStatusIn, grpcStatusOfHttp, grpcTimeoutMs, isGrpc } from './grpc.js';
 import { relay, type Exchange } from './relay.js';
 import { CallDeadline } from './call-deadline.js';
 import { chunksForTrailers, sendsChunked } from './reframe.js';
@@ -64,7 +64,7 @@ export class Forwarder {
     const ex: Exchange = {
       started: performance.now(), clientIp: clientAddress(clientSocket(req)?.remoteAddress), requestId: '', protocol: head.protocol,
       grpc: isGrpc(head.headers), grpcStatus: undefined, chunksForTrailers: chunksForTrailers(head),
-      backend: undefined, attempts: 0, call: undefined, informational: false, clientGone: false, release: undefined,
+      backend: undefined, attempts: 0, call: undefined, informational: false, clientGone: false, upstreamError: undefined, release: undefined,
     };
     const peer = tlsPeerOf(clientSocket(req));
     const forwarded = this.d.config.forwardedHeaders;
@@ -214,11 +214,15 @@ export class Forwarder {
     const q = url.indexOf('?');
     const aborted = !answered(res);
     let grpcStatus = ex.grpcStatus;
-    if (ex.grpc && grpcStatus === undefined && aborted && ex.clientGone) grpcStatus = 1; // CANCELLED by the client
+    const status = statusSent(res);
+    if (ex.grpc && grpcStatus === undefined) {
+      // What the client reads from an HTTP status without grpc-status (it may leave at once), or CANCELLED by the client.
+      grpcStatus = grpcStatusOfHttp(status) ?? (aborted && ex.clientGone ? 1 : undefined);
+    }
     this.d.outcomes.request(head.method, {
       reqId: ex.requestId, traceId: span?.traceId, spanId: span?.spanId, client: ex.clientIp, method: head.method, path: q < 0 ? url : url.slice(0, q),
-      backend: ex.backend?.id ?? null, status: statusSent(res), durationMs: performance.now() - ex.started,
-      attempts: ex.attempts, aborted, protocol: ex.protocol, grpc: ex.grpc, grpcStatus,
+      backend: ex.backend?.id ?? null, status, durationMs: performance.now() - ex.started,
+      attempts: ex.attempts, aborted, upstreamError: ex.upstreamError, protocol: ex.protocol, grpc: ex.grpc, grpcStatus,
     }, false, span);
   }
 }

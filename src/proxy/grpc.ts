@@ -28,6 +28,22 @@ export function grpcStatusIn(raw: readonly string[]): number | undefined {
   return undefined;
 }
 
+/**
+ * The status a gRPC client reads from an answer without `grpc-status` whose HTTP status is not 200
+ * (gRPC's "HTTP to gRPC status code mapping"): an HTTP error page from a backend or a proxy before it.
+ */
+export function grpcStatusOfHttp(status: number): number | undefined {
+  switch (status) {
+    case 200: return undefined; // no status: the client decides (UNKNOWN or INTERNAL)
+    case 400: return 13; // INTERNAL
+    case 401: return 16; // UNAUTHENTICATED
+    case 403: return 7; // PERMISSION_DENIED
+    case 404: return 12; // UNIMPLEMENTED
+    case 429: case 502: case 503: case 504: return GRPC_UNAVAILABLE;
+    default: return status === 0 ? undefined : 2; // UNKNOWN
+  }
+}
+
 const TIMEOUT_UNITS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
 
 /** `grpc-timeout` (1–8 digits and a unit) in milliseconds, at least 1; undefined when absent or malformed. */

@@ -35,6 +35,8 @@ export interface Exchange {
   informational: boolean;
   /** The client closed its connection before the exchange completed. */
   clientGone: boolean;
+  /** The backend broke its answer off after the head (the `outrigger_upstream_errors_total` kind). */
+  upstreamError: string | undefined;
   /** Frees the backend slot of the answer being relayed (also when the client leaves mid-body). */
   release: (() => void) | undefined;
 }
@@ -86,7 +88,10 @@ export function relay({ res, up, backend, release, ex, closeConnection, outcomes
     }
     // The backend broke off mid-body (or went silent): cut the client too, so the truncation shows;
     // a gRPC client gets the failure as a status in the trailers instead (UNAVAILABLE upstream_reset).
-    if (!ex.clientGone) outcomes.relayFailed(backend, err);
+    if (!ex.clientGone) {
+      outcomes.relayFailed(backend, err);
+      ex.upstreamError = err.upstreamKind;
+    }
     if (ex.grpc && !ex.clientGone) {
       const kind = errorStatus(err).kind;
       if (endGrpcCall(res, kind)) {

@@ -41,3 +41,21 @@ for (const how of ['the stream is reset', 'the connection dies'] as const) {
     assert.match(metrics, /^outrigger_upstream_in_flight\{backend="[^"]+"\} 0$/m);
   });
 }
+
+test('an HTTP error page instead of a gRPC answer (503, 404, no grpc-status): counted and logged as the code the client reads from it', async (t) => {
+  const backend = await startH2Backend((stream, headers) => {
+    stream.respond({ ':status': String(headers[':path']).endsWith('Unary') ? 503 : 404, 'content-type': 'text/plain' });
+    stream.end('not a gRPC server');
+  });
+  t.after(() => backend.close());
+  const lb = await startOutrigger({ BACKENDS: `h2c://127.0.0.1:${backend.port}`, HEALTH_CHECK_TYPE: 'none', RETRIES: '0' });
+  t.after(() => lb.stop());
+  const client = echoClient(lb.proxyPort);
+  t.after(() => client.close());
+  await assert.rejects(unary(client, { message: 'hi' }), (err: grpc.ServiceError) => err.code === grpc.status.UNAVAILABLE);
+  const line = await lb.waitForLog((l) => l.msg === 'request' && l.protocol === 'HTTP/2');
+  assert.deepEqual([line.status, line.grpcStatus], [503, 14]);
+  const metrics = await (await fetch(`http://127.0.0.1:${lb.adminPort}/metrics`)).text();
+  assert.match(metrics, /^outrigger_grpc_requests_total\{grpc_code="UNAVAILABLE"\} 1$/m);
+  assert.doesNotMatch(metrics, /^outrigger_grpc_requests_total\{grpc_code="UNKNOWN"\}/m);
+});

@@ -89,6 +89,7 @@ test('HTTP/2 client: HEAD and 204 carry no body, a 103 comes before the head, a 
   assert.equal(broken.reset, true, 'the stream is reset with an error code, not ended as if whole');
   const cut = await lb.waitForLog((l) => l.msg === 'request' && l.path === '/broken');
   assert.equal(cut.aborted, true, 'logged as an answer that did not go out whole');
+  assert.equal(cut.upstreamError, 'reset', 'by the backend\'s doing, not the client\'s');
   assert.equal((await get(session, '/page')).body, 'hello', 'the session is still usable');
 });
 

@@ -13,6 +13,7 @@ function pinoLine(e: AccessEntry, now: number): string {
   logger.info({
     reqId: e.reqId, ...(e.traceId === undefined ? {} : { traceId: e.traceId, spanId: e.spanId }), client: e.client, method: e.method, path: e.path, backend: e.backend, status: e.status,
     durationMs: Math.round(e.durationMs * 100) / 100, attempts: e.attempts, ...(e.aborted ? { aborted: true } : {}),
+    ...(e.upstreamError === undefined ? {} : { upstreamError: e.upstreamError }),
     ...(e.protocol === undefined ? {} : { protocol: e.protocol }), ...(e.grpc === true ? { grpcStatus: e.grpcStatus ?? null } : {}),
   }, 'request');
   return out;
@@ -35,6 +36,7 @@ const cases: Array<[string, Partial<AccessEntry>]> = [
   ['a gRPC call with its status', { protocol: 'HTTP/2', grpc: true, grpcStatus: 14 }],
   ['with its trace and SERVER span', { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' }],
   ['a gRPC call that got no status', { protocol: 'HTTP/2', grpc: true, grpcStatus: undefined, aborted: true }],
+  ['an answer the backend broke off after its head', { aborted: true, upstreamError: 'reset', protocol: 'HTTP/1.1' }],
 ];
 
 for (const [name, change] of cases) {
