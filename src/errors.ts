@@ -111,7 +111,11 @@ export class UpstreamResetError extends UpstreamError {
 export class StreamRefusedError extends UpstreamError {
   readonly kind = 'upstream_reset';
   readonly upstreamKind = 'reset';
-  constructor(backend: string, cause?: unknown) {
+  /**
+   * `rotating`: the backend had sent a GOAWAY on that session (it rotates its connections, or is
+   * shutting down): no fault of its health, and a new session to it may take the stream.
+   */
+  constructor(backend: string, readonly rotating: boolean, cause?: unknown) {
     super('ERR_STREAM_REFUSED', `${backend} refused the stream before processing it`, backend, { cause });
   }
 }

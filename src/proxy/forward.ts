@@ -117,6 +117,7 @@ export class Forwarder {
    */
   private run(req: ClientRequest, head: RequestHead, res: ClientResponse, ex: Exchange, headers: string[], body: RequestBody | undefined, trace: Trace | undefined): void {
     const tried: Backend[] = [];
+    let rotationRetried = false;
     const ctx = this.d.contextFor(ex.clientIp, head.headers);
     const expectContinue = relaysContinue(head);
     const onInformational = refusesInformational(head) ? ignoreInformational : (status: number, raw: readonly string[]) => {
@@ -146,8 +147,12 @@ export class Forwarder {
         const expired = deadline.expired(failure.error); // the call's time ran out, not the backend's
         this.d.outcomes.attemptFailed(backend, failure.error, !failure.stale && expired === undefined);
         if (expired !== undefined) throw expired;
-        // A stream the backend never processed (its GOAWAY): it may take the retry, on another session.
-        if (failure.error instanceof StreamRefusedError) tried.pop();
+        // A stream a backend rotating its connections never processed (its GOAWAY): it may take the
+        // retry, on a new session; once per request, so a backend refusing everything is left.
+        if (failure.error instanceof StreamRefusedError && failure.error.rotating && !rotationRetried) {
+          rotationRetried = true;
+          tried.pop();
+        }
         const reason = retryReason(failure, head.method);
         if (reason === undefined || !this.mayRetry(tried, ctx, body, res, ex)) throw failure.error;
         this.d.metrics.retries.inc({ reason });

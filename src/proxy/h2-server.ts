@@ -155,11 +155,13 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
       for (const session of sessions.keys()) session.close();
     },
     closeAll() {
-      // The connection is dropped, which clients read as retryable (grpc-js: UNAVAILABLE). session.destroy()
-      // would first reset each open stream with NO_ERROR, which a gRPC client reads as INTERNAL.
+      // The connection is dropped first, which clients read as retryable (grpc-js: UNAVAILABLE): a
+      // session.destroy() on a live socket would reset each open stream with NO_ERROR, which a gRPC
+      // client reads as INTERNAL. The session goes next, at once, so that its streams close (and are
+      // logged and counted) before the process exits.
       for (const [session, socket] of sessions) {
-        if (socket !== undefined) socket.destroy();
-        else session.destroy();
+        socket?.destroy();
+        session.destroy();
       }
     },
   };

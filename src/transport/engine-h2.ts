@@ -127,7 +127,7 @@ class H2Exchange implements UpstreamResponse {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? '';
       // A head Node will not encode is no fault of the backend's (stale: not counted against it).
-      return this.cut(SESSION_GONE.has(code) ? new StreamRefusedError(this.backend.id, err) : new UpstreamResetError(this.backend.id, false, err), true);
+      return this.cut(SESSION_GONE.has(code) ? new StreamRefusedError(this.backend.id, true, err) : new UpstreamResetError(this.backend.id, false, err), true);
     }
     this.stream = stream;
     this.active = performance.now();
@@ -186,8 +186,10 @@ class H2Exchange implements UpstreamResponse {
     const errCode = (err as NodeJS.ErrnoException | undefined)?.code ?? '';
     const unprocessed = code === NGHTTP2_REFUSED_STREAM || errCode === 'ERR_HTTP2_GOAWAY_SESSION'
       || stream.id === undefined || stream.id > (this.session?.lastStreamId ?? Infinity);
-    // Never processed (a backend's GOAWAY, or its stream limit): no fault of the backend's health.
-    if (!this.answered && unprocessed) return this.cut(new StreamRefusedError(this.backend.id, err), true);
+    // Never processed. After the backend's GOAWAY (it rotates its connections) no fault of its health;
+    // a backend that refuses streams on a session it keeps is judged as before.
+    const rotating = errCode === 'ERR_HTTP2_GOAWAY_SESSION' || (this.session?.lastStreamId ?? Infinity) !== Infinity;
+    if (!this.answered && unprocessed) return this.cut(new StreamRefusedError(this.backend.id, rotating, err), rotating);
     this.cut(new UpstreamResetError(this.backend.id, PROTOCOL_CODES.has(code), err));
   }
 

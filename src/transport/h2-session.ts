@@ -34,6 +34,8 @@ export class H2Session {
   private idleSince = performance.now();
   private timer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
+  /** Draining because a PING went unanswered (not for a GOAWAY): undone if the answer comes. */
+  private drainedByPing = false;
 
   constructor(
     readonly session: ClientHttp2Session,
@@ -64,7 +66,8 @@ export class H2Session {
     stream.on('close', () => { // emitted once: 'on' spares the wrapper 'once' makes per stream
       this.active -= 1;
       if (this.active === 0) this.idleSince = performance.now();
-      if (this.draining && this.active === 0) this.session.close();
+      // Drained for a late PING: kept until the answer (taking streams again) or the dead time (ended).
+      if (this.draining && this.active === 0 && !this.drainedByPing) this.session.close();
       this.onRoomChanged();
     });
     return stream;
@@ -98,6 +101,12 @@ export class H2Session {
       const sent = this.session.ping(() => {
         clearTimeout(this.pingTimer);
         this.pingTimer = undefined;
+        // Late, but answered: a session drained only for that takes streams again.
+        if (this.drainedByPing && this.lastStreamId === Infinity && !this.session.closed && !this.session.destroyed) {
+          this.drainedByPing = false;
+          this.draining = false;
+          this.onRoomChanged();
+        }
       });
       if (sent && this.o.connectTimeoutMs > 0) {
         this.pingTimer = setTimeout(() => this.pingUnanswered(), this.o.connectTimeoutMs);
@@ -120,6 +129,7 @@ export class H2Session {
     const dead = () => this.session.destroy(new Error('PING unanswered'));
     if (this.active === 0) return dead();
     this.draining = true;
+    this.drainedByPing = true;
     this.onRoomChanged();
     this.pingTimer = setTimeout(dead, Math.max(0, (this.o.pingDeadMs ?? PING_DEAD_MS) - this.o.connectTimeoutMs));
     this.pingTimer.unref();

@@ -11,6 +11,7 @@ import net from 'node:net';
 import { startOutrigger } from '../helpers/outrigger.js';
 import { closedPort } from '../helpers/http.js';
 import { echoClient, startEchoServer, unary } from '../helpers/grpc.js';
+import { startH2Backend } from '../helpers/h2-backend.js';
 
 test('no eligible backend: the call fails UNAVAILABLE with grpc-message no_healthy_backend, counted by grpc_code', async (t) => {
   const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${await closedPort()}`, HEALTH_CHECK_TYPE: 'tcp' });
@@ -222,6 +223,23 @@ test('backends that rotate their connections (grpc.max_connection_age_ms: GOAWAY
   }
 });
 
+test('an h2c backend that refuses every stream (REFUSED_STREAM, no GOAWAY): calls go to the other backend, and it is ejected', async (t) => {
+  const refuser = await startH2Backend((stream) => stream.close(http2.constants.NGHTTP2_REFUSED_STREAM));
+  t.after(() => refuser.close());
+  const good = await startEchoServer();
+  t.after(() => good.close());
+  const lb = await startOutrigger({
+    BACKENDS: `h2c://127.0.0.1:${refuser.port},h2c://127.0.0.1:${good.port}`, HEALTH_CHECK_TYPE: 'none', ACCESS_LOG: 'false',
+    LB_ALGORITHM: 'round-robin', OUTLIER_CONSECUTIVE_FAILURES: '3',
+  });
+  t.after(() => lb.stop());
+  const client = echoClient(lb.proxyPort);
+  t.after(() => client.close());
+  for (let i = 0; i < 20; i++) assert.equal((await unary(client, { message: `m${i}` })).backend, good.port);
+  const metrics = await (await fetch(`http://127.0.0.1:${lb.adminPort}/metrics`)).text();
+  assert.match(metrics, new RegExp(`^outrigger_outlier_ejections_total\\{backend="127\\.0\\.0\\.1:${refuser.port}"\\} 1$`, 'm'));
+});
+
 test('SIGTERM during long server streams: every stream completes, exit 0', async (t) => {
   const { lb, client } = await grpcSetup(t, 2, { SHUTDOWN_DELAY_MS: '200', DRAIN_TIMEOUT_MS: '5000' });
   const streams = Array.from({ length: 6 }, () => collect(client.ServerStream!({ count: 15, interval_ms: 100 }) as grpc.ClientReadableStream<{ index: number }>));
@@ -245,6 +263,7 @@ test('DRAIN_TIMEOUT_MS runs out under long server streams: every call ends UNAVA
   lb.child.kill('SIGTERM');
   assert.deepEqual(await Promise.all(ends), Array(3).fill(`${grpc.status.UNAVAILABLE} after some messages`));
   assert.equal(await lb.exited, 0);
+  assert.equal(lb.logs.filter((l) => l.msg === 'request' && l.protocol === 'HTTP/2').length, 3, 'each cut call is logged before the exit');
 });
 
 test('SIGTERM with SHUTDOWN_DELAY_MS: unary calls at a steady rate through the delay, on a channel from before and on one opened during it, all succeed; exit 0', async (t) => {

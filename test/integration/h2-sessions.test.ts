@@ -155,6 +155,40 @@ test('PING keepalive: a backend busy longer than CONNECT_TIMEOUT_MS keeps its st
   assert.deepEqual(await inFlight, ok('3'), 'the stream in flight was answered, not reset');
 });
 
+test('PING keepalive: a session drained for a late PING takes streams again once the answer comes (no new session)', { timeout: 20_000 }, async (t) => {
+  const server = await startH2Backend((stream) => {
+    stream.respond({ ':status': 200 });
+    stream.end(String(stream.id));
+  });
+  t.after(() => server.close());
+  let stalled = false;
+  const queued: Array<() => void> = [];
+  const pairs: net.Socket[] = [];
+  const relay = net.createServer((client) => {
+    const upstream = net.connect(server.port, '127.0.0.1');
+    pairs.push(client, upstream);
+    for (const s of [client, upstream]) s.on('error', () => undefined);
+    const pass = (to: net.Socket) => (d: Buffer) => (stalled ? queued.push(() => to.write(d)) : to.write(d));
+    client.on('data', pass(upstream));
+    upstream.on('data', pass(client));
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  t.after(() => { for (const s of pairs) s.destroy(); relay.close(); });
+  const pool = new UpstreamPool({ keepaliveMs: 300, connectTimeoutMs: 300, pingDeadMs: 10_000 });
+  t.after(() => pool.close());
+  const backend = backendAt((relay.address() as net.AddressInfo).port);
+  assert.deepEqual(await exchange(backend, pool, '/warm'), ok('1'));
+  stalled = true;
+  const inFlight = exchange(backend, pool, '/busy', 10_000);
+  await new Promise((r) => setTimeout(r, 1200)); // the PING unanswered: drained
+  stalled = false;
+  for (const flush of queued.splice(0)) flush();
+  assert.deepEqual(await inFlight, ok('3'));
+  await new Promise((r) => setTimeout(r, 100)); // the PING's answer is in
+  assert.deepEqual(await exchange(backend, pool, '/after'), ok('5'), 'the next stream on the same session');
+  assert.equal(server.sessionsOpened(), 1);
+});
+
 test('a session idle for UPSTREAM_KEEPALIVE_MS closes; forget() closes a backend\'s sessions', { timeout: 20_000 }, async (t) => {
   const server = await startH2Backend((stream) => {
     stream.respond({ ':status': 200 });
