@@ -4,6 +4,7 @@
  * README's reference table and the Helm chart test read it) and
  * config.ts's parsing both come from it.
  */
+import { isIP } from 'node:net';
 import { makeValidator, type ValidatorSpec } from 'envalid';
 import { LOG_LEVELS } from './log.js';
 import { TLS_VERSIONS } from './tls/cert-files.js';
@@ -45,10 +46,13 @@ function oneOf<T extends string>(values: readonly T[]) {
     return v;
   });
 }
+/** A host name (RFC 1123 labels); one made of digits and dots only must be an IPv4 address instead. */
+const HOST_NAME = /^(?=.{1,253}\.?$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
 const host = makeValidator<string>((input) => {
-  const v = input.trim();
-  if (v === '' || /[\s/]/.test(v)) throw new Error('expected a host name or IP address to listen on');
-  return v.startsWith('[') && v.endsWith(']') ? v.slice(1, -1) : v;
+  const trimmed = input.trim();
+  const v = trimmed.startsWith('[') && trimmed.endsWith(']') ? trimmed.slice(1, -1) : trimmed;
+  if (isIP(v) === 0 && (!HOST_NAME.test(v) || /^[\d.]+$/.test(v))) throw new Error('expected a host name or IP address to listen on');
+  return v;
 });
 const text = makeValidator<string>((input) => input);
 const hashKey = makeValidator<HashKey>((input) => {

@@ -33,7 +33,14 @@ function main(): void {
   process.on('unhandledRejection', (err) => fatal(err, 'unhandled rejection'));
   installSignalHandlers({ shutdown: app.shutdown, reloadables: app.reloadables, logger: log.logger, exit: (code) => process.exit(code) });
   guardInspector(process.execArgv, process.env.NODE_OPTIONS, log.logger);
-  app.start().catch((err: NodeJS.ErrnoException) => {
+  app.start().catch((err: NodeJS.ErrnoException & { hostname?: string }) => {
+    // A listener host that is a valid name but does not resolve: a configuration error too.
+    const unresolved = err.syscall === 'getaddrinfo' ? [['PROXY_HOST', config.proxyHost], ['ADMIN_HOST', config.adminHost]].find(([, h]) => h === err.hostname) : undefined;
+    if (unresolved !== undefined) {
+      process.stderr.write(`outrigger: invalid configuration: ${unresolved[0]}: "${err.hostname}" does not resolve (${err.code})\n`);
+      log.flushSync();
+      process.exit(EXIT_CONFIG);
+    }
     if (err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {
       log.logger.fatal({ code: err.code, address: (err as { address?: string }).address, port: (err as { port?: number }).port }, 'cannot listen');
       log.flushSync();

@@ -67,8 +67,10 @@ export function parseBackendEntry(entry: string, mode: 'http' | 'tcp' = 'http'):
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(rest)) {
     throw new Error(`"${entry}": unknown scheme (use http://, https://, h2c:// or h2://, each also with dns+)`);
   }
+  if (rest.includes('@')) throw new Error(`"${entry}": user:password@ is not supported in a backend address`);
   const { host, port } = splitHostPort(rest, entry);
   if (dns && isIP(host) !== 0) throw new Error(`"${entry}": a dns+ entry needs a DNS name, not an IP address`);
+  if (options.length > 1) throw new Error(`"${entry}": one option at most (;weight=N)`);
   let weight = DEFAULT_WEIGHT;
   for (const option of options) {
     const m = /^\s*weight=(\d{1,4})\s*$/.exec(option);
@@ -90,6 +92,7 @@ function splitHostPort(text: string, entry: string): { host: string; port: numbe
     host = text.slice(1, close);
     portText = text.slice(close + 2);
     if (isIP(host) !== 6) throw new Error(`"${entry}": "${host}" is not an IPv6 address`);
+    host = new URL(`http://[${host}]`).hostname.slice(1, -1); // one spelling per address: [0::1] is [::1]
   } else {
     const colon = text.lastIndexOf(':');
     if (colon < 0) throw new Error(`"${entry}": missing :port`);
@@ -97,6 +100,9 @@ function splitHostPort(text: string, entry: string): { host: string; port: numbe
     portText = text.slice(colon + 1);
     if (host.includes(':')) throw new Error(`"${entry}": IPv6 addresses must be in brackets, e.g. [::1]:8081`);
     if (isIP(host) === 0 && !HOSTNAME.test(host)) throw new Error(`"${entry}": "${host}" is not a valid host`);
+    // Digits and dots that are not an IPv4 address (127.000.0.1, 999.1.1.1): resolvers read some as octal.
+    if (isIP(host) === 0 && /^[\d.]+$/.test(host)) throw new Error(`"${entry}": "${host}" is not a valid IPv4 address`);
+    host = host.toLowerCase(); // DNS names are case-insensitive: LOCALHOST is localhost
   }
   if (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {
     // The port text as read shows what went wrong: a leading zero, a space before `;weight=`, a name.

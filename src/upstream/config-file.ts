@@ -80,6 +80,7 @@ function parseServer(server: unknown, mode: 'http' | 'tcp'): BackendAddress {
   if (server === null || typeof server !== 'object') throw new Error('must be an object with "url"');
   const { url, weight } = server as { url?: unknown; weight?: unknown };
   if (typeof url !== 'string') throw new Error('"url" must be a string');
+  if (url.includes(',')) throw new Error('"url" holds one backend URL (a server entry each)');
   if (weight !== undefined && (typeof weight !== 'number' || !Number.isInteger(weight))) {
     throw new Error('"weight" must be an integer');
   }

@@ -304,6 +304,13 @@ describe('BACKENDS grammar', () => {
     ['bad_host!:80', /not a valid host/],
     ['10.0.0.1:8080,10.0.0.1:8080', /listed twice/],
     ['http://10.0.0.1:8080,10.0.0.1:8080;weight=2', /listed twice/],
+    ['LOCALHOST:80,localhost:80', /listed twice/],
+    ['[0::1]:80,[::1]:80', /listed twice/],
+    ['[FE80::0:1]:80,[fe80::1]:80', /listed twice/],
+    ['127.000.0.1:80', /not a valid IPv4 address/],
+    ['999.1.1.1:80', /not a valid IPv4 address/],
+    ['10.0.0.1:80;weight=2;weight=3', /one option at most/],
+    ['http://user:pw@10.0.0.1:80', /user:password@ is not supported/],
     [' , ', /no backend entries/],
   ];
   for (const [list, message] of BAD) {
@@ -393,6 +400,8 @@ describe('CONFIG_FILE', () => {
     ['bad server url', '{"servers":[{"url":"http://a"}]}', /servers\[0\]: .*missing :port/],
     ['bad weight', '{"servers":[{"url":"http://a:1","weight":1.5}]}', /"weight" must be an integer/],
     ['duplicate server', '{"servers":[{"url":"http://a:1"},{"url":"a:1"}]}', /listed twice/],
+    ['two URLs in one url', '{"servers":[{"url":"http://a:1,http://b:2"}]}', /one backend URL/],
+    ['a weight in the url and beside it', '{"servers":[{"url":"http://a:1;weight=5","weight":2}]}', /one option at most/],
     ['bad interval', '{"servers":[{"url":"http://a:1"}],"healthCheckInterval":"10"}', /"healthCheckInterval" must be a non-negative number/],
   ];
   for (const [what, text, message] of BAD_FILES) {
