@@ -26,7 +26,13 @@ export function createDemoBackend(configuredPort: number): http.Server {
   let healthy = true;
   let port = configuredPort;
   const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://backend');
+    // The target is a path: `//host/…` must not read as another host, nor `//%zz` throw (Invalid URL).
+    let url: URL;
+    try {
+      url = new URL(`http://backend${(req.url ?? '/').startsWith('/') ? '' : '/'}${req.url ?? ''}`);
+    } catch {
+      return text(res, 400, 'bad request target\n');
+    }
     const q = (name: string, def: number) => {
       const v = Number(url.searchParams.get(name));
       return Number.isFinite(v) && url.searchParams.has(name) ? v : def;

@@ -172,6 +172,8 @@ const FORBIDDEN_IN_TRAILERS = new Set([
   'cache-control', 'expect', 'max-forwards', 'pragma', 'range', 'if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since', 'if-range',
   'authorization', 'proxy-authorization', 'www-authenticate', 'proxy-authenticate', 'cookie', 'set-cookie',
   'age', 'expires', 'warning', 'vary', 'location', 'retry-after', 'allow', 'accept-ranges', 'server',
+  // Only Outrigger vouches for a client certificate (SPEC §9), in the head: never a client's, here either.
+  'x-forwarded-client-cert',
 ]);
 
 /** Node's rawTrailers (flat) as the [name, value] pairs addTrailers() takes, without the forbidden fields; same rule both ways. */

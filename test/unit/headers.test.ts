@@ -164,6 +164,7 @@ describe('allowedTrailers drops what RFC 9110 §6.5.1 forbids in trailers, whate
     ['authentication', 'Authorization'], ['authentication', 'Proxy-Authorization'], ['authentication', 'WWW-Authenticate'],
     ['authentication', 'Cookie'], ['authentication', 'Set-Cookie'], ['response control', 'Cache-Control'], ['response control', 'Location'],
     ['response control', 'Retry-After'], ['response control', 'Vary'], ['content processing', 'Content-Encoding'], ['content processing', 'CONTENT-TYPE'],
+    ['only Outrigger vouches for a client certificate', 'X-Forwarded-Client-Cert'],
   ];
   for (const [why, name] of forbidden) {
     test(`${name} (${why})`, () => {
