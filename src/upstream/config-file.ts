@@ -15,10 +15,16 @@ export interface FileSettings {
   readonly settings: Record<string, string>;
 }
 
-/** File keys → env variable, with a conversion from the JSON value. */
-const SETTING_KEYS: Record<string, readonly [string, (value: number) => number]> = {
-  port: ['PROXY_PORT', (x) => x],
-  healthCheckInterval: ['HEALTH_CHECK_INTERVAL_MS', (seconds) => Math.round(seconds * 1000)],
+/**
+ * File keys → env variable, with a conversion from the JSON value and the range it must be in
+ * (checked here, so that a bad value is reported under the file's key, not a variable never set).
+ */
+const SETTING_KEYS: Record<string, readonly [string, (value: number) => number, string, (value: number) => boolean]> = {
+  port: ['PROXY_PORT', (x) => x, 'an integer from 0 to 65535', (x) => Number.isInteger(x) && x >= 0 && x <= 65535],
+  healthCheckInterval: [
+    'HEALTH_CHECK_INTERVAL_MS', (seconds) => Math.round(seconds * 1000), 'a number of seconds from 0.001 to 2147483',
+    (seconds) => Math.round(seconds * 1000) >= 1 && Math.round(seconds * 1000) <= 2_147_483_647,
+  ],
 };
 
 /** Reads and parses CONFIG_FILE at startup (bounded-file.ts: regular files of at most 1 MiB). */
@@ -63,11 +69,11 @@ export function parseConfigFile(raw: string, mode: 'http' | 'tcp' = 'http'): Fil
     }
   });
   const settings: Record<string, string> = {};
-  for (const [key, [envName, convert]] of Object.entries(SETTING_KEYS)) {
+  for (const [key, [envName, convert, range, inRange]] of Object.entries(SETTING_KEYS)) {
     const value = obj[key];
     if (value === undefined) continue;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-      problems.push(`"${key}" must be a non-negative number`);
+    if (typeof value !== 'number' || !Number.isFinite(value) || !inRange(value)) {
+      problems.push(`"${key}" must be ${range} (got ${JSON.stringify(value)})`);
       continue;
     }
     settings[envName] = String(convert(value));

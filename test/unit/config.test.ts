@@ -387,10 +387,10 @@ describe('CONFIG_FILE', () => {
     assert.deepEqual(c.backends.map((b) => b.id), ['localhost:8001']);
   });
 
-  test('file settings go through the same validation as env values', () => {
+  test('file settings are held to the same ranges as env values, and named by their file key (the operator never set PROXY_PORT)', () => {
     const problems = problemsOf({ CONFIG_FILE: 'f.json' }, files({ 'f.json': '{"port":70000,"servers":[{"url":"http://a:1"}]}' }));
     assert.equal(problems.length, 1);
-    assert.match(problems[0]!, /^PROXY_PORT: got "70000"/);
+    assert.match(problems[0]!, /^CONFIG_FILE: "f\.json" "port" must be an integer from 0 to 65535 \(got 70000\)/);
   });
 
   const BAD_FILES: ReadonlyArray<readonly [string, string, RegExp]> = [
@@ -402,7 +402,9 @@ describe('CONFIG_FILE', () => {
     ['duplicate server', '{"servers":[{"url":"http://a:1"},{"url":"a:1"}]}', /listed twice/],
     ['two URLs in one url', '{"servers":[{"url":"http://a:1,http://b:2"}]}', /one backend URL/],
     ['a weight in the url and beside it', '{"servers":[{"url":"http://a:1;weight=5","weight":2}]}', /one option at most/],
-    ['bad interval', '{"servers":[{"url":"http://a:1"}],"healthCheckInterval":"10"}', /"healthCheckInterval" must be a non-negative number/],
+    ['bad interval', '{"servers":[{"url":"http://a:1"}],"healthCheckInterval":"10"}', /"healthCheckInterval" must be a number of seconds/],
+    ['zero interval (named by its key, not HEALTH_CHECK_INTERVAL_MS)', '{"servers":[{"url":"http://a:1"}],"healthCheckInterval":0}', /"healthCheckInterval" must be a number of seconds from 0\.001/],
+    ['port out of range', '{"servers":[{"url":"http://a:1"}],"port":99999}', /"port" must be an integer from 0 to 65535 \(got 99999\)/],
   ];
   for (const [what, text, message] of BAD_FILES) {
     test(`${what} → one CONFIG_FILE problem naming the file`, () => {
