@@ -4,11 +4,11 @@
  * README's reference table and the Helm chart test read it) and
  * config.ts's parsing both come from it.
  */
-import { isIP } from 'node:net';
 import { makeValidator, type ValidatorSpec } from 'envalid';
 import { LOG_LEVELS } from './log.js';
 import { TLS_VERSIONS } from './tls/cert-files.js';
 import { SAMPLERS } from './config-tracing.js';
+import { hostProblem } from './upstream/backend-address.js';
 
 export const MODES = ['http', 'tcp'] as const;
 export const ALGORITHMS = ['round-robin', 'least-connections', 'p2c', 'ewma', 'random', 'ip-hash', 'hash'] as const;
@@ -46,12 +46,11 @@ function oneOf<T extends string>(values: readonly T[]) {
     return v;
   });
 }
-/** A host name (RFC 1123 labels); one made of digits and dots only must be an IPv4 address instead. */
-const HOST_NAME = /^(?=.{1,253}\.?$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
+/** An IP address (IPv6 with or without brackets) or a host name, by the rule backend entries follow. */
 const host = makeValidator<string>((input) => {
   const trimmed = input.trim();
   const v = trimmed.startsWith('[') && trimmed.endsWith(']') ? trimmed.slice(1, -1) : trimmed;
-  if (isIP(v) === 0 && (!HOST_NAME.test(v) || /^[\d.]+$/.test(v))) throw new Error('expected a host name or IP address to listen on');
+  if (hostProblem(v) !== undefined) throw new Error('expected a host name or IP address to listen on');
   return v;
 });
 const text = makeValidator<string>((input) => input);

@@ -15,11 +15,8 @@ import { checkResponseHead } from './response-guard.js';
 import { announcesBody, classify, isUnaskedContinue, latin1, reasonPhrase, REFUSED_LOCALLY } from './undici-wire.js';
 import { UndiciBody } from './undici-body.js';
 import { PhaseClock, type Phase } from './phase-clock.js';
-import { Gather } from './gather.js';
+import { Gather, SMALL_CHUNKS } from './gather.js';
 import { AttemptError, IDEMPOTENT_METHODS, MAX_INFORMATIONAL, type ExchangeRequest, type RelayDone, type UpstreamCall, type UpstreamResponse } from './contract.js';
-
-/** Chunks written on one by one before a Gather takes over (its own first chunks then pass too). */
-const GATHER_AFTER = 8;
 
 /** Body bytes kept while the answer waits for its relay to start (it starts within the same tick). */
 const EARLY_BODY_LIMIT = 64 * 1024;
@@ -63,7 +60,7 @@ class UndiciExchange extends PhaseClock implements UpstreamResponse, Dispatcher.
   private resumeFn: (() => void) | undefined;
   /** Set by relayBody(); until then body chunks are held. */
   private sink: Writable | undefined;
-  /** Body chunks relayed so far; from the 9th on they go through `gather`. */
+  /** Body chunks relayed so far; past SMALL_CHUNKS they go through `gather`. */
   private chunks = 0;
   /** Into the sink, made for a body of many chunks: a full sink pauses undici (false from onData) until it drains. */
   private gather: Gather | undefined;
@@ -179,13 +176,14 @@ class UndiciExchange extends PhaseClock implements UpstreamResponse, Dispatcher.
       this.earlyBytes += chunk.length;
       return this.earlyBytes < EARLY_BODY_LIMIT;
     }
-    // Most answers are a chunk or two: written as they come, without a Gather (transport/gather).
-    if (++this.chunks <= GATHER_AFTER) {
+    // Most answers are a chunk or two: written as they come, without making a Gather (transport/gather).
+    if (++this.chunks <= SMALL_CHUNKS) {
       if (this.sink.write(chunk)) return true;
       this.sink.once('drain', this.resume);
       return false;
     }
-    this.gather ??= Gather.into(this.sink, () => undefined, this.resume); // undici pauses on false from here
+    // undici pauses on false from onData; this engine already passed the first chunks.
+    this.gather ??= Gather.into(this.sink, () => undefined, this.resume, 0);
     this.gather.push(chunk);
     return !this.gather.waiting;
   }

@@ -20,7 +20,7 @@ import type { Writable } from 'node:stream';
 /** Chunks at least this large pass as they are. */
 const SMALL = 4096;
 /** Small chunks a body passes on one by one before gathering starts. */
-const SMALL_CHUNKS = 8;
+export const SMALL_CHUNKS = 8;
 const GATHER_BYTES = 16 * 1024;
 
 export class Gather {
@@ -31,11 +31,14 @@ export class Gather {
   private heldBytes = 0;
   private queued = false;
 
-  /** `out` writes a piece on (and handles backpressure). */
-  constructor(private readonly out: (piece: Buffer) => void) {}
+  /**
+   * `out` writes a piece on (and handles backpressure). `passFirst`: small chunks passed one by one
+   * before gathering starts (0 when the caller already passed a body's first chunks itself).
+   */
+  constructor(private readonly out: (piece: Buffer) => void, private readonly passFirst = SMALL_CHUNKS) {}
 
   /** Into `sink`: when it is full, `pause` the source until it drains, then `resume` it. */
-  static into(sink: Writable, pause: () => void, resume: () => void): Gather {
+  static into(sink: Writable, pause: () => void, resume: () => void, passFirst = SMALL_CHUNKS): Gather {
     const g: Gather = new Gather((piece) => {
       if (sink.write(piece) || g.waiting) return;
       g.waiting = true;
@@ -44,12 +47,12 @@ export class Gather {
         g.waiting = false;
         resume();
       });
-    });
+    }, passFirst);
     return g;
   }
 
   push(chunk: Buffer): void {
-    if (chunk.length >= SMALL || ++this.small <= SMALL_CHUNKS) {
+    if (chunk.length >= SMALL || ++this.small <= this.passFirst) {
       if (this.heldBytes > 0) this.flush();
       return this.out(chunk);
     }

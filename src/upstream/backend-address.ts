@@ -43,6 +43,16 @@ const SCHEMES: ReadonlyArray<readonly [string, Scheme, boolean]> = [
 
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}))*\.?$/;
 
+/** Digits and dots that are not an IPv4 address (127.000.0.1, 999.1.1.1): resolvers read some as octal. */
+const DIGITS_AND_DOTS = /^[\d.]+$/;
+
+/** Why `host` (no brackets) is not an IP address or a host name, or undefined when it is one. */
+export function hostProblem(host: string): string | undefined {
+  if (isIP(host) !== 0) return undefined;
+  if (!HOSTNAME.test(host)) return 'is not a valid host';
+  return DIGITS_AND_DOTS.test(host) ? 'is not a valid IPv4 address' : undefined;
+}
+
 export function formatId(host: string, port: number): string {
   return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
 }
@@ -99,9 +109,8 @@ function splitHostPort(text: string, entry: string): { host: string; port: numbe
     host = text.slice(0, colon);
     portText = text.slice(colon + 1);
     if (host.includes(':')) throw new Error(`"${entry}": IPv6 addresses must be in brackets, e.g. [::1]:8081`);
-    if (isIP(host) === 0 && !HOSTNAME.test(host)) throw new Error(`"${entry}": "${host}" is not a valid host`);
-    // Digits and dots that are not an IPv4 address (127.000.0.1, 999.1.1.1): resolvers read some as octal.
-    if (isIP(host) === 0 && /^[\d.]+$/.test(host)) throw new Error(`"${entry}": "${host}" is not a valid IPv4 address`);
+    const problem = hostProblem(host);
+    if (problem !== undefined) throw new Error(`"${entry}": "${host}" ${problem}`);
     host = host.toLowerCase(); // DNS names are case-insensitive: LOCALHOST is localhost
   }
   if (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {

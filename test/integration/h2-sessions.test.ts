@@ -119,13 +119,17 @@ test('PING keepalive: a backend that stops answering loses its session (a stream
   assert.ok(await pollUntil(() => pool.h2.sessionCount(backend.id) === 0, 2000), 'the dead session left the pool');
 });
 
-test('PING keepalive: a backend busy longer than CONNECT_TIMEOUT_MS keeps its stream in flight (answered once it wakes); new streams meanwhile go to a fresh session', { timeout: 20_000 }, async (t) => {
+/**
+ * An h2c backend answering each stream with its id, behind a relay whose first connection stalls
+ * on demand, both ways (a backend whose event loop is busy): bytes wait, none are lost. `wake()`
+ * passes on what waited. Later connections (fresh sessions) pass at once.
+ */
+async function stallingBackend(t: { after(fn: () => unknown): void }) {
   const server = await startH2Backend((stream) => {
     stream.respond({ ':status': 200 });
     stream.end(String(stream.id));
   });
   t.after(() => server.close());
-  // A relay whose first connection stalls on demand, both ways (a backend whose event loop is busy): bytes wait, none are lost.
   let stalled = false;
   const queued: Array<() => void> = [];
   let first = true;
@@ -144,45 +148,34 @@ test('PING keepalive: a backend busy longer than CONNECT_TIMEOUT_MS keeps its st
   t.after(() => { for (const s of pairs) s.destroy(); relay.close(); });
   const pool = new UpstreamPool({ keepaliveMs: 300, connectTimeoutMs: 300, pingDeadMs: 10_000 });
   t.after(() => pool.close());
-  const backend = backendAt((relay.address() as net.AddressInfo).port);
+  return {
+    server, pool, backend: backendAt((relay.address() as net.AddressInfo).port),
+    stall: () => (stalled = true),
+    wake: () => {
+      stalled = false;
+      for (const flush of queued.splice(0)) flush();
+    },
+  };
+}
+
+test('PING keepalive: a backend busy longer than CONNECT_TIMEOUT_MS keeps its stream in flight (answered once it wakes); new streams meanwhile go to a fresh session', { timeout: 20_000 }, async (t) => {
+  const { pool, backend, stall, wake } = await stallingBackend(t);
   assert.deepEqual(await exchange(backend, pool, '/warm'), ok('1'));
-  stalled = true;
+  stall();
   const inFlight = exchange(backend, pool, '/busy', 10_000);
   await new Promise((r) => setTimeout(r, 1500)); // a PING sent and unanswered past CONNECT_TIMEOUT_MS
   assert.deepEqual(await exchange(backend, pool, '/meanwhile', 3000), ok('1'), 'a new stream went to a fresh session (its first stream)');
-  stalled = false;
-  for (const flush of queued.splice(0)) flush();
+  wake();
   assert.deepEqual(await inFlight, ok('3'), 'the stream in flight was answered, not reset');
 });
 
 test('PING keepalive: a session drained for a late PING takes streams again once the answer comes (no new session)', { timeout: 20_000 }, async (t) => {
-  const server = await startH2Backend((stream) => {
-    stream.respond({ ':status': 200 });
-    stream.end(String(stream.id));
-  });
-  t.after(() => server.close());
-  let stalled = false;
-  const queued: Array<() => void> = [];
-  const pairs: net.Socket[] = [];
-  const relay = net.createServer((client) => {
-    const upstream = net.connect(server.port, '127.0.0.1');
-    pairs.push(client, upstream);
-    for (const s of [client, upstream]) s.on('error', () => undefined);
-    const pass = (to: net.Socket) => (d: Buffer) => (stalled ? queued.push(() => to.write(d)) : to.write(d));
-    client.on('data', pass(upstream));
-    upstream.on('data', pass(client));
-  });
-  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
-  t.after(() => { for (const s of pairs) s.destroy(); relay.close(); });
-  const pool = new UpstreamPool({ keepaliveMs: 300, connectTimeoutMs: 300, pingDeadMs: 10_000 });
-  t.after(() => pool.close());
-  const backend = backendAt((relay.address() as net.AddressInfo).port);
+  const { server, pool, backend, stall, wake } = await stallingBackend(t);
   assert.deepEqual(await exchange(backend, pool, '/warm'), ok('1'));
-  stalled = true;
+  stall();
   const inFlight = exchange(backend, pool, '/busy', 10_000);
   await new Promise((r) => setTimeout(r, 1200)); // the PING unanswered: drained
-  stalled = false;
-  for (const flush of queued.splice(0)) flush();
+  wake();
   assert.deepEqual(await inFlight, ok('3'));
   await new Promise((r) => setTimeout(r, 100)); // the PING's answer is in
   assert.deepEqual(await exchange(backend, pool, '/after'), ok('5'), 'the next stream on the same session');

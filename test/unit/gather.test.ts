@@ -55,3 +55,12 @@ test('Gather.into: a full sink pauses the source once, and its drain resumes it'
   assert.equal(g.waiting, false);
   assert.deepEqual(written, [5000, 5000]);
 });
+
+test('passFirst 0 (the caller passed a body\'s first chunks itself): small chunks are gathered from the first', async () => {
+  const out: string[] = [];
+  const g = new Gather((piece) => out.push(piece.toString()), 0);
+  for (const c of 'abc') g.push(Buffer.from(c));
+  assert.deepEqual(out, []);
+  await tick();
+  assert.deepEqual(out, ['abc']);
+});
