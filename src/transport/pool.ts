@@ -16,6 +16,7 @@ import { Pool } from 'undici';
 import type { Backend } from '../upstream/backend.js';
 import { H2SessionPool } from './h2-sessions.js';
 import { UpstreamTls } from '../tls/upstream-tls.js';
+import { LeanPools } from './lean-pool.js';
 
 export interface PoolOptions {
   readonly keepaliveMs: number;
@@ -34,6 +35,8 @@ export class UpstreamPool {
   private readonly pools = new Map<string, Pool>();
   /** Multiplexed sessions to `h2c`/`h2` backends. */
   readonly h2: H2SessionPool;
+  /** The lean engine's connections to `http` backends (transport/lean-pool). */
+  readonly lean: LeanPools;
   /**
    * Backends that sent a `100 Continue` nobody asked for. RFC 9110 §15.2 lets a
    * server do that and asks clients to read past it; undici refuses the
@@ -44,6 +47,7 @@ export class UpstreamPool {
   constructor(private readonly o: PoolOptions) {
     this.upstreamTls = o.upstreamTls ?? new UpstreamTls({ serverName: undefined, material: undefined });
     this.h2 = new H2SessionPool({ ...o, upstreamTls: this.upstreamTls });
+    this.lean = new LeanPools(o.keepaliveMs);
   }
 
   agentFor(backend: Backend): http.Agent {
@@ -115,6 +119,7 @@ export class UpstreamPool {
       pool.close().catch(() => undefined);
     }
     this.h2.forget(id);
+    this.lean.forget(id);
   }
 
   close(): void {
@@ -123,6 +128,7 @@ export class UpstreamPool {
     for (const pool of this.pools.values()) pool.destroy().catch(() => undefined);
     this.pools.clear();
     this.h2.close();
+    this.lean.close();
   }
 }
 

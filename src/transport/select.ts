@@ -11,17 +11,28 @@ import type { UpstreamPool } from './pool.js';
 import type { ExchangeRequest, UpstreamCall, UpstreamResponse } from './contract.js';
 import { sendWithNodeHttp } from './engine-node.js';
 import { sendWithUndici } from './engine-undici.js';
+import { sendLean } from './engine-lean.js';
 import { sendWithH2 } from './engine-h2.js';
 
 /** Sends `request` to `backend` with the engine that fits it; rejects with an AttemptError. */
 export function send(backend: Backend, pool: UpstreamPool, request: ExchangeRequest, onCall: (call: UpstreamCall) => void): Promise<UpstreamResponse> {
   if (backend.scheme === 'h2c' || backend.scheme === 'h2') return sendWithH2(backend, pool, request, onCall);
   const viaNode = () => sendWithNodeHttp(backend, pool, request, onCall);
+  if (leanCanSend(backend.scheme, request)) return sendLean(backend, pool.lean, request, onCall, viaNode);
   return undiciCanSend(backend.scheme, request) && pool.undiciReads(backend) ? sendWithUndici(backend, pool, request, onCall, viaNode) : viaNode();
 }
 
 /** undici's rule for a request target: origin-form, bytes 0x21–0xff. */
 const UNDICI_PATH = /^\/[\x21-\xff]*$/;
+
+/**
+ * True when the lean engine sends it: a request without a body to a plain-http
+ * backend, with an origin-form target, and headers that may be adjusted
+ * (FORWARDED_HEADERS=false keeps node:http's byte-for-byte path).
+ */
+export function leanCanSend(scheme: Backend['scheme'], o: Pick<ExchangeRequest, 'path' | 'body' | 'exactHeaders'>): boolean {
+  return scheme === 'http' && o.body === undefined && !o.exactHeaders && UNDICI_PATH.test(o.path);
+}
 
 /** Methods whose body undici frames as received (it drops a body's framing on others, or closes after them). */
 const PAYLOAD_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH']);

@@ -3,8 +3,9 @@
  * byte, including answers no real server should send. Each request head is
  * matched by its path: `/good` gets a valid `200 good`; any other path gets
  * what `script(path)` says. It records, per path, the first header name it
- * received, which tells the proxy's two upstream clients apart (undici
- * writes `host` in lower case first; node:http keeps the client's `Host`).
+ * received, which tells the proxy's upstream clients apart (undici
+ * writes `host` in lower case first; node:http and the lean engine keep the
+ * client's `Host`, and node:http adds `Connection: keep-alive`).
  */
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -21,11 +22,14 @@ export interface ScriptedBackend {
   readonly port: number;
   /** First header name of the latest request per path. */
   readonly firstHeader: Map<string, string>;
+  /** Every header name of the latest request per path, in order (node:http adds `Connection`; the lean engine does not). */
+  readonly headerNames: Map<string, string[]>;
   close(): Promise<void>;
 }
 
 export async function startScriptedBackend(script: (path: string) => Play): Promise<ScriptedBackend> {
   const firstHeader = new Map<string, string>();
+  const headerNames = new Map<string, string[]>();
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -55,6 +59,7 @@ export async function startScriptedBackend(script: (path: string) => Play): Prom
         buffered = buffered.slice(end + 4);
         const path = lines[0]!.split(' ')[1] ?? '/';
         firstHeader.set(path, lines[1]?.split(':')[0] ?? '');
+        headerNames.set(path, lines.slice(1).map((l) => l.split(':')[0]!));
         // Bodies in these tests come with a Content-Length or chunked; skip them to find the next head.
         const cl = lines.find((l) => /^content-length:/i.test(l));
         skip = cl === undefined ? 0 : Number(cl.slice(cl.indexOf(':') + 1).trim());
@@ -67,6 +72,7 @@ export async function startScriptedBackend(script: (path: string) => Play): Prom
   return {
     port: (server.address() as AddressInfo).port,
     firstHeader,
+    headerNames,
     close: () => new Promise<void>((resolve) => {
       for (const s of sockets) s.destroy();
       server.close(() => resolve());

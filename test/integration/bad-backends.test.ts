@@ -1,9 +1,9 @@
 /**
  * Hostile backends: a scripted raw backend plays every bad answer of RFC 9112
- * §6–§7 we could think of, once through each upstream client (undici serves
- * a bodiless GET with Host first, and a POST or PUT with a Content-Length
- * body; node:http serves a chunked POST or PUT, and HEAD; the backend sees
- * which by the case of the first header name).
+ * §6–§7 we could think of, once through each upstream client (the lean
+ * engine serves a bodiless GET or HEAD; undici a POST or PUT with a
+ * Content-Length body; node:http a chunked POST or PUT; the backend sees
+ * which by the case of the first header name and node:http's `Connection`).
  * Each row checks three things: what the client gets (the answer relayed
  * when it is valid, `502 upstream_reset` when it is unusable, a cut when the
  * body breaks after the head went out), that the backend slot is free again
@@ -18,15 +18,15 @@ import { exchange, type RawAnswer } from '../helpers/raw-response.js';
 import { sleep } from '../helpers/http.js';
 
 /** `undici-body`: the undici engine with a request body (POST or PUT framed by Content-Length). */
-type Engine = 'undici' | 'undici-body' | 'node';
+type Engine = 'lean' | 'undici-body' | 'node';
 type Expect = { readonly status: number; readonly body?: string } | { readonly error: 'protocol' | 'reset' } | 'cut';
 
 interface Row {
   readonly name: string;
   readonly play: Play;
   readonly expect: Expect;
-  /** When undici's answer differs (and why, in the row's name). */
-  readonly undici?: Expect;
+  /** When the lean engine's answer differs (and why, in the row's name). */
+  readonly lean?: Expect;
   readonly engines?: readonly Engine[];
   /** Rows with a body send POST (chunked for node:http, with a Content-Length for undici-body) unless told otherwise. */
   readonly method?: 'PUT' | 'HEAD';
@@ -51,11 +51,11 @@ const ROWS: readonly Row[] = [
   // 1xx misuse (RFC 9110 §15.2)
   { name: '101 to a request without Upgrade', play: `HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo\r\nConnection: Upgrade\r\n\r\n`, expect: PROTOCOL },
   { name: '101 to a PUT', method: 'PUT', engines: ['undici-body', 'node'], play: `HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo\r\nConnection: Upgrade\r\n\r\n`, expect: PROTOCOL },
-  { name: '101 to a HEAD', method: 'HEAD', engines: ['node'], play: `HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo\r\nConnection: Upgrade\r\n\r\n`, expect: PROTOCOL },
+  { name: '101 to a HEAD', method: 'HEAD', engines: ['lean'], play: `HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo\r\nConnection: Upgrade\r\n\r\n`, expect: PROTOCOL },
   { name: 'endless 103 Early Hints to a client that does not read', play: (s) => flood(s, 'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n', 256 * 1024 * 1024, 4000), expect: PROTOCOL, floodMs: 2500 },
   { name: 'three 103 then 200: the hints are relayed', play: `${'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n'.repeat(3)}${OK}Content-Length: 2\r\n\r\nok`, expect: { status: 200, body: 'ok' }, check: (a) => assert.deepEqual(a.informational, [103, 103, 103]) },
   // Through undici this sends the backend's later requests through node:http: unasked-continue.test.ts.
-  { name: '100 Continue nobody asked for', engines: ['node'], play: `HTTP/1.1 100 Continue\r\n\r\n${OK}Content-Length: 2\r\n\r\nok`, expect: { status: 200, body: 'ok' }, check: (a) => assert.deepEqual(a.informational, []) },
+  { name: '100 Continue nobody asked for', engines: ['lean', 'node'], play: `HTTP/1.1 100 Continue\r\n\r\n${OK}Content-Length: 2\r\n\r\nok`, expect: { status: 200, body: 'ok' }, check: (a) => assert.deepEqual(a.informational, []) },
   // Transfer codings (RFC 9112 §6.1, §7): only `chunked`, once, can be re-framed
   { name: 'Transfer-Encoding: gzip, chunked', play: `${OK}Transfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n`, expect: PROTOCOL },
   { name: 'Transfer-Encoding: gzip (read until close)', play: abc(`${OK}Transfer-Encoding: gzip`), expect: PROTOCOL },
@@ -79,7 +79,7 @@ const ROWS: readonly Row[] = [
   },
   { name: '204 with a body', play: `HTTP/1.1 204 No Content\r\n\r\nabc`, expect: { status: 204, body: '' } },
   { name: '304 with a Content-Length and a body', play: `HTTP/1.1 304 Not Modified\r\nContent-Length: 3\r\n\r\nabc`, expect: { status: 304, body: '' } },
-  { name: 'HEAD answered with a body', method: 'HEAD', engines: ['node'], play: `${OK}Content-Length: 3\r\n\r\nabc`, expect: { status: 200, body: '' } },
+  { name: 'HEAD answered with a body', method: 'HEAD', engines: ['lean'], play: `${OK}Content-Length: 3\r\n\r\nabc`, expect: { status: 200, body: '' } },
   {
     name: 'an answer before the request body was sent', engines: ['undici-body', 'node'], expect: { status: 413, body: 'too big' },
     request: (path) => path.endsWith('/node')
@@ -103,15 +103,15 @@ const ROWS: readonly Row[] = [
   { name: 'four-digit status code', play: 'HTTP/1.1 2000 OK\r\nContent-Length: 3\r\n\r\nabc', expect: PROTOCOL },
   { name: 'a 70 KB response head', play: `${OK}X-A: ${'a'.repeat(70_000)}\r\nContent-Length: 3\r\n\r\nabc`, expect: PROTOCOL },
   { name: 'a status line that is not HTTP', play: 'SSH-2.0-OpenSSH_9.6\r\n\r\n', expect: PROTOCOL },
-  // Both parsers read it with HTTP/1.1 framing, and the proxy re-frames it: relayed as an HTTP/1.1 answer.
-  { name: 'HTTP/2.0 in a status line', play: 'HTTP/2.0 200 OK\r\nContent-Length: 3\r\n\r\nabc', expect: { status: 200, body: 'abc' } },
+  // llhttp (undici, node:http) reads it with HTTP/1.1 framing, and the proxy re-frames it; the lean engine takes HTTP/1.x only.
+  { name: 'HTTP/2.0 in a status line: relayed by llhttp, refused by the lean engine', play: 'HTTP/2.0 200 OK\r\nContent-Length: 3\r\n\r\nabc', expect: { status: 200, body: 'abc' }, lean: PROTOCOL },
   { name: 'a close before any byte', play: { bytes: '', close: true }, expect: { error: 'reset' } },
   { name: 'a close after a 103 and nothing else', play: { bytes: 'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n', close: true }, expect: { error: 'reset' } },
   { name: 'a close in the middle of the head', play: { bytes: `${OK}Content-Le`, close: true }, expect: { error: 'reset' } },
 ];
 
 const ENGINES: ReadonlyArray<{ readonly engine: Engine; readonly firstHeader: string }> = [
-  { engine: 'undici', firstHeader: 'host' },
+  { engine: 'lean', firstHeader: 'Host' },
   { engine: 'undici-body', firstHeader: 'host' },
   { engine: 'node', firstHeader: 'Host' },
 ];
@@ -119,7 +119,7 @@ const ENGINES: ReadonlyArray<{ readonly engine: Engine; readonly firstHeader: st
 const slug = (name: string) => name.toLowerCase().replace(/[^a-z0-9]+/g, '-');
 
 function requestFor(engine: Engine, path: string, method?: 'PUT' | 'HEAD'): string {
-  if (engine === 'undici') return `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`;
+  if (engine === 'lean' && method !== 'HEAD') return `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`;
   if (method === 'HEAD') return `HEAD ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`;
   if (engine === 'undici-body') return `${method ?? 'POST'} ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\nConnection: close\r\n\r\npayload`;
   return `${method ?? 'POST'} ${path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n7\r\npayload\r\n0\r\n\r\n`;
@@ -167,7 +167,7 @@ for (const { engine, firstHeader } of ENGINES) {
       BACKENDS: id, HEALTH_CHECK_TYPE: 'none', MAX_REQUESTS_PER_BACKEND: '1', OUTLIER_CONSECUTIVE_FAILURES: '0', RETRIES: '0', UPSTREAM_TIMEOUT_MS: '3000', ACCESS_LOG: 'false',
     });
     t.after(() => lb.stop());
-    for (const row of ROWS.filter((r) => (r.engines ?? ['undici', 'undici-body', 'node']).includes(engine))) {
+    for (const row of ROWS.filter((r) => (r.engines ?? ['lean', 'undici-body', 'node']).includes(engine))) {
       await t.test(row.name, async (st) => {
         const path = `/case/${slug(row.name)}/${engine}`;
         const before = await metrics(lb);
@@ -183,12 +183,13 @@ for (const { engine, firstHeader } of ENGINES) {
         sampling = false;
         await sampler;
         assert.equal(backend.firstHeader.get(path), firstHeader, `served by ${engine}`);
+        assert.equal(backend.headerNames.get(path)!.includes('Connection'), engine === 'node', `served by ${engine} (node:http's Connection)`);
         if (row.floodMs !== undefined) {
           const growth = Math.max(...rss) - rss[0]!;
           st.diagnostic(`RSS growth during the flood: ${(growth / 1048576).toFixed(1)} MiB`);
           assert.ok(growth < FLOOD_RSS_BOUND, `RSS grew by ${(growth / 1048576).toFixed(0)} MiB during the flood`);
         }
-        const expect = engine === 'node' ? row.expect : row.undici ?? row.expect;
+        const expect = engine === 'lean' ? row.lean ?? row.expect : row.expect;
         assertAnswer(answer, expect);
         row.check?.(answer);
         assert.equal(await inFlightSettles(lb, id), 0, 'the backend slot is free again');

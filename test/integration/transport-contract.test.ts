@@ -1,8 +1,8 @@
 /**
  * The transport contract, engine by engine: the same table of backend
- * behaviours runs against the undici engine and the node:http engine,
+ * behaviours runs against the undici, node:http and lean engines,
  * called directly (no proxy in between), with a scripted backend on
- * loopback. Each row states the one outcome both engines must give: an
+ * loopback. Each row states the one outcome every engine must give: an
  * answer (status, body, trailers, 1xx seen) or a typed error. The HTTP/2
  * engine runs the rows HTTP/2 can express in transport-contract-h2.test.ts.
  */
@@ -14,6 +14,7 @@ import { parseBackendEntry } from '../../src/upstream/backend-address.js';
 import { UpstreamPool } from '../../src/transport/pool.js';
 import { sendWithNodeHttp } from '../../src/transport/engine-node.js';
 import { sendWithUndici } from '../../src/transport/engine-undici.js';
+import { sendLean } from '../../src/transport/engine-lean.js';
 import { AttemptError, type UpstreamCall } from '../../src/transport/contract.js';
 import { contractRequest as request, runExchange as run, type ContractEngine, type Outcome, type Timeouts } from '../helpers/contract-run.js';
 import { startScriptedBackend, type Play } from '../helpers/scripted-backend.js';
@@ -22,6 +23,7 @@ import { closedPort } from '../helpers/http.js';
 const ENGINES: Record<string, ContractEngine> = {
   undici: (b, pool, r, onCall) => sendWithUndici(b, pool, r, onCall, () => Promise.reject(new Error('undici refused the request'))),
   'node:http': sendWithNodeHttp,
+  lean: (b, pool, r, onCall) => sendLean(b, pool.lean, r, onCall, () => Promise.reject(new Error('the lean engine refused the request'))),
 };
 
 interface Row {
@@ -85,7 +87,7 @@ for (const [engineName, engine] of Object.entries(ENGINES)) {
       const outcome = await run(engine, backend, pool, request(`/row${i}`, row.timeouts, informational), informational);
       assert.deepEqual(outcome, row.expect, row.name);
       if (engineName === 'undici') assert.equal(server.firstHeader.get(`/row${i}`), 'host', `${row.name}: undici served it`);
-      else assert.equal(server.firstHeader.get(`/row${i}`), 'Host', `${row.name}: node:http served it`);
+      else assert.equal(server.firstHeader.get(`/row${i}`), 'Host', `${row.name}: ${engineName} served it, with the header as given`);
     }
   });
 
