@@ -16,7 +16,7 @@ import { maxHeaderSize } from 'node:http';
 import type { Writable } from 'node:stream';
 import { ConnectFailedError, UpstreamError, UpstreamResetError, UpstreamTimeoutError } from '../errors.js';
 import type { Backend } from '../upstream/backend.js';
-import type { LeanConn, LeanPools, ConnUser } from './lean-pool.js';
+import { PoolClosedError, type LeanConn, type LeanPools, type ConnUser } from './lean-pool.js';
 import { ResponseError, ResponseReader, type ResponseHead, type ResponseSink } from './h1-response.js';
 import { checkResponseHead } from './response-guard.js';
 import { PhaseClock, type Phase } from './phase-clock.js';
@@ -27,20 +27,27 @@ import { AttemptError, IDEMPOTENT_METHODS, MAX_INFORMATIONAL, type ExchangeReque
 const EARLY_BODY_LIMIT = 64 * 1024;
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** Bytes a field value may not carry on the wire (CR, LF, NUL and the other controls but HTAB). */
-const UNSAFE_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+/** What a field value may not carry (Node's own rule): controls but HTAB, and characters that are not one latin1 byte. */
+const UNSAFE_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+/** An origin-form target of bytes 0x21–0xff. */
+const ORIGIN_FORM = /^\/[\x21-\xff]*$/;
+/** Methods whose requests should say their length even when empty (RFC 9110 §8.6); undici wrote `content-length: 0` too. */
+const PAYLOAD_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH']);
 
-/** The request's head as it goes on the wire, or undefined when a field could not go as is (node:http then says why). */
+/** The request's head as it goes on the wire, or undefined when a part of it could not go as is (node:http then says why). */
 export function requestHead(o: Pick<ExchangeRequest, 'method' | 'path' | 'headers'>): string | undefined {
+  if (!TOKEN.test(o.method) || !ORIGIN_FORM.test(o.path)) return undefined;
   let head = `${o.method} ${o.path} HTTP/1.1\r\n`;
   const h = o.headers;
+  let length = !PAYLOAD_METHODS.has(o.method);
   for (let i = 0; i < h.length; i += 2) {
     const name = h[i]!;
     const value = h[i + 1]!;
     if (!TOKEN.test(name) || UNSAFE_VALUE.test(value)) return undefined;
+    if (!length && name.length === 14 && name.toLowerCase() === 'content-length') length = true;
     head += `${name}: ${value}\r\n`;
   }
-  return `${head}\r\n`;
+  return length ? `${head}\r\n` : `${head}Content-Length: 0\r\n\r\n`;
 }
 
 /** `fallback` sends it through node:http (a field the lean engine will not write). */
@@ -141,7 +148,7 @@ class LeanExchange extends PhaseClock implements UpstreamResponse, ConnUser, Res
     const error = new UpstreamResetError(this.backend.id, false, err);
     if (this.settled) return this.finish(error, []);
     // Nothing came back on a connection that had carried an answer before: most likely its idle close.
-    const stale = conn.reused && this.reader.received === 0;
+    const stale = conn.reused && this.reader.received === 0 && !(err instanceof PoolClosedError);
     if (stale && !this.resent && IDEMPOTENT_METHODS.has(this.o.method)) {
       this.resent = true;
       return this.start(true);

@@ -1,71 +1,59 @@
 /**
  * A strict, incremental reader of one HTTP/1.1 answer on a backend
- * connection (RFC 9112), for the lean engine (transport/engine-lean): the
- * status line and fields, any 1xx answers before it, then the body framed
- * by Content-Length, chunked coding (with trailers) or the connection's end.
- * Bytes go in as they arrive; the head, each read's body bytes (one Buffer
- * per read, however many chunks it held) and the end come out. No I/O.
+ * connection (RFC 9112), for the lean engine (transport/engine-lean): any
+ * 1xx answers, the final head (checked by transport/h1-head), then the body
+ * framed by Content-Length, chunked coding (with trailers) or the
+ * connection's end. Bytes go in as they arrive; the heads, each read's body
+ * bytes (one Buffer per read, however many chunks it held) and the end come
+ * out. No I/O.
  *
- * It refuses what a smuggling-safe parser refuses, as `ResponseError`: a
- * status line that is not `HTTP/1.x` with a three-digit status from 100, a
- * field name that is not a token (which covers obs-fold and whitespace
- * before the colon), control bytes in a value, bare CR or LF, a repeated or
- * non-numeric Content-Length, Content-Length with Transfer-Encoding, a
- * malformed chunk, and a head or trailer section above `maxHeadBytes`.
+ * Work is linear in the bytes received however they are split: a head
+ * still incomplete is kept in one growing buffer, and each read is searched
+ * and checked from where the last one stopped. Refused, as ResponseError:
+ * what transport/h1-head refuses, a bare LF, a head or trailer section above
+ * `maxHeadBytes`, and a malformed chunk.
  */
+import { fieldLine, isStatusLine, parseHead, ResponseError, type ResponseHead } from './h1-head.js';
 
-/** The backend broke HTTP/1.1: the connection cannot be trusted further. */
-export class ResponseError extends Error {}
-
-export interface ResponseHead {
-  readonly statusCode: number;
-  /** As received (latin1), maybe empty. */
-  readonly reason: string;
-  /** Flat [name, value, …] as received (values without surrounding whitespace). */
-  readonly rawHeaders: string[];
-}
+export { ResponseError, type ResponseHead };
 
 export interface ResponseSink {
-  /** A 1xx answer (not 101, which is refused: no request here asks for an upgrade). */
+  /** A 1xx answer (not 101). May throw ResponseError to refuse the answer. */
   informational(head: ResponseHead): void;
-  /** The final answer's head. */
+  /** The final answer's head. May throw ResponseError. */
   head(head: ResponseHead): void;
-  /** Body bytes, in order (each call owns its Buffer). */
+  /** Body bytes, in order. */
   body(chunk: Buffer): void;
   /** The answer is complete, with its trailers (raw pairs, maybe none). */
   end(trailers: string[]): void;
 }
 
-const CRLF = Buffer.from('\r\n');
 const HEAD_END = Buffer.from('\r\n\r\n');
-const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
-const DIGITS = /^\d{1,15}$/;
 const CHUNK_SIZE = /^([0-9a-fA-F]{1,13})[\t ]*(?:;[\t\x20-\x7e\x80-\xff]*)?$/;
-const KEEP_ALIVE_TIMEOUT = /(?:^|[,;\s])timeout\s*=\s*(\d+)/i;
+const MAX_CHUNK_LINE = 1024;
 
 /** Where the reader is in the answer. */
 const State = { Head: 0, Length: 1, UntilClose: 2, ChunkSize: 3, ChunkData: 4, ChunkEnd: 5, Trailers: 6, Done: 7 } as const;
 type State = (typeof State)[keyof typeof State];
 
 export class ResponseReader {
-  /** The final head arrived. */
-  headDone = false;
   /** True once the answer is complete and the connection may carry another exchange. */
   reusable = false;
-  /** Seconds from the answer's `Keep-Alive: timeout=N`, when given. */
+  /** Seconds from the final answer's `Keep-Alive: timeout=N`, when given. */
   keepAliveHintS: number | undefined = undefined;
   /** Bytes received so far (any at all: the backend answered something). */
   received = 0;
   private state: State = State.Head;
+  /** An incomplete head: its bytes so far (`heldLength` of them), and how far they were searched and checked. */
   private held: Buffer | undefined;
+  private heldLength = 0;
+  private checked = 0;
+  private statusChecked = false;
   private left = 0;
   /** A chunk-size or trailer line in progress. */
   private line = '';
   private trailers: string[] = [];
   private trailerBytes = 0;
-  private keepAlive = false;
 
   constructor(
     private readonly sink: ResponseSink,
@@ -74,13 +62,9 @@ export class ResponseReader {
     private readonly maxHeadBytes: number,
   ) {}
 
-  /** True when the answer ends with the connection (no length, no chunking). */
+  /** True while the answer ends with the connection (no length, no chunking). */
   get untilClose(): boolean {
     return this.state === State.UntilClose;
-  }
-
-  get done(): boolean {
-    return this.state === State.Done;
   }
 
   /** Takes the next bytes of the connection; throws ResponseError on a broken answer. */
@@ -93,9 +77,9 @@ export class ResponseReader {
     let data = chunk;
     let at = 0;
     if (this.state === State.Head) {
-      data = this.held === undefined ? chunk : Buffer.concat([this.held, chunk]);
-      this.held = undefined;
-      at = this.heads(data);
+      const inHeld = this.held !== undefined;
+      if (inHeld) data = this.append(chunk);
+      at = this.heads(data, inHeld);
       if (at < 0) return;
     }
     const out: Buffer[] = [];
@@ -103,7 +87,7 @@ export class ResponseReader {
     if (out.length > 0) this.sink.body(out.length === 1 ? out[0]! : Buffer.concat(out));
     // (bodyBytes and the head moved the state on; TypeScript's narrowing from above does not see it.)
     if ((this.state as State) === State.Done) {
-      if (at < data.length) this.reusable = false; // bytes after the answer: the connection is out of step
+      if (at < data.length) this.reusable = false;
       this.sink.end(this.trailers);
     }
   }
@@ -116,91 +100,85 @@ export class ResponseReader {
     return true;
   }
 
-  /** Reads 1xx heads and the final head from `data`; returns where the body starts, or -1 to wait for more. */
-  private heads(data: Buffer): number {
+  /** Reads 1xx heads and the final head from `data` (`inHeld`: the held buffer); returns where the body starts, or -1 to wait for more. */
+  private heads(data: Buffer, inHeld: boolean): number {
     let at = 0;
     for (;;) {
-      const end = data.indexOf(HEAD_END, at);
+      // The terminator may straddle the previous read: search from three bytes before what is new.
+      const end = data.indexOf(HEAD_END, Math.max(at, this.checked - 3));
       if (end < 0) {
-        const rest = data.length - at;
-        if (rest > this.maxHeadBytes) throw new ResponseError('response head too large');
-        if (rest > 0) {
-          this.held = at === 0 ? data : data.subarray(at);
-          // What can never become a head fails now, not at the timeout: a bad first line, or a bare LF.
-          const firstEnd = this.held.indexOf(CRLF);
-          if (firstEnd >= 0 && !STATUS_LINE.test(this.held.toString('latin1', 0, firstEnd))) throw new ResponseError('invalid status line');
-          for (let lf = this.held.indexOf(10); lf >= 0; lf = this.held.indexOf(10, lf + 1)) {
-            if (lf === 0 || this.held[lf - 1] !== 13) throw new ResponseError('bare LF in the head');
-          }
-        }
+        this.checkPartial(data, at, inHeld);
         return -1;
       }
       if (end - at > this.maxHeadBytes) throw new ResponseError('response head too large');
-      const head = this.parseHead(data.toString('latin1', at, end));
+      const parsed = parseHead(data.toString('latin1', at, end), this.headRequest);
       at = end + 4;
-      if (head.statusCode >= 200) {
-        this.headDone = true;
-        this.sink.head(head);
-        return at;
+      this.checked = at;
+      this.statusChecked = false;
+      if (parsed.head.statusCode < 200) {
+        this.sink.informational(parsed.head);
+        continue;
       }
-      this.sink.informational(head);
+      this.held = undefined;
+      this.heldLength = 0;
+      this.checked = 0;
+      this.keepAliveHintS = parsed.keepAliveHintS;
+      this.reusable = parsed.persistent;
+      if (parsed.framing === 'none') this.state = State.Done;
+      else if (parsed.framing === 'chunked') this.state = State.ChunkSize;
+      else if (parsed.framing === 'close') this.state = State.UntilClose;
+      else {
+        this.left = parsed.length;
+        this.state = parsed.length === 0 ? State.Done : State.Length;
+      }
+      this.sink.head(parsed.head);
+      return at;
     }
   }
 
-  private parseHead(text: string): ResponseHead {
-    const lines = text.split('\r\n');
-    const status = STATUS_LINE.exec(lines[0]!);
-    if (status === null) throw new ResponseError('invalid status line');
-    const statusCode = Number(status[2]);
-    if (statusCode === 101) throw new ResponseError('101 Switching Protocols to a request without Upgrade');
-    const rawHeaders: string[] = [];
-    let length: number | undefined;
-    let chunked: boolean | undefined;
-    let close = false;
-    this.keepAlive = false;
-    for (let i = 1; i < lines.length; i++) {
-      const [name, value] = field(lines[i]!);
-      rawHeaders.push(name, value);
-      const n = name.length;
-      if (n !== 14 && n !== 17 && n !== 10) continue;
-      const lower = name.toLowerCase();
-      if (lower === 'content-length') {
-        if (length !== undefined || !DIGITS.test(value)) throw new ResponseError('invalid or repeated Content-Length');
-        length = Number(value);
-      } else if (lower === 'transfer-encoding') {
-        // The last coding decides the framing (empty list elements are allowed); any other is refused by response-guard.
-        const codings = value.toLowerCase().split(',').map((c) => c.trim()).filter((c) => c !== '');
-        chunked = codings[codings.length - 1] === 'chunked';
-      } else if (lower === 'connection') {
-        for (const t of value.toLowerCase().split(',')) {
-          const token = t.trim();
-          if (token === 'close') close = true;
-          else if (token === 'keep-alive') this.keepAlive = true;
-        }
-      } else if (lower === 'keep-alive') {
-        const hint = KEEP_ALIVE_TIMEOUT.exec(value);
-        if (hint !== null) this.keepAliveHintS = Number(hint[1]);
+  /**
+   * A head not complete yet, from `at` in `data`: what can never become one fails now (a head
+   * too large, a bad first line, a bare LF), not at the timeout; the rest is kept for the next read.
+   */
+  private checkPartial(data: Buffer, at: number, inHeld: boolean): void {
+    // Up to three of these bytes may be the terminator begun: the head's text is at least the rest.
+    if (data.length - at - 3 > this.maxHeadBytes) throw new ResponseError('response head too large');
+    const from = Math.max(at, this.checked);
+    for (let lf = data.indexOf(10, from); lf >= 0; lf = data.indexOf(10, lf + 1)) {
+      if (lf === at || data[lf - 1] !== 13) throw new ResponseError('bare LF in the head');
+    }
+    if (!this.statusChecked) {
+      // (A CR that ended the previous read is looked at again: its LF may have come only now.)
+      const firstEnd = data.indexOf(13, Math.max(at, this.checked - 1));
+      if (firstEnd >= 0 && firstEnd + 1 < data.length) {
+        if (!isStatusLine(data.toString('latin1', at, firstEnd))) throw new ResponseError('invalid status line');
+        this.statusChecked = true;
       }
     }
-    const head = { statusCode, reason: status[3] ?? '', rawHeaders };
-    if (statusCode < 200) return head;
-    if (chunked !== undefined && length !== undefined) throw new ResponseError('Content-Length with Transfer-Encoding');
-    const persistent = !close && (status[1] === '1' || this.keepAlive);
-    if (this.headRequest || statusCode === 204 || statusCode === 304) {
-      this.state = State.Done;
-      // A 204/304 announcing a body may send one anyway: its connection is not reused.
-      this.reusable = persistent && (this.headRequest || (chunked === undefined && (length ?? 0) === 0));
-    } else if (chunked === true) {
-      this.state = State.ChunkSize;
-      this.reusable = persistent;
-    } else if (chunked === false || length === undefined) {
-      this.state = State.UntilClose; // another final coding (refused upstream of the relay), or no framing at all
+    // Keep the bytes from `at`: moved to the start of the held buffer (or copied into a new one).
+    const rest = data.length - at;
+    if (inHeld) {
+      if (at > 0) this.held!.copy(this.held!, 0, at, this.heldLength);
     } else {
-      this.left = length;
-      this.state = length === 0 ? State.Done : State.Length;
-      this.reusable = persistent;
+      this.held = Buffer.allocUnsafe(Math.max(4096, rest * 2));
+      data.copy(this.held, 0, at);
     }
-    return head;
+    this.heldLength = rest;
+    this.checked = rest;
+  }
+
+  /** Adds `chunk` to the held head bytes (the buffer doubles as needed); returns them all. */
+  private append(chunk: Buffer): Buffer {
+    let held = this.held!;
+    const need = this.heldLength + chunk.length;
+    if (need > held.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, held.length * 2));
+      held.copy(grown, 0, 0, this.heldLength);
+      this.held = held = grown;
+    }
+    chunk.copy(held, this.heldLength);
+    this.heldLength = need;
+    return held.subarray(0, need);
   }
 
   /** Body bytes of `data` from `at` into `out`; returns where the answer ended (or data.length). */
@@ -220,7 +198,7 @@ export class ResponseReader {
           break;
         }
         case State.ChunkEnd: {
-          // The CRLF after a chunk's data (maybe split across reads).
+          // The CRLF after a chunk's data (maybe split across reads): `left` 0 wants the CR, 1 the LF.
           const want = this.left === 0 ? 13 : 10;
           if (data[at] !== want) throw new ResponseError('chunk data not followed by CRLF');
           at += 1;
@@ -245,7 +223,8 @@ export class ResponseReader {
     const lf = data.indexOf(10, at);
     const end = lf < 0 ? data.length : lf + 1;
     this.line += data.toString('latin1', at, end);
-    if (this.line.length > (this.state === State.Trailers ? this.maxHeadBytes : 1024)) throw new ResponseError('chunk line too long');
+    const limit = this.state === State.Trailers ? this.maxHeadBytes - this.trailerBytes : MAX_CHUNK_LINE;
+    if (this.line.length > limit) throw new ResponseError(this.state === State.Trailers ? 'trailer section too large' : 'chunk line too long');
     if (lf < 0) return end;
     const line = this.line;
     this.line = '';
@@ -263,23 +242,8 @@ export class ResponseReader {
       return end;
     }
     this.trailerBytes += line.length;
-    if (this.trailerBytes > this.maxHeadBytes) throw new ResponseError('trailer section too large');
-    const [name, value] = field(text);
+    const [name, value] = fieldLine(text);
     this.trailers.push(name, value);
     return end;
   }
-}
-
-/** `name: value` of one field line, checked; the value without surrounding SP/HTAB. */
-function field(line: string): [string, string] {
-  const colon = line.indexOf(':');
-  const name = colon > 0 ? line.slice(0, colon) : '';
-  if (!TOKEN.test(name)) throw new ResponseError('invalid field name');
-  let start = colon + 1;
-  let end = line.length;
-  while (start < end && (line.charCodeAt(start) === 32 || line.charCodeAt(start) === 9)) start++;
-  while (end > start && (line.charCodeAt(end - 1) === 32 || line.charCodeAt(end - 1) === 9)) end--;
-  const value = line.slice(start, end);
-  if (!FIELD_VALUE.test(value)) throw new ResponseError('invalid field value');
-  return [name, value];
 }

@@ -19,8 +19,15 @@ export interface ConnUser {
   closed(err: Error | undefined): void;
 }
 
-/** Closed this long before the backend's advertised keep-alive timeout runs out (undici's default margin). */
+/** Closed this long before the backend's advertised keep-alive timeout runs out. */
 const HINT_MARGIN_MS = 1000;
+
+/** The pool was closed (shutdown) with the exchange on it still running. */
+export class PoolClosedError extends Error {
+  constructor() {
+    super('the upstream connection pool was closed');
+  }
+}
 
 export class LeanConn {
   user: ConnUser | undefined;
@@ -69,6 +76,7 @@ export class LeanPools {
   private readonly idle = new Map<string, LeanConn[]>();
   private readonly all = new Set<LeanConn>();
   private sweeper: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(private readonly keepaliveMs: number) {}
 
@@ -97,7 +105,7 @@ export class LeanPools {
   give(backend: Backend, conn: LeanConn, hintS: number | undefined): void {
     conn.user = undefined;
     const limit = hintS === undefined ? this.keepaliveMs : Math.min(this.keepaliveMs, hintS * 1000 - HINT_MARGIN_MS);
-    if (!conn.alive || limit <= 0 || backend.removed) {
+    if (!conn.alive || limit <= 0 || backend.removed || this.closed) {
       conn.socket.destroy();
       return;
     }
@@ -116,11 +124,12 @@ export class LeanPools {
     this.idle.delete(id);
   }
 
-  /** Closes every connection, in flight or not. */
+  /** Closes every connection, in flight or not: an exchange still running fails (never as complete, never sent again). */
   close(): void {
+    this.closed = true;
     clearInterval(this.sweeper);
     this.sweeper = undefined;
-    for (const conn of this.all) conn.socket.destroy();
+    for (const conn of this.all) conn.socket.destroy(conn.user === undefined ? undefined : new PoolClosedError());
     this.idle.clear();
   }
 

@@ -89,10 +89,31 @@ test('h1-response: bytes after the answer make the connection unusable', () => {
   assert.deepEqual([r.body, r.reusable], ['x', false]);
 });
 
-test('h1-response: Keep-Alive timeout hint', () => {
+test('h1-response: Keep-Alive timeout hint, the final answer\'s only', () => {
   const reader = new ResponseReader({ informational() {}, head() {}, body() {}, end() {} }, false, 1024);
   reader.feed(Buffer.from('HTTP/1.1 200 OK\r\nKeep-Alive: max=100, timeout=5\r\nContent-Length: 0\r\n\r\n'));
   assert.equal(reader.keepAliveHintS, 5);
+  const after1xx = new ResponseReader({ informational() {}, head() {}, body() {}, end() {} }, false, 1024);
+  after1xx.feed(Buffer.from('HTTP/1.1 103 Early Hints\r\nKeep-Alive: timeout=2\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'));
+  assert.equal(after1xx.keepAliveHintS, undefined);
+});
+
+test('h1-response: Transfer-Encoding lines are one list (an empty last line does not undo chunked)', () => {
+  const r = both('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: ,\r\n\r\n5\r\nhello\r\n0\r\n\r\n');
+  assert.deepEqual([r.body, r.trailers, r.reusable], ['hello', [], true]);
+});
+
+test('h1-response: HTTP/1.0 with Transfer-Encoding is read, then its connection closed (RFC 9112 §6.1)', () => {
+  const r = both('HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n');
+  assert.deepEqual([r.body, r.trailers, r.reusable], ['x', [], false]);
+});
+
+test('h1-response: the head size limit does not depend on where the reads split', () => {
+  // A head whose text is exactly the limit (1024 bytes) is taken, fed whole or byte by byte; one byte more is refused either way.
+  const filler = (n: number) => `HTTP/1.1 200 OK\r\nX: ${'a'.repeat(n)}`;
+  const base = filler(0).length;
+  assert.equal(both(`${filler(1024 - base)}\r\n\r\n`).status, 200);
+  assert.ok(both(`${filler(1025 - base)}\r\n\r\n`).error !== undefined);
 });
 
 const REFUSED: ReadonlyArray<readonly [string, string]> = [
