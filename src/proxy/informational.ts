@@ -17,7 +17,8 @@ export function relayInformational(res: ClientResponse, expectContinue: boolean,
       return true;
     }
     if (status !== 103) return false;
-    const hints: Record<string, string | string[]> = {};
+    // No prototype: a field named `constructor` or `__proto__` is a field like any other.
+    const hints: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
     for (let i = 0; i < rawHeaders.length; i += 2) {
       const name = rawHeaders[i]!.toLowerCase();
       // Node wants one link per array entry; a backend may send a comma-separated list.

@@ -22,33 +22,16 @@ import { checkResponseHead } from './response-guard.js';
 import { PhaseClock, type Phase } from './phase-clock.js';
 import { Gather, SMALL_CHUNKS } from './gather.js';
 import { AttemptError, IDEMPOTENT_METHODS, MAX_INFORMATIONAL, type ExchangeRequest, type RelayDone, type UpstreamCall, type UpstreamResponse } from './contract.js';
+import { requestHead } from './h1-request.js';
 
 /** Body bytes kept while the answer waits for its relay to start (it starts within the same tick). */
 const EARLY_BODY_LIMIT = 64 * 1024;
-
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** What a field value may not carry (Node's own rule): controls but HTAB, and characters that are not one latin1 byte. */
-const UNSAFE_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
-/** An origin-form target of bytes 0x21–0xff. */
-const ORIGIN_FORM = /^\/[\x21-\xff]*$/;
-/** Methods whose requests should say their length even when empty (RFC 9110 §8.6); undici wrote `content-length: 0` too. */
-const PAYLOAD_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH']);
-
-/** The request's head as it goes on the wire, or undefined when a part of it could not go as is (node:http then says why). */
-export function requestHead(o: Pick<ExchangeRequest, 'method' | 'path' | 'headers'>): string | undefined {
-  if (!TOKEN.test(o.method) || !ORIGIN_FORM.test(o.path)) return undefined;
-  let head = `${o.method} ${o.path} HTTP/1.1\r\n`;
-  const h = o.headers;
-  let length = !PAYLOAD_METHODS.has(o.method);
-  for (let i = 0; i < h.length; i += 2) {
-    const name = h[i]!;
-    const value = h[i + 1]!;
-    if (!TOKEN.test(name) || UNSAFE_VALUE.test(value)) return undefined;
-    if (!length && name.length === 14 && name.toLowerCase() === 'content-length') length = true;
-    head += `${name}: ${value}\r\n`;
-  }
-  return length ? `${head}\r\n` : `${head}Content-Length: 0\r\n\r\n`;
-}
+/**
+ * A reused connection that fails this soon after the request was written, with no answer byte,
+ * was most likely closed by the backend as idle: the request never reached it. Later, the backend
+ * may have acted on it (a crash while processing), and it is not sent again.
+ */
+const RESEND_WINDOW_MS = 250;
 
 /** `fallback` sends it through node:http (a field the lean engine will not write). */
 export function sendLean(
@@ -75,6 +58,8 @@ class LeanExchange extends PhaseClock implements UpstreamResponse, ConnUser, Res
   private aborted = false;
   /** Sent once more on a new connection already (a stale reused one). */
   private resent = false;
+  /** When the request was first written (performance.now()): a second send keeps the first one's deadline. */
+  private sentAt = 0;
   private informationalCount = 0;
   private sink: Writable | undefined;
   private chunks = 0;
@@ -99,6 +84,7 @@ class LeanExchange extends PhaseClock implements UpstreamResponse, ConnUser, Res
     this.reader = new ResponseReader(this, this.o.method === 'HEAD', maxHeaderSize);
     const conn = this.pools.take(this.backend, this, fresh);
     this.conn = conn;
+    if (!fresh) this.sentAt = performance.now();
     if (conn.connected) this.armHead();
     else if (this.o.connectTimeoutMs > 0) this.arm(this.o.connectTimeoutMs, 'connect');
     conn.socket.write(this.wire, 'latin1');
@@ -149,7 +135,7 @@ class LeanExchange extends PhaseClock implements UpstreamResponse, ConnUser, Res
     if (this.settled) return this.finish(error, []);
     // Nothing came back on a connection that had carried an answer before: most likely its idle close.
     const stale = conn.reused && this.reader.received === 0 && !(err instanceof PoolClosedError);
-    if (stale && !this.resent && IDEMPOTENT_METHODS.has(this.o.method)) {
+    if (stale && !this.resent && IDEMPOTENT_METHODS.has(this.o.method) && performance.now() - this.sentAt < RESEND_WINDOW_MS) {
       this.resent = true;
       return this.start(true);
     }
@@ -208,9 +194,10 @@ class LeanExchange extends PhaseClock implements UpstreamResponse, ConnUser, Res
     this.finish(undefined, trailers);
   }
 
-  /** The request is out: its answer's head is due within UPSTREAM_TIMEOUT_MS. */
+  /** The request is out: its answer's head is due within UPSTREAM_TIMEOUT_MS (of the first send). */
   private armHead(): void {
-    const { upstreamTimeoutMs: head, idleTimeoutMs: idle } = this.o;
+    const { idleTimeoutMs: idle } = this.o;
+    const head = this.o.upstreamTimeoutMs > 0 && this.resent ? Math.max(1, this.o.upstreamTimeoutMs - (performance.now() - this.sentAt)) : this.o.upstreamTimeoutMs;
     // Silence before the head ends the wait too, as IDLE_TIMEOUT_MS does on the node:http path.
     if (idle > 0 && (head === 0 || idle < head)) this.arm(idle, 'idle');
     else if (head > 0) this.arm(head, 'headers');

@@ -1,17 +1,12 @@
 /**
- * A strict, incremental reader of one HTTP/1.1 answer on a backend
- * connection (RFC 9112), for the lean engine (transport/engine-lean): any
- * 1xx answers, the final head (checked by transport/h1-head), then the body
- * framed by Content-Length, chunked coding (with trailers) or the
- * connection's end. Bytes go in as they arrive; the heads, each read's body
- * bytes (one Buffer per read, however many chunks it held) and the end come
- * out. No I/O.
- *
- * Work is linear in the bytes received however they are split: a head
- * still incomplete is kept in one growing buffer, and each read is searched
- * and checked from where the last one stopped. Refused, as ResponseError:
- * what transport/h1-head refuses, a bare LF, a head or trailer section above
- * `maxHeadBytes`, and a malformed chunk.
+ * A strict, incremental reader of one HTTP/1.1 answer (RFC 9112) for the lean engine
+ * (transport/engine-lean): any 1xx answers, the final head (checked by transport/h1-head), then
+ * the body framed by Content-Length, chunked coding (with trailers) or the connection's end. Bytes
+ * go in as they arrive; heads, each read's body bytes (one Buffer per read, however many chunks it
+ * held) and the end come out. No I/O. Work is linear however the bytes are split: an incomplete
+ * head is kept in one growing buffer, each read searched and checked from where the last stopped.
+ * Refused (ResponseError): what h1-head refuses, bytes that cannot begin `HTTP/1.`, a bare LF, a
+ * head or trailer section above `maxHeadBytes`, a malformed chunk.
  */
 import { fieldLine, isStatusLine, parseHead, ResponseError, type ResponseHead } from './h1-head.js';
 
@@ -29,8 +24,9 @@ export interface ResponseSink {
 }
 
 const HEAD_END = Buffer.from('\r\n\r\n');
+/** What every status line this reader takes begins with. */
+const VERSION = Buffer.from('HTTP/1.');
 const CHUNK_SIZE = /^([0-9a-fA-F]{1,13})[\t ]*(?:;[\t\x20-\x7e\x80-\xff]*)?$/;
-const MAX_CHUNK_LINE = 1024;
 
 /** Where the reader is in the answer. */
 const State = { Head: 0, Length: 1, UntilClose: 2, ChunkSize: 3, ChunkData: 4, ChunkEnd: 5, Trailers: 6, Done: 7 } as const;
@@ -104,6 +100,8 @@ export class ResponseReader {
   private heads(data: Buffer, inHeld: boolean): number {
     let at = 0;
     for (;;) {
+      // Empty lines before a status line are skipped, as llhttp and Node's client do (RFC 9112 §2.2's robustness).
+      while (at + 1 < data.length && data[at] === 13 && data[at + 1] === 10) at += 2;
       // The terminator may straddle the previous read: search from three bytes before what is new.
       const end = data.indexOf(HEAD_END, Math.max(at, this.checked - 3));
       if (end < 0) {
@@ -147,6 +145,11 @@ export class ResponseReader {
     for (let lf = data.indexOf(10, from); lf >= 0; lf = data.indexOf(10, lf + 1)) {
       if (lf === at || data[lf - 1] !== 13) throw new ResponseError('bare LF in the head');
     }
+    // Not HTTP at all (a binary protocol, an HTTP/2-only server, garbage): refused at its first bytes.
+    const begun = Math.min(data.length - at, VERSION.length);
+    if (!this.statusChecked && !(begun === 1 && data[at] === 13) && data.compare(VERSION, 0, begun, at, at + begun) !== 0) {
+      throw new ResponseError('not an HTTP/1.x status line');
+    }
     if (!this.statusChecked) {
       // (A CR that ended the previous read is looked at again: its LF may have come only now.)
       const firstEnd = data.indexOf(13, Math.max(at, this.checked - 1));
@@ -169,16 +172,11 @@ export class ResponseReader {
 
   /** Adds `chunk` to the held head bytes (the buffer doubles as needed); returns them all. */
   private append(chunk: Buffer): Buffer {
-    let held = this.held!;
     const need = this.heldLength + chunk.length;
-    if (need > held.length) {
-      const grown = Buffer.allocUnsafe(Math.max(need, held.length * 2));
-      held.copy(grown, 0, 0, this.heldLength);
-      this.held = held = grown;
-    }
-    chunk.copy(held, this.heldLength);
+    if (need > this.held!.length) this.held = Buffer.concat([this.held!.subarray(0, this.heldLength)], Math.max(need, this.held!.length * 2));
+    chunk.copy(this.held!, this.heldLength);
     this.heldLength = need;
-    return held.subarray(0, need);
+    return this.held!.subarray(0, need);
   }
 
   /** Body bytes of `data` from `at` into `out`; returns where the answer ended (or data.length). */
@@ -223,7 +221,8 @@ export class ResponseReader {
     const lf = data.indexOf(10, at);
     const end = lf < 0 ? data.length : lf + 1;
     this.line += data.toString('latin1', at, end);
-    const limit = this.state === State.Trailers ? this.maxHeadBytes - this.trailerBytes : MAX_CHUNK_LINE;
+    // A chunk-size line (extensions included) may be as long as a head; trailers share one head's worth.
+    const limit = this.state === State.Trailers ? this.maxHeadBytes - this.trailerBytes : this.maxHeadBytes;
     if (this.line.length > limit) throw new ResponseError(this.state === State.Trailers ? 'trailer section too large' : 'chunk line too long');
     if (lf < 0) return end;
     const line = this.line;

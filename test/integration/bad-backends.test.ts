@@ -105,6 +105,9 @@ const ROWS: readonly Row[] = [
   { name: 'a status line that is not HTTP', play: 'SSH-2.0-OpenSSH_9.6\r\n\r\n', expect: PROTOCOL },
   // llhttp (undici, node:http) reads it with HTTP/1.1 framing, and the proxy re-frames it; the lean engine takes HTTP/1.x only.
   { name: 'HTTP/2.0 in a status line: relayed by llhttp, refused by the lean engine', play: 'HTTP/2.0 200 OK\r\nContent-Length: 3\r\n\r\nabc', expect: { status: 200, body: 'abc' }, lean: PROTOCOL },
+  { name: 'binary bytes that are not HTTP, the connection left open', play: (s) => s.write(Buffer.from([0, 0, 0x12, 4, 0, 0, 0, 0, 0])), expect: PROTOCOL },
+  { name: 'an empty line before the status line', play: `\r\n${OK}Content-Length: 2\r\n\r\nok`, expect: { status: 200, body: 'ok' } },
+  { name: 'a 2000-byte chunk extension', play: `${OK}Transfer-Encoding: chunked\r\n\r\n5;x=${'e'.repeat(2000)}\r\nhello\r\n0\r\n\r\n`, expect: { status: 200, body: 'hello' } },
   { name: 'a close before any byte', play: { bytes: '', close: true }, expect: { error: 'reset' } },
   { name: 'a close after a 103 and nothing else', play: { bytes: 'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n', close: true }, expect: { error: 'reset' } },
   { name: 'a close in the middle of the head', play: { bytes: `${OK}Content-Le`, close: true }, expect: { error: 'reset' } },

@@ -112,3 +112,25 @@ test('lean pool: close() ends a connection in flight; the exchange fails', async
   for (let i = 0; i < 100 && server.open() > 0; i++) await sleep(20);
   assert.equal(server.open(), 0);
 });
+
+test('lean pool: a reused connection that fails long after the request was written is not sent on again (the backend may have acted)', async (t) => {
+  let requests = 0;
+  const server = net.createServer((s) => {
+    s.on('error', () => undefined);
+    let n = 0;
+    s.on('data', () => {
+      requests += 1;
+      n += 1;
+      if (n === 1) s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      else setTimeout(() => s.resetAndDestroy(), 400); // a crash while processing
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  t.after(() => server.close());
+  const pool = new UpstreamPool({ keepaliveMs: 10_000, connectTimeoutMs: 1000 });
+  t.after(() => pool.close());
+  const backend = new Backend(parseBackendEntry(`127.0.0.1:${(server.address() as net.AddressInfo).port}`), true, Date.now());
+  assert.deepEqual(await lean(backend, pool, '/a'), { answer: 200, body: 'ok', trailers: [], informational: [] });
+  assert.deepEqual(await lean(backend, pool, '/b'), { error: 'UpstreamResetError', kind: 'reset', during: 'head' });
+  assert.equal(requests, 2, 'sent once');
+});

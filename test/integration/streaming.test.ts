@@ -122,6 +122,23 @@ test('1xx: 103 Early Hints relayed; 100 Continue comes from the backend, then th
   assert.match(continued10, /continued$/);
 });
 
+test('a 103 with fields named constructor and __proto__: relayed as fields, nothing of JavaScript leaks', async (t) => {
+  const origin = net.createServer((s) => {
+    s.on('error', () => undefined);
+    s.once('data', () => s.write('HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\nconstructor: 1\r\n__proto__: 2\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
+  });
+  await new Promise<void>((r) => origin.listen(0, '127.0.0.1', () => r()));
+  t.after(() => origin.close());
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${(origin.address() as net.AddressInfo).port}`, HEALTH_CHECK_TYPE: 'none' });
+  t.after(() => lb.stop());
+  const reply = await rawExchange(lb.proxyPort, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  const hint = reply.slice(0, reply.indexOf('\r\n\r\n'));
+  assert.match(hint, /^HTTP\/1\.1 103 /);
+  assert.doesNotMatch(reply, /native code|function/);
+  assert.match(hint, /\r\nconstructor: 1(\r\n|$)/);
+  assert.match(reply, /\r\n\r\nok$/);
+});
+
 test('a client that leaves before any answer is counted and logged as 499 (nginx\'s "client closed request"), not as status 0', async (t) => {
   const origin = await startServer((_req, res) => void setTimeout(() => res.end('late'), 1000));
   t.after(() => origin.close());

@@ -149,8 +149,23 @@ for (const [name, wire] of REFUSED) {
   });
 }
 
-test('h1-response: a first line that cannot become a status line is refused before the head ends', () => {
+test('h1-response: what cannot become a status line is refused at its first bytes, before any CRLF', () => {
   assert.ok(read('GARBAGE\r\nmore').error !== undefined);
+  for (const wire of ['hello', '\u0000\u0000\u0012\u0004\u0000', 'HTTP/2', 'http/1.1 200']) {
+    assert.ok(read(wire).error !== undefined, JSON.stringify(wire));
+    assert.ok(read(wire, { split: true }).error !== undefined, `${JSON.stringify(wire)}, byte by byte`);
+  }
+  for (const wire of ['H', 'HTTP/1.', 'HTTP/1.1 2', '\r', '\r\n']) assert.equal(read(wire, { split: true }).error, undefined, `${JSON.stringify(wire)} may still become one`);
+});
+
+test('h1-response: empty lines before a status line are skipped (as llhttp does)', () => {
+  const r = both('\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+  assert.deepEqual([r.status, r.body, r.reusable], [200, 'ok', true]);
+});
+
+test('h1-response: a chunk-size line may carry long extensions (up to the head limit)', () => {
+  const r = both(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x=${'e'.repeat(900)}\r\nhello\r\n0\r\n\r\n`);
+  assert.deepEqual([r.error, r.body], [undefined, 'hello']);
 });
 
 test('h1-response: eof() says whether the answer was whole', () => {

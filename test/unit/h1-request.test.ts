@@ -1,7 +1,7 @@
-/** transport/engine-lean's requestHead: the bytes a bodiless request goes out as, or undefined when a part may not. */
+/** transport/h1-request's requestHead: the bytes a bodiless request goes out as, or undefined when a part may not. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { requestHead } from '../../src/transport/engine-lean.js';
+import { requestHead } from '../../src/transport/h1-request.js';
 
 test('requestHead: fields in order and case, no field of its own for GET', () => {
   assert.equal(requestHead({ method: 'GET', path: '/a?b=1', headers: ['Host', 'x', 'x-Custom', 'v\tw'] }), 'GET /a?b=1 HTTP/1.1\r\nHost: x\r\nx-Custom: v\tw\r\n\r\n');
