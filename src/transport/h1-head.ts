@@ -12,6 +12,8 @@
  * Content-Length with Transfer-Encoding.
  */
 
+import { CHAR_CLASS, isFieldValue, isToken, TOKEN_CHAR, VALUE_CHAR } from './h1-chars.js';
+
 /** The backend broke HTTP/1.1: the connection cannot be trusted further. */
 export class ResponseError extends Error {}
 
@@ -38,10 +40,20 @@ export interface ParsedHead {
 }
 
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const DIGITS = /^\d{1,15}$/;
 const KEEP_ALIVE_TIMEOUT = /(?:^|[,;\s])timeout\s*=\s*(\d+)/i;
+
+/** The status code of the status line `text.slice(0, end)`: `HTTP/1.0` or `HTTP/1.1`, SP, three digits from 100, then nothing or SP and a reason. */
+function statusOf(text: string, end: number): number {
+  const d1 = text.charCodeAt(9) - 48;
+  const d2 = text.charCodeAt(10) - 48;
+  const d3 = text.charCodeAt(11) - 48;
+  let ok = end >= 12 && text.startsWith('HTTP/1.') && (text.charCodeAt(7) === 48 || text.charCodeAt(7) === 49) && text.charCodeAt(8) === 32
+    && d1 >= 1 && d1 <= 9 && d2 >= 0 && d2 <= 9 && d3 >= 0 && d3 <= 9 && (end === 12 || text.charCodeAt(12) === 32);
+  for (let i = 13; ok && i < end; i++) ok = (CHAR_CLASS[text.charCodeAt(i)]! & VALUE_CHAR) !== 0;
+  if (!ok) throw new ResponseError('invalid status line');
+  return d1 * 100 + d2 * 10 + d3;
+}
 
 /** True when `line` (without its CRLF) is a status line this reader takes. */
 export function isStatusLine(line: string): boolean {
@@ -50,10 +62,9 @@ export function isStatusLine(line: string): boolean {
 
 /** The head whose text (without the blank line) is `text`; `headRequest`: the answer to a HEAD has no body. */
 export function parseHead(text: string, headRequest: boolean): ParsedHead {
-  const lines = text.split('\r\n');
-  const status = STATUS_LINE.exec(lines[0]!);
-  if (status === null) throw new ResponseError('invalid status line');
-  const statusCode = Number(status[2]);
+  const firstEnd = text.indexOf('\r\n');
+  const statusCode = statusOf(text, firstEnd < 0 ? text.length : firstEnd);
+  const http10 = text.charCodeAt(7) === 48;
   if (statusCode === 101) throw new ResponseError('101 Switching Protocols to a request without Upgrade');
   const rawHeaders: string[] = [];
   let length: number | undefined;
@@ -62,8 +73,25 @@ export function parseHead(text: string, headRequest: boolean): ParsedHead {
   let close = false;
   let keepAlive = false;
   let keepAliveHintS: number | undefined;
-  for (let i = 1; i < lines.length; i++) {
-    const [name, value] = fieldLine(lines[i]!);
+  // The field lines in one pass over the text (h1-chars' table): no line array, no expression per field.
+  for (let at = firstEnd < 0 ? text.length : firstEnd + 2; at < text.length;) {
+    let i = at;
+    while (i < text.length && (CHAR_CLASS[text.charCodeAt(i)]! & TOKEN_CHAR) !== 0) i++;
+    if (i === at || text.charCodeAt(i) !== 58 /* : */) throw new ResponseError('invalid field name');
+    const name = text.slice(at, i);
+    i++;
+    while (i < text.length && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) i++;
+    const start = i;
+    let end = i;
+    for (; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 13) break;
+      if ((CHAR_CLASS[c]! & VALUE_CHAR) === 0) throw new ResponseError('invalid field value');
+      if (c !== 32 && c !== 9) end = i + 1;
+    }
+    if (i < text.length && text.charCodeAt(i + 1) !== 10) throw new ResponseError('bare CR in the head');
+    at = i + 2;
+    const value = text.slice(start, end);
     rawHeaders.push(name, value);
     const n = name.length;
     if (n !== 14 && n !== 17 && n !== 10) continue;
@@ -78,18 +106,22 @@ export function parseHead(text: string, headRequest: boolean): ParsedHead {
         if (coding !== '') codings.push(coding);
       }
     } else if (lower === 'connection') {
-      for (const t of value.toLowerCase().split(',')) {
-        const token = t.trim();
-        if (token === 'close') close = true;
-        else if (token === 'keep-alive') keepAlive = true;
+      const tokens = value.toLowerCase();
+      if (tokens === 'keep-alive') keepAlive = true;
+      else if (tokens === 'close') close = true;
+      else {
+        for (const t of tokens.split(',')) {
+          const token = t.trim();
+          if (token === 'close') close = true;
+          else if (token === 'keep-alive') keepAlive = true;
+        }
       }
     } else if (lower === 'keep-alive') {
       const hint = KEEP_ALIVE_TIMEOUT.exec(value);
       if (hint !== null) keepAliveHintS = Number(hint[1]);
     }
   }
-  const head = { statusCode, reason: status[3] ?? '', rawHeaders };
-  const http10 = status[1] === '0';
+  const head = { statusCode, reason: firstEnd === 12 || text.length === 12 ? '' : text.slice(13, firstEnd < 0 ? text.length : firstEnd), rawHeaders };
   // HTTP/1.0 with Transfer-Encoding is faulty framing: read it, then close (RFC 9112 §6.1).
   const persistent = !close && (http10 ? keepAlive && codings === undefined : true);
   if (statusCode < 200) return { head, framing: 'none', length: 0, persistent, keepAliveHintS };
@@ -112,12 +144,12 @@ export function parseHead(text: string, headRequest: boolean): ParsedHead {
 export function fieldLine(line: string): [string, string] {
   const colon = line.indexOf(':');
   const name = colon > 0 ? line.slice(0, colon) : '';
-  if (!TOKEN.test(name)) throw new ResponseError('invalid field name');
+  if (!isToken(name)) throw new ResponseError('invalid field name');
   let start = colon + 1;
   let end = line.length;
   while (start < end && (line.charCodeAt(start) === 32 || line.charCodeAt(start) === 9)) start++;
   while (end > start && (line.charCodeAt(end - 1) === 32 || line.charCodeAt(end - 1) === 9)) end--;
   const value = line.slice(start, end);
-  if (!FIELD_VALUE.test(value)) throw new ResponseError('invalid field value');
+  if (!isFieldValue(value)) throw new ResponseError('invalid field value');
   return [name, value];
 }

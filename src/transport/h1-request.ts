@@ -8,10 +8,8 @@
  * takes the request and says what is wrong.
  */
 import type { ExchangeRequest } from './contract.js';
+import { isFieldValue, isToken } from './h1-chars.js';
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** What a field value may not carry (Node's own rule): controls but HTAB, and characters that are not one latin1 byte. */
-const UNSAFE_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 /** An origin-form target of bytes 0x21–0xff. */
 const ORIGIN_FORM = /^\/[\x21-\xff]*$/;
 /** Methods whose requests should say their length even when empty (RFC 9110 §8.6); undici wrote `content-length: 0` too. */
@@ -19,14 +17,14 @@ const PAYLOAD_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH']);
 
 /** The request's head as it goes on the wire, or undefined when a part of it could not go as is (node:http then says why). */
 export function requestHead(o: Pick<ExchangeRequest, 'method' | 'path' | 'headers'>): string | undefined {
-  if (!TOKEN.test(o.method) || !ORIGIN_FORM.test(o.path)) return undefined;
+  if (!isToken(o.method) || !ORIGIN_FORM.test(o.path)) return undefined;
   let head = `${o.method} ${o.path} HTTP/1.1\r\n`;
   const h = o.headers;
   let length = !PAYLOAD_METHODS.has(o.method);
   for (let i = 0; i < h.length; i += 2) {
     const name = h[i]!;
     const value = h[i + 1]!;
-    if (!TOKEN.test(name) || UNSAFE_VALUE.test(value)) return undefined;
+    if (!isToken(name) || !isFieldValue(value)) return undefined;
     if (!length && name.length === 14 && name.toLowerCase() === 'content-length') length = true;
     head += `${name}: ${value}\r\n`;
   }
