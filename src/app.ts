@@ -10,7 +10,7 @@ import type { LogHandle } from './log.js';
 import { createMetrics } from './metrics.js';
 import { BackendSet } from './upstream/backend-set.js';
 import { dnsContext, entrySources } from './upstream/discovery.js';
-import { SourceSet } from './upstream/source-set.js';
+import { SourceSet, warnConflict } from './upstream/source-set.js';
 import { ConfigFileSource } from './upstream/config-file-source.js';
 import { readBoundedFileSync } from './upstream/bounded-file.js';
 import { createPicker } from './balancer/index.js';
@@ -76,7 +76,7 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
   const configFile = config.configFile === undefined ? undefined : new ConfigFileSource({
     path: config.configFile, entries: config.backends, text: safeRead(config.configFile), mode: config.mode, sourcesFor, metrics, logger,
   });
-  const discovery = configFile ?? new SourceSet(sourcesFor(config.backends));
+  const discovery = configFile ?? new SourceSet(sourcesFor(config.backends), warnConflict(logger));
   const picker = createPicker(config.algorithm);
   const prober = new Prober(set, config.healthCheck, metrics, upstreamTls, rng);
   const outlier = new OutlierDetector(set, config.outlier, metrics);

@@ -68,11 +68,14 @@ function asciiOnly(text: string): string {
 
 /**
  * Node's X509Certificate.subject is one RDN per line, most general first,
- * values already escaped as RFC 2253 asks (`\,`, `\"`, `\\`, control bytes as
- * `\XX`). RFC 2253 order is the reverse, comma-separated.
+ * values already escaped as RFC 2253 asks (`\,`, `\"`, `\\`, `\+`, control
+ * bytes as `\XX`), the attributes of a multi-valued RDN joined by ` + `.
+ * RFC 2253 order (OpenSSL's `-nameopt RFC2253`) is the reverse throughout:
+ * RDNs comma-separated, a multi-valued RDN's attributes `+`-separated.
  */
 export function rfc2253Subject(subject: string): string {
-  return asciiOnly(subject.split('\n').filter((l) => l !== '').reverse().join(','));
+  const rdns = subject.split('\n').filter((l) => l !== '').reverse();
+  return asciiOnly(rdns.map((rdn) => (rdn.includes(' + ') ? rdn.split(' + ').reverse().join('+') : rdn)).join(','));
 }
 
 /** An XFCC value: quoted when it holds a separator or a quote (Envoy's rule). */

@@ -9,7 +9,7 @@ import type { Metrics } from '../metrics.js';
 import type { BackendAddress } from './backend-address.js';
 import { ConfigWatcher } from './config-watcher.js';
 import type { DiscoverySource, EmitDiff } from './discovery-source.js';
-import { SourceSet } from './source-set.js';
+import { SourceSet, warnConflict } from './source-set.js';
 
 export interface ConfigFileSourceOptions {
   readonly path: string;
@@ -31,7 +31,7 @@ export class ConfigFileSource implements DiscoverySource {
 
   constructor(options: ConfigFileSourceOptions) {
     const { sourcesFor } = options;
-    this.set = new SourceSet(sourcesFor(options.entries));
+    this.set = new SourceSet(sourcesFor(options.entries), warnConflict(options.logger));
     this.watcher = new ConfigWatcher(options.path, options.text, options.mode,
       (entries) => this.set.replaceChildren(sourcesFor(entries)), options.metrics, options.logger);
   }

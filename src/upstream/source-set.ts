@@ -1,13 +1,18 @@
 /**
  * Several discovery sources as one: the membership is each source's backends
  * in the order the sources were given (configuration order), a backend that
- * two sources report counted once with the first one's weight. A change in
+ * two sources report counted once with the first one's scheme and weight
+ * (`onConflict` hears of it, once per backend, when the two differ). A change in
  * any source becomes one diff of that merged membership. replaceChildren()
  * swaps every source at once (a CONFIG_FILE reload): the new ones are started
  * first, then one diff moves the membership from the old ones to the new.
  */
+import type { Logger } from '../log.js';
 import type { BackendAddress } from './backend-address.js';
 import { applyDiff, diffAddresses, isEmptyDiff, type DiscoverySource, type EmitDiff } from './discovery-source.js';
+
+/** A backend two sources report with different settings: `kept` is used, `ignored` is not. */
+export type OnConflict = (kept: BackendAddress, ignored: BackendAddress) => void;
 
 interface Child {
   readonly source: DiscoverySource;
@@ -22,7 +27,10 @@ export class SourceSet implements DiscoverySource {
   /** replaceChildren() calls run one after another. */
   private swaps: Promise<void> = Promise.resolve();
 
-  constructor(sources: readonly DiscoverySource[]) {
+  /** Backends already reported to `onConflict`. */
+  private readonly conflicts = new Set<string>();
+
+  constructor(sources: readonly DiscoverySource[], private readonly onConflict?: OnConflict) {
     this.children = sources.map((source) => ({ source, list: [] }));
   }
 
@@ -72,12 +80,17 @@ export class SourceSet implements DiscoverySource {
   private publish(): void {
     if (this.closed || this.emit === undefined) return;
     const merged: BackendAddress[] = [];
-    const seen = new Set<string>();
+    const seen = new Map<string, BackendAddress>();
     for (const child of this.children) {
       for (const address of child.list) {
-        if (seen.has(address.id)) continue;
-        seen.add(address.id);
-        merged.push(address);
+        const kept = seen.get(address.id);
+        if (kept === undefined) {
+          seen.set(address.id, address);
+          merged.push(address);
+        } else if ((kept.scheme !== address.scheme || kept.weight !== address.weight) && !this.conflicts.has(address.id)) {
+          this.conflicts.add(address.id);
+          this.onConflict?.(kept, address);
+        }
       }
     }
     const diff = diffAddresses(this.merged, merged);
@@ -85,4 +98,12 @@ export class SourceSet implements DiscoverySource {
     this.merged = merged;
     if (!unchanged) this.emit(diff);
   }
+}
+
+/** The warn line for a backend that two entries (a `dns+` name and a static address, say) give different settings. */
+export function warnConflict(logger: Logger): OnConflict {
+  return (kept, ignored) => logger.warn(
+    { backend: kept.id, used: { scheme: kept.scheme, weight: kept.weight }, ignored: { scheme: ignored.scheme, weight: ignored.weight } },
+    'backend listed twice with different settings (a dns+ name and an address, say): the first entry\'s are used',
+  );
 }

@@ -53,3 +53,20 @@ test('dns+ entries expand to one backend per address (localhost)', async (t) => 
   // Whatever else localhost resolves to (::1 here, where nothing listens) is probed and kept out.
   assert.equal((await request(lb.proxyPort, '/ping')).status, 200);
 });
+
+test('a dns+ name and an address for the same backend with other settings: the first entry is used, one warn line says so', async (t) => {
+  const backend = await startBackend();
+  t.after(() => backend.close());
+  const lb = await startOutrigger({
+    BACKENDS: `127.0.0.1:${backend.port};weight=2,dns+http://localhost:${backend.port};weight=7`, HEALTH_CHECK_TYPE: 'none', DNS_REFRESH_MS: '200', ACCESS_LOG: 'false',
+  });
+  t.after(() => lb.stop());
+  const line = await lb.waitForLog((l) => l.msg === 'backend listed twice with different settings (a dns+ name and an address, say): the first entry\'s are used', 5000);
+  assert.equal(line.level, 40);
+  assert.equal(line.backend, `127.0.0.1:${backend.port}`);
+  assert.deepEqual([line.used, line.ignored], [{ scheme: 'http', weight: 2 }, { scheme: 'http', weight: 7 }]);
+  const status = await (await fetch(`http://127.0.0.1:${lb.adminPort}/api/status`)).json() as { backends: Array<{ id: string; weight: number }> };
+  assert.equal(status.backends.find((b) => b.id === `127.0.0.1:${backend.port}`)?.weight, 2);
+  await new Promise((r) => setTimeout(r, 500)); // a few DNS refreshes: still one line
+  assert.equal(lb.logs.filter((l) => l.msg === line.msg).length, 1);
+});

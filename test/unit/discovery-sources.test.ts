@@ -222,6 +222,18 @@ test('SourceSet: one first diff with every source in order; a backend two source
   set.close();
 });
 
+test('SourceSet: a backend two sources give different settings is reported once (the first entry\'s are used); same settings are not', async () => {
+  const conflicts: Array<[string, number, number]> = [];
+  const set = new SourceSet(
+    [new ManualSource(list('a.local:1,b.local:2;weight=5')), new ManualSource(list('b.local:2;weight=9,a.local:1'))],
+    (kept, ignored) => conflicts.push([kept.id, kept.weight, ignored.weight]),
+  );
+  const { emit } = recorder();
+  await set.start(emit);
+  assert.deepEqual(conflicts, [['b.local:2', 5, 9]], 'a.local:1 is listed twice alike: nothing to say');
+  set.close();
+});
+
 test('SourceSet: a change in one source is a diff of the merged list, in place', async () => {
   const first = new ManualSource(list('a.local:1'));
   const second = new ManualSource(list('c.local:3'));

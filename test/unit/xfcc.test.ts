@@ -28,6 +28,9 @@ test('quotes and backslashes in the subject stay escaped once; separators inside
 
 test('non-ASCII in the subject becomes \\XX escapes of its UTF-8 bytes (a header value stays ASCII)', () => {
   assert.equal(rfc2253Subject('O=Ä\nCN=x'), 'CN=x,O=\\C3\\84');
+  // A multi-valued RDN, as Node prints it; OpenSSL's -nameopt RFC2253 gives CN=x,UID=u1+OU=a,O=Org,C=US.
+  assert.equal(rfc2253Subject('C=US\nO=Org\nOU=a + UID=u1\nCN=x'), 'CN=x,UID=u1+OU=a,O=Org,C=US');
+  assert.equal(rfc2253Subject('O=a\\+b\nCN=x'), 'CN=x,O=a\\+b', 'an escaped plus is part of a value');
 });
 
 test('URI SANs: Node quotes values holding a comma; a URI with a separator is quoted in XFCC', () => {
