@@ -85,6 +85,9 @@ export type Engine<B> = (backend: B, request: ExchangeRequest, onCall: (call: Up
  */
 export const MAX_INFORMATIONAL = 10;
 
+/** Methods whose requests carry a body as a rule (RFC 9110 §9.3): an empty one still says its length. */
+export const PAYLOAD_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH']);
+
 /** Methods a request may be sent again with (RFC 9110 §9.2.2): retries, and an engine's second try. */
 export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 

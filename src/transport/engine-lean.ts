@@ -19,13 +19,11 @@ import type { Backend } from '../upstream/backend.js';
 import { PoolClosedError, type LeanConn, type LeanPools, type ConnUser } from './lean-pool.js';
 import { ResponseError, ResponseReader, type ResponseHead, type ResponseSink } from './h1-response.js';
 import { checkResponseHead } from './response-guard.js';
-import { PhaseClock, type Phase } from './phase-clock.js';
-import { Gather, SMALL_CHUNKS } from './gather.js';
+import type { Phase } from './phase-clock.js';
+import { AnswerRelay } from './answer-relay.js';
 import { AttemptError, IDEMPOTENT_METHODS, MAX_INFORMATIONAL, type ExchangeRequest, type RelayDone, type UpstreamCall, type UpstreamResponse } from './contract.js';
 import { requestHead } from './h1-request.js';
 
-/** Body bytes kept while the answer waits for its relay to start (it starts within the same tick). */
-const EARLY_BODY_LIMIT = 64 * 1024;
 /**
  * A reused connection that fails this soon after the request was written, with no answer byte,
  * was most likely closed by the backend as idle: the request never reached it. Later, the backend
@@ -47,7 +45,7 @@ export function sendLean(
   });
 }
 
-class LeanExchange extends PhaseClock implements UpstreamResponse, ConnUser, ResponseSink {
+class LeanExchange extends AnswerRelay implements UpstreamResponse, ConnUser, ResponseSink {
   statusCode = 0;
   statusMessage = '';
   rawHeaders: readonly string[] = [];
@@ -61,13 +59,6 @@ class LeanExchange extends PhaseClock implements UpstreamResponse, ConnUser, Res
   /** When the request was first written (performance.now()): a second send keeps the first one's deadline. */
   private sentAt = 0;
   private informationalCount = 0;
-  private sink: Writable | undefined;
-  private chunks = 0;
-  private gather: Gather | undefined;
-  private done: RelayDone | undefined;
-  private early: Buffer[] = [];
-  private earlyBytes = 0;
-  private ended: { err: UpstreamError | undefined; trailers: readonly string[] } | undefined;
 
   constructor(
     private readonly backend: Backend,
@@ -96,13 +87,13 @@ class LeanExchange extends PhaseClock implements UpstreamResponse, ConnUser, Res
   }
 
   relayBody(sink: Writable, done: RelayDone): void {
-    this.sink = sink;
-    this.done = done;
-    for (const chunk of this.early) sink.write(chunk);
-    this.early = [];
-    if (this.ended !== undefined) return done(this.ended.err, this.ended.trailers);
+    if (this.startRelay(sink, done)) return;
     this.armSilence(this.o.idleTimeoutMs);
-    if (this.earlyBytes >= EARLY_BODY_LIMIT) this.resume();
+    if (this.heldBack) this.resumeBody();
+  }
+
+  protected resumeSource(): void {
+    this.conn?.socket.resume();
   }
 
   protected expired(phase: Phase): void {
@@ -127,7 +118,7 @@ class LeanExchange extends PhaseClock implements UpstreamResponse, ConnUser, Res
   closed(err: Error | undefined): void {
     const conn = this.conn;
     this.conn = undefined;
-    if (this.aborted || this.ended !== undefined) return;
+    if (this.aborted || this.bodyEnded) return;
     if (err === undefined && this.reader.eof()) return; // an answer read until the close: complete
     this.stopTimer();
     if (conn === undefined || !conn.connected) return this.fail(new ConnectFailedError(this.backend.id, false, err), false);
@@ -161,22 +152,7 @@ class LeanExchange extends PhaseClock implements UpstreamResponse, ConnUser, Res
   }
 
   body(chunk: Buffer): void {
-    if (this.sink === undefined) {
-      this.early.push(chunk);
-      this.earlyBytes += chunk.length;
-      if (this.earlyBytes >= EARLY_BODY_LIMIT) this.conn?.socket.pause();
-      return;
-    }
-    // Most answers are a chunk or two: written as they come, without making a Gather (transport/gather).
-    if (++this.chunks <= SMALL_CHUNKS) {
-      if (!this.sink.write(chunk)) {
-        this.conn?.socket.pause();
-        this.sink.once('drain', this.resume);
-      }
-      return;
-    }
-    this.gather ??= Gather.into(this.sink, () => this.conn?.socket.pause(), this.resume, 0);
-    this.gather.push(chunk);
+    if (!this.pushBody(chunk)) this.conn?.socket.pause();
   }
 
   end(trailers: string[]): void {
@@ -194,27 +170,18 @@ class LeanExchange extends PhaseClock implements UpstreamResponse, ConnUser, Res
     this.finish(undefined, trailers);
   }
 
-  /** The request is out: its answer's head is due within UPSTREAM_TIMEOUT_MS (of the first send). */
+  /** The request is out: its answer's head is due within UPSTREAM_TIMEOUT_MS of the first send. */
   private armHead(): void {
-    const { idleTimeoutMs: idle } = this.o;
-    const head = this.o.upstreamTimeoutMs > 0 && this.resent ? Math.max(1, this.o.upstreamTimeoutMs - (performance.now() - this.sentAt)) : this.o.upstreamTimeoutMs;
-    // Silence before the head ends the wait too, as IDLE_TIMEOUT_MS does on the node:http path.
-    if (idle > 0 && (head === 0 || idle < head)) this.arm(idle, 'idle');
-    else if (head > 0) this.arm(head, 'headers');
-    else this.disarm();
+    const head = this.o.upstreamTimeoutMs;
+    this.armForHead(head > 0 && this.resent ? Math.max(1, head - (performance.now() - this.sentAt)) : head, this.o.idleTimeoutMs);
   }
-
-  private readonly resume = (): void => {
-    this.touch();
-    this.conn?.socket.resume();
-  };
 
   /** Ends the exchange with `err`; its connection is not reused. */
   private cut(err: UpstreamError, stale = false): void {
-    if (this.aborted || this.ended !== undefined) return;
+    if (this.aborted || this.bodyEnded) return;
     this.aborted = true;
     this.stopTimer();
-    this.gather?.drop();
+    this.dropGathered();
     const conn = this.conn;
     this.conn = undefined;
     if (conn !== undefined) {
@@ -230,12 +197,5 @@ class LeanExchange extends PhaseClock implements UpstreamResponse, ConnUser, Res
     if (this.settled) return;
     this.settled = true;
     this.reject(new AttemptError(err, stale));
-  }
-
-  private finish(err: UpstreamError | undefined, trailers: readonly string[]): void {
-    if (this.ended !== undefined) return;
-    this.gather?.flush();
-    this.ended = { err, trailers };
-    this.done?.(err, trailers);
   }
 }

@@ -14,12 +14,9 @@ import type { UpstreamPool } from './pool.js';
 import { checkResponseHead } from './response-guard.js';
 import { announcesBody, classify, isUnaskedContinue, latin1, reasonPhrase, REFUSED_LOCALLY } from './undici-wire.js';
 import { UndiciBody } from './undici-body.js';
-import { PhaseClock, type Phase } from './phase-clock.js';
-import { Gather, SMALL_CHUNKS } from './gather.js';
+import type { Phase } from './phase-clock.js';
+import { AnswerRelay } from './answer-relay.js';
 import { AttemptError, IDEMPOTENT_METHODS, MAX_INFORMATIONAL, type ExchangeRequest, type RelayDone, type UpstreamCall, type UpstreamResponse } from './contract.js';
-
-/** Body bytes kept while the answer waits for its relay to start (it starts within the same tick). */
-const EARLY_BODY_LIMIT = 64 * 1024;
 
 /** `fallback` sends it through node:http: undici refused it, or it is idempotent, bodiless and met an unasked 100 (transport/pool). */
 export function sendWithUndici(
@@ -42,7 +39,7 @@ export function sendWithUndici(
  * One exchange, in undici's handler shape. Before the head it settles the
  * attempt's promise; after it, it is the UpstreamResponse the Forwarder relays.
  */
-class UndiciExchange extends PhaseClock implements UpstreamResponse, Dispatcher.DispatchHandler {
+class UndiciExchange extends AnswerRelay implements UpstreamResponse, Dispatcher.DispatchHandler {
   statusCode = 0;
   statusMessage = '';
   rawHeaders: readonly string[] = [];
@@ -58,17 +55,6 @@ class UndiciExchange extends PhaseClock implements UpstreamResponse, Dispatcher.
   private informational = 0;
   private abortFn: ((err?: Error) => void) | undefined;
   private resumeFn: (() => void) | undefined;
-  /** Set by relayBody(); until then body chunks are held. */
-  private sink: Writable | undefined;
-  /** Body chunks relayed so far; past SMALL_CHUNKS they go through `gather`. */
-  private chunks = 0;
-  /** Into the sink, made for a body of many chunks: a full sink pauses undici (false from onData) until it drains. */
-  private gather: Gather | undefined;
-  private done: RelayDone | undefined;
-  private early: Buffer[] = [];
-  private earlyBytes = 0;
-  /** How the body ended before the relay started: trailers, or an error. */
-  private ended: { err: UpstreamError | undefined; trailers: readonly string[] } | undefined;
 
   constructor(
     private readonly backend: Backend,
@@ -107,18 +93,20 @@ class UndiciExchange extends PhaseClock implements UpstreamResponse, Dispatcher.
   }
 
   relayBody(sink: Writable, done: RelayDone): void {
-    this.sink = sink;
-    this.done = done;
     if (this.bodyless) {
+      // Whatever body bytes came are not relayed; the connection goes.
       this.finish(undefined, []);
+      done(undefined, []);
       return this.cut(new UpstreamResetError(this.backend.id, false));
     }
-    for (const chunk of this.early) sink.write(chunk);
-    this.early = [];
-    if (this.ended !== undefined) return done(this.ended.err, this.ended.trailers);
+    if (this.startRelay(sink, done)) return;
     // Armed here rather than at the head: most answers are complete before this runs.
     this.armSilence(this.o.idleTimeoutMs);
-    if (this.earlyBytes >= EARLY_BODY_LIMIT) this.resume();
+    if (this.heldBack) this.resumeBody();
+  }
+
+  protected resumeSource(): void {
+    this.resumeFn?.();
   }
 
   // undici's handler callbacks below.
@@ -171,21 +159,8 @@ class UndiciExchange extends PhaseClock implements UpstreamResponse, Dispatcher.
   onData(chunk: Buffer): boolean {
     if (this.aborted) return false;
     this.touch();
-    if (this.sink === undefined) {
-      this.early.push(chunk);
-      this.earlyBytes += chunk.length;
-      return this.earlyBytes < EARLY_BODY_LIMIT;
-    }
-    // Most answers are a chunk or two: written as they come, without making a Gather (transport/gather).
-    if (++this.chunks <= SMALL_CHUNKS) {
-      if (this.sink.write(chunk)) return true;
-      this.sink.once('drain', this.resume);
-      return false;
-    }
-    // undici pauses on false from onData; this engine already passed the first chunks.
-    this.gather ??= Gather.into(this.sink, () => undefined, this.resume, 0);
-    this.gather.push(chunk);
-    return !this.gather.waiting;
+    // undici pauses its parser on false, until resumeSource().
+    return this.pushBody(chunk);
   }
 
   onComplete(trailers: Buffer[] | string[] | null): void {
@@ -214,17 +189,8 @@ class UndiciExchange extends PhaseClock implements UpstreamResponse, Dispatcher.
 
   /** The request is out: its answer's head is due within UPSTREAM_TIMEOUT_MS. */
   private armHead(): void {
-    const { upstreamTimeoutMs: head, idleTimeoutMs: idle } = this.o;
-    // Silence before the head ends the wait too, as IDLE_TIMEOUT_MS does on the node:http path.
-    if (idle > 0 && (head === 0 || idle < head)) this.arm(idle, 'idle');
-    else if (head > 0) this.arm(head, 'headers');
-    else this.disarm();
+    this.armForHead(this.o.upstreamTimeoutMs, this.o.idleTimeoutMs);
   }
-
-  private readonly resume = (): void => {
-    this.touch();
-    this.resumeFn?.();
-  };
 
 
   /** Ends the exchange with `err`: through undici once connected, at once before. */
@@ -232,17 +198,10 @@ class UndiciExchange extends PhaseClock implements UpstreamResponse, Dispatcher.
     if (this.aborted) return;
     this.aborted = true;
     this.stopTimer();
-    this.gather?.drop();
+    this.dropGathered();
     if (this.abortFn !== undefined) return this.abortFn(err); // undici calls onError(err)
     if (this.settled) return;
     this.settled = true;
     this.reject(new AttemptError(err, stale));
-  }
-
-  private finish(err: UpstreamError | undefined, trailers: readonly string[]): void {
-    if (this.ended !== undefined) return;
-    this.gather?.flush(); // nothing is held once cut
-    this.ended = { err, trailers };
-    this.done?.(err, trailers);
   }
 }

@@ -39,12 +39,14 @@ export interface ParsedHead {
   readonly keepAliveHintS: number | undefined;
 }
 
-const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
 const DIGITS = /^\d{1,15}$/;
 const KEEP_ALIVE_TIMEOUT = /(?:^|[,;\s])timeout\s*=\s*(\d+)/i;
 
-/** The status code of the status line `text.slice(0, end)`: `HTTP/1.0` or `HTTP/1.1`, SP, three digits from 100, then nothing or SP and a reason. */
-function statusOf(text: string, end: number): number {
+/**
+ * The status code of the status line `text.slice(0, end)` (its CRLF not included): `HTTP/1.0` or
+ * `HTTP/1.1`, SP, three digits from 100, then nothing or SP and a reason; else a ResponseError.
+ */
+export function statusOf(text: string, end = text.length): number {
   const d1 = text.charCodeAt(9) - 48;
   const d2 = text.charCodeAt(10) - 48;
   const d3 = text.charCodeAt(11) - 48;
@@ -53,11 +55,6 @@ function statusOf(text: string, end: number): number {
   for (let i = 13; ok && i < end; i++) ok = (CHAR_CLASS[text.charCodeAt(i)]! & VALUE_CHAR) !== 0;
   if (!ok) throw new ResponseError('invalid status line');
   return d1 * 100 + d2 * 10 + d3;
-}
-
-/** True when `line` (without its CRLF) is a status line this reader takes. */
-export function isStatusLine(line: string): boolean {
-  return STATUS_LINE.test(line);
 }
 
 /** The head whose text (without the blank line) is `text`; `headRequest`: the answer to a HEAD has no body. */

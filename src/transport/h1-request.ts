@@ -7,19 +7,18 @@
  * a value with controls (bar HTAB) or characters above 0xff; node:http then
  * takes the request and says what is wrong.
  */
-import type { ExchangeRequest } from './contract.js';
+import { PAYLOAD_METHODS, type ExchangeRequest } from './contract.js';
 import { isFieldValue, isToken } from './h1-chars.js';
 
-/** An origin-form target of bytes 0x21–0xff. */
-const ORIGIN_FORM = /^\/[\x21-\xff]*$/;
-/** Methods whose requests should say their length even when empty (RFC 9110 §8.6); undici wrote `content-length: 0` too. */
-const PAYLOAD_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH']);
+/** An origin-form target of bytes 0x21–0xff (what undici takes, too: transport/select). */
+export const ORIGIN_FORM = /^\/[\x21-\xff]*$/;
 
 /** The request's head as it goes on the wire, or undefined when a part of it could not go as is (node:http then says why). */
 export function requestHead(o: Pick<ExchangeRequest, 'method' | 'path' | 'headers'>): string | undefined {
   if (!isToken(o.method) || !ORIGIN_FORM.test(o.path)) return undefined;
   let head = `${o.method} ${o.path} HTTP/1.1\r\n`;
   const h = o.headers;
+  // A payload method says its length even when empty (RFC 9110 §8.6), as undici wrote it.
   let length = !PAYLOAD_METHODS.has(o.method);
   for (let i = 0; i < h.length; i += 2) {
     const name = h[i]!;

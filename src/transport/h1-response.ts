@@ -8,7 +8,7 @@
  * Refused (ResponseError): what h1-head refuses, bytes that cannot begin `HTTP/1.`, a bare LF, a
  * head or trailer section above `maxHeadBytes`, a malformed chunk.
  */
-import { fieldLine, isStatusLine, parseHead, ResponseError, type ResponseHead } from './h1-head.js';
+import { fieldLine, parseHead, ResponseError, statusOf, type ResponseHead } from './h1-head.js';
 
 export { ResponseError, type ResponseHead };
 
@@ -154,7 +154,7 @@ export class ResponseReader {
       // (A CR that ended the previous read is looked at again: its LF may have come only now.)
       const firstEnd = data.indexOf(13, Math.max(at, this.checked - 1));
       if (firstEnd >= 0 && firstEnd + 1 < data.length) {
-        if (!isStatusLine(data.toString('latin1', at, firstEnd))) throw new ResponseError('invalid status line');
+        statusOf(data.toString('latin1', at, firstEnd));
         this.statusChecked = true;
       }
     }

@@ -37,6 +37,16 @@ export abstract class PhaseClock {
     this.timer = setTimeout(this.onTimer, ms);
   }
 
+  /**
+   * The request is out: the head is due within `headMs` (UPSTREAM_TIMEOUT_MS; 0 for none), and
+   * silence before it for `idleMs` (IDLE_TIMEOUT_MS) ends the wait too, as on the node:http path.
+   */
+  protected armForHead(headMs: number, idleMs: number): void {
+    if (idleMs > 0 && (headMs === 0 || idleMs < headMs)) this.arm(idleMs, 'idle');
+    else if (headMs > 0) this.arm(headMs, 'headers');
+    else this.disarm();
+  }
+
   /** Silence: `ms` (IDLE_TIMEOUT_MS; 0 for none) from the last activity. */
   protected armSilence(ms: number): void {
     if (ms <= 0) return this.disarm();

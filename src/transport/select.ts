@@ -8,10 +8,11 @@
  */
 import type { Backend } from '../upstream/backend.js';
 import type { UpstreamPool } from './pool.js';
-import type { ExchangeRequest, UpstreamCall, UpstreamResponse } from './contract.js';
+import { PAYLOAD_METHODS, type ExchangeRequest, type UpstreamCall, type UpstreamResponse } from './contract.js';
 import { sendWithNodeHttp } from './engine-node.js';
 import { sendWithUndici } from './engine-undici.js';
 import { sendLean } from './engine-lean.js';
+import { ORIGIN_FORM } from './h1-request.js';
 import { sendWithH2 } from './engine-h2.js';
 
 /** Sends `request` to `backend` with the engine that fits it; rejects with an AttemptError. */
@@ -22,20 +23,17 @@ export function send(backend: Backend, pool: UpstreamPool, request: ExchangeRequ
   return undiciCanSend(backend.scheme, request) && pool.undiciReads(backend) ? sendWithUndici(backend, pool, request, onCall, viaNode) : viaNode();
 }
 
-/** undici's rule for a request target: origin-form, bytes 0x21–0xff. */
-const UNDICI_PATH = /^\/[\x21-\xff]*$/;
 
 /**
- * True when the lean engine sends it: a request without a body to a plain-http
- * backend, with an origin-form target, and headers that may be adjusted
- * (FORWARDED_HEADERS=false keeps node:http's byte-for-byte path).
+ * True when the lean engine takes it: a request without a body to a plain-http
+ * backend, with headers that may be adjusted (FORWARDED_HEADERS=false keeps
+ * node:http's byte-for-byte path). It hands node:http what it will not write
+ * (transport/h1-request: a target that is not origin-form, say).
  */
-export function leanCanSend(scheme: Backend['scheme'], o: Pick<ExchangeRequest, 'path' | 'body' | 'exactHeaders'>): boolean {
-  return scheme === 'http' && o.body === undefined && !o.exactHeaders && UNDICI_PATH.test(o.path);
+export function leanCanSend(scheme: Backend['scheme'], o: Pick<ExchangeRequest, 'body' | 'exactHeaders'>): boolean {
+  return scheme === 'http' && o.body === undefined && !o.exactHeaders;
 }
 
-/** Methods whose body undici frames as received (it drops a body's framing on others, or closes after them). */
-const PAYLOAD_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH']);
 
 /**
  * True when undici sends this request as received. It writes `host` first
@@ -48,7 +46,7 @@ const PAYLOAD_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH']);
  * PATCH, framed by one Content-Length.
  */
 export function undiciCanSend(scheme: Backend['scheme'], o: Pick<ExchangeRequest, 'method' | 'path' | 'headers' | 'body' | 'exactHeaders'>): boolean {
-  if (scheme !== 'http' || o.exactHeaders || o.method === 'HEAD' || !UNDICI_PATH.test(o.path)) return false;
+  if (scheme !== 'http' || o.exactHeaders || o.method === 'HEAD' || !ORIGIN_FORM.test(o.path)) return false;
   const withBody = o.body !== undefined;
   if (withBody && !PAYLOAD_METHODS.has(o.method)) return false;
   const h = o.headers;
