@@ -93,6 +93,7 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
   let announceDrain: () => void = () => undefined;
   let stopListening: () => void;
   let closeConnections: () => void;
+  let sessionsClosed: () => Promise<void> = () => Promise.resolve();
   let rotation: TlsRotation | undefined;
   if (config.mode === 'tcp') {
     proxy = createTcpServer({ config, set, picker, budget, outlier, outcomes, contextFor, splices, inFlight, metrics, logger, upstreamTls });
@@ -114,6 +115,7 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
     announceDrain = () => port.announceDrain();
     stopListening = () => port.stopListening();
     closeConnections = () => port.closeAll();
+    sessionsClosed = () => port.sessionsClosed();
   }
   const admin = createAdminServer({ config, set, readiness, metrics, logger, version: VERSION, startedAt, budget });
 
@@ -128,7 +130,8 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
       announceDrain();
     },
     stopListening: () => stopListening(),
-    idle: () => inFlight.idle(),
+    // HTTP/2 sessions close by themselves once their last GOAWAY is out; cutting them first would lose it.
+    idle: () => Promise.all([inFlight.idle(), sessionsClosed()]).then(() => undefined),
     inFlight: () => inFlight.active,
     closeRemaining: () => {
       splices.closeAll();

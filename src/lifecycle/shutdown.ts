@@ -16,7 +16,7 @@ export interface ShutdownSteps {
   markDraining(): void;
   /** Step 3: stop accepting, close idle connections. */
   stopListening(): void;
-  /** Resolves when nothing is in flight. */
+  /** Resolves when nothing is in flight and every HTTP/2 session has closed. */
   idle(): Promise<void>;
   /** How much is still in flight, for the logs. */
   inFlight(): number;

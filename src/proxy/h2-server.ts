@@ -13,11 +13,11 @@
  * later, the real last stream id, and the session closes once its streams
  * have finished. On SIGTERM every open session is drained at once. A session
  * that opens during SHUTDOWN_DELAY_MS (kube-proxy still sends new
- * connections) is served like any other, and drained after its first answer,
- * as an HTTP/1.1 connection gets `Connection: close` on its answer then: a
- * GOAWAY before the client's first request would leave it nothing to do but
- * fail or reconnect in a loop. Whatever is still open when listening stops
- * gets its last GOAWAY then; open streams finish within DRAIN_TIMEOUT_MS.
+ * connections) is served like any other until listening stops, and gets its
+ * GOAWAY then; open streams finish within DRAIN_TIMEOUT_MS. It is not sent
+ * away earlier, because Node refuses a stream that crosses any GOAWAY it
+ * sends (docs/security.md, "HTTP/2 drain"): a client retries such a call once
+ * (grpc-js), on its new session, and that session must not refuse it again.
  */
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
@@ -51,7 +51,6 @@ export interface H2ServerDeps {
   readonly outcomes: Outcomes;
   readonly logger: Logger;
   readonly deadlines: HeadDeadlines;
-  readonly draining: () => boolean;
 }
 
 export interface H2Listener {
@@ -60,6 +59,8 @@ export interface H2Listener {
   announceDrain(): void;
   /** Drain, step 2: GOAWAY with the real last stream id; sessions close once their streams finish. */
   closeGracefully(): void;
+  /** Resolves once no session is open (each has sent its last GOAWAY and flushed it). */
+  closed(): Promise<void>;
   /** The end of the drain: whatever is left is cut. */
   closeAll(): void;
 }
@@ -73,6 +74,7 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
   });
   /** Open sessions, and the connection each runs on as the front door accepted it. */
   const sessions = new Map<http2.ServerHttp2Session, Socket | undefined>();
+  const emptied: Array<() => void> = [];
   // The socket the next session runs on, as the front door watches it (session.socket is a proxy, another object).
   let arriving: Socket | undefined;
   server.prependListener('connection', (socket: Socket) => (arriving = socket));
@@ -84,7 +86,10 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
     guardSession(session, (reason) => {
       d.logger.warn({ client: clientAddress(session.socket.remoteAddress), reason }, 'HTTP/2 session ended for abuse');
     });
-    session.once('close', () => sessions.delete(session));
+    session.once('close', () => {
+      sessions.delete(session);
+      if (sessions.size === 0) for (const wake of emptied.splice(0)) wake();
+    });
     // The preface and the client's SETTINGS arrived: the head clock's job is done; idle time takes over.
     if (socket !== undefined) {
       rememberSocket(session, socket);
@@ -110,7 +115,6 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
     stream.on('aborted', onAborted);
     metrics.downstreamStreams.inc();
     const endFlight = d.inFlight.begin();
-    const session = stream.session; // undefined once the stream has closed (a reset before this ran)
     let open = true;
     const end = () => {
       if (!open) return;
@@ -118,8 +122,6 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
       metrics.downstreamStreams.dec();
       endFlight();
       releaseClosedStream(stream);
-      // During SHUTDOWN_DELAY_MS: this session's answer is out; steer its client elsewhere now.
-      if (session !== undefined && d.draining()) drainSession(session);
     };
     stream.on('close', end); // once per stream; `end` is idempotent anyway
     // Reset by the client before this handler ran (rapid reset): it will not close again, and is not forwarded.
@@ -153,6 +155,9 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
     },
     closeGracefully() {
       for (const session of sessions.keys()) session.close();
+    },
+    closed() {
+      return sessions.size === 0 ? Promise.resolve() : new Promise((resolve) => emptied.push(resolve));
     },
     closeAll() {
       // The connection is dropped first, which clients read as retryable (grpc-js: UNAVAILABLE): a

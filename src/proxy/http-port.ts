@@ -30,6 +30,8 @@ export interface HttpPort {
   announceDrain(): void;
   /** After SHUTDOWN_DELAY_MS: stop accepting, close idle connections, let HTTP/2 sessions finish their streams. */
   stopListening(): void;
+  /** Resolves once every HTTP/2 session has closed (its last GOAWAY flushed); HTTP/1.1 connections are in-flight work. */
+  sessionsClosed(): Promise<void>;
   /** The end of the drain: cut everything left. */
   closeAll(): void;
 }
@@ -50,6 +52,7 @@ export function createHttpPort(d: HttpPortDeps): HttpPort {
       http1.stopListening();
       h2?.closeGracefully();
     },
+    sessionsClosed: () => h2?.closed() ?? Promise.resolve(),
     closeAll() {
       d.tunnels.closePending();
       http1.closeAll();

@@ -288,6 +288,40 @@ test('SIGTERM with SHUTDOWN_DELAY_MS: unary calls at a steady rate through the d
   assert.equal(await lb.exited, 0);
 });
 
+test('SIGTERM under steady concurrent gRPC load: channels from before and from during SHUTDOWN_DELAY_MS, calls back to back until late in the delay, none fails; exit 0', async (t) => {
+  // Node refuses a stream that crosses any GOAWAY it sends; grpc-js retries such a call once by itself.
+  // So no call may meet a second GOAWAY: a session opened during the delay must not be sent away again
+  // while the delay lasts (docs/security.md, "HTTP/2 drain").
+  const { lb, client } = await grpcSetup(t, 2, { SHUTDOWN_DELAY_MS: '3000', DRAIN_TIMEOUT_MS: '5000', ACCESS_LOG: 'false' });
+  assert.equal((await unary(client, { message: 'warm' })).message, 'warm');
+  const second = echoClient(lb.proxyPort);
+  t.after(() => second.close());
+  assert.equal((await unary(second, { message: 'warm' })).message, 'warm');
+  const failures: string[] = [];
+  let ok = 0;
+  let stopAt = Infinity;
+  const started = Date.now();
+  // Three calls in flight per channel, each followed at once by the next; bounded in time and count.
+  const worker = async (c: Client) => {
+    for (let n = 0; n < 3000 && Date.now() < stopAt && Date.now() - started < 10_000; n++) {
+      await unary(c, { message: 'm' }).then(() => (ok += 1), (err: grpc.ServiceError) => failures.push(`${err.code} ${err.details}`));
+    }
+  };
+  const workers = [client, second].flatMap((c) => [worker(c), worker(c), worker(c)]);
+  await new Promise((r) => setTimeout(r, 200));
+  lb.child.kill('SIGTERM');
+  await lb.waitForLog((l) => l.msg === 'shutdown: draining, readiness now 503');
+  stopAt = Date.now() + 1500; // well before the end of the delay
+  await new Promise((r) => setTimeout(r, 300));
+  const late = echoClient(lb.proxyPort); // connects during the delay
+  t.after(() => late.close());
+  workers.push(worker(late), worker(late), worker(late));
+  await Promise.all(workers);
+  assert.deepEqual(failures, [], `no call failed (${ok} succeeded)`);
+  assert.ok(ok > 100, `calls were made throughout (${ok})`);
+  assert.equal(await lb.exited, 0);
+});
+
 test('a trailers-only UNAVAILABLE is retried on another backend; INTERNAL/UNAVAILABLE answers eject a backend (outlier detection)', async (t) => {
   const { servers, lb, client } = await grpcSetup(t, 2, { OUTLIER_CONSECUTIVE_FAILURES: '3', OUTLIER_MAX_EJECTION_PERCENT: '50', ACCESS_LOG: 'false' });
   // Backend 0 answers every call UNAVAILABLE without a message body (trailers-only).
