@@ -59,18 +59,25 @@ test('C1: data streamed after an upgrade request, before the backend answers, is
 });
 
 test('C2: a refused pipelined request waits for the answer before it: 200 for the POST, then 400, then close', OPTS, async (t) => {
+  let arrived = 0;
   const origin = await startServer((req, res) => {
     let body = '';
     req.setEncoding('latin1');
     req.on('data', (d: string) => (body += d));
-    req.on('end', () => setTimeout(() => res.end(`moved ${body}\n`), 200));
+    req.on('end', () => {
+      arrived += 1;
+      setTimeout(() => res.end(`moved ${body}\n`), 200);
+    });
   });
   t.after(() => origin.close());
   const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${origin.port}`, HEALTH_CHECK_TYPE: 'none', ACCESS_LOG: 'false' });
   t.after(() => lb.stop('SIGKILL'));
   const client = await connectWatched(lb.proxyPort, 'POST /transfer HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\namount=10');
   t.after(() => client.socket.destroy());
-  await sleep(20);
+  // The bad bytes must come in a later read than the POST (bytes read together are one invalid stream):
+  // they are sent once the POST has reached the backend.
+  for (let i = 0; i < 500 && arrived === 0; i++) await sleep(10);
+  assert.equal(arrived, 1, 'the POST reached the backend');
   client.socket.write('POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n');
   assert.ok(await client.waitClosed(10_000), 'the connection is closed after the refusal');
   const { responses, rest } = parseResponses(client.received());
