@@ -94,6 +94,7 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
   let stopListening: () => void;
   let closeConnections: () => void;
   let sessionsClosed: () => Promise<void> = () => Promise.resolve();
+  let openSessions: () => number = () => 0;
   let rotation: TlsRotation | undefined;
   if (config.mode === 'tcp') {
     proxy = createTcpServer({ config, set, picker, budget, outlier, outcomes, contextFor, splices, inFlight, metrics, logger, upstreamTls });
@@ -116,6 +117,7 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
     stopListening = () => port.stopListening();
     closeConnections = () => port.closeAll();
     sessionsClosed = () => port.sessionsClosed();
+    openSessions = () => port.openSessions();
   }
   const admin = createAdminServer({ config, set, readiness, metrics, logger, version: VERSION, startedAt, budget });
 
@@ -133,6 +135,7 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
     // HTTP/2 sessions close by themselves once their last GOAWAY is out; cutting them first would lose it.
     idle: () => Promise.all([inFlight.idle(), sessionsClosed()]).then(() => undefined),
     inFlight: () => inFlight.active,
+    openSessions: () => openSessions(),
     closeRemaining: () => {
       splices.closeAll();
       closeConnections();

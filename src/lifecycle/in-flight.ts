@@ -36,9 +36,17 @@ export class InFlight {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
+  /**
+   * Wakes the waiters once the synchronous work that ended the last unit is
+   * over, if nothing began meanwhile: a hand-over that ends one unit and
+   * begins the next is never seen as idle.
+   */
   private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
+    queueMicrotask(() => {
+      if (this.count !== 0) return;
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const w of waiters) w();
+    });
   }
 }

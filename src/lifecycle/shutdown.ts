@@ -20,6 +20,8 @@ export interface ShutdownSteps {
   idle(): Promise<void>;
   /** How much is still in flight, for the logs. */
   inFlight(): number;
+  /** HTTP/2 sessions still open (closing once their last GOAWAY is out), for the logs. */
+  openSessions(): number;
   /** Step 5: cut what is left. */
   closeRemaining(): void;
   /** Close admin, probes and pools; flush logs. */
@@ -50,9 +52,9 @@ export class Shutdown {
     logger.info({ signal, delayMs: steps.delayMs, drainTimeoutMs: steps.drainTimeoutMs }, 'shutdown: draining, readiness now 503');
     await this.wait(sleep(steps.delayMs));
     steps.stopListening();
-    logger.info({ inFlight: steps.inFlight() }, 'shutdown: stopped listening, waiting for in-flight work');
+    logger.info({ inFlight: steps.inFlight(), openSessions: steps.openSessions() }, 'shutdown: stopped listening, waiting for in-flight work');
     const drained = await this.wait(Promise.race([steps.idle().then(() => true), sleep(steps.drainTimeoutMs).then(() => false)]));
-    if (drained !== true) logger.warn({ inFlight: steps.inFlight() }, 'shutdown: closing what is still in flight');
+    if (drained !== true) logger.warn({ inFlight: steps.inFlight(), openSessions: steps.openSessions() }, 'shutdown: closing what is still in flight');
     steps.closeRemaining();
     logger.info('shutdown: complete');
     await steps.finish();

@@ -23,6 +23,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { HeadDeadlines } from './head-deadline.js';
 import type { ConnectionAge } from './connection-age.js';
+import type { InFlight } from '../lifecycle/in-flight.js';
 import { ListenerTls } from '../tls/listener-tls.js';
 import type { ListenerTlsConfig } from '../tls/tls-config.js';
 import { AcceptSockets, ACCEPT_SOCKETS } from './accept-sockets.js';
@@ -42,6 +43,7 @@ export interface FrontDoorDeps {
   readonly tls: ListenerTlsConfig | undefined;
   /** CLIENT_HEADERS_TIMEOUT_MS, which also bounds the TLS handshake. */
   readonly handshakeTimeoutMs: number;
+  readonly inFlight: InFlight;
 }
 
 export interface FrontDoor {
@@ -52,14 +54,28 @@ export interface FrontDoor {
 
 export function createFrontDoor(d: FrontDoorDeps): FrontDoor {
   const h2 = d.http2;
+  /**
+   * A connection still in the TLS handshake or before its first bytes is work the drain waits for,
+   * as one the HTTP/1.1 server holds before its first request: its request may still come. It ends
+   * once a protocol server has the connection (which counts from there) or when it closes.
+   */
+  const undecided = new WeakMap<net.Socket, () => void>();
+  const decided = (socket: net.Socket): void => {
+    undecided.get(socket)?.();
+    undecided.delete(socket);
+  };
   /** A TLS connection whose handshake succeeded. */
   const secured = (socket: tls.TLSSocket): void => {
     d.age.accepted(socket);
-    if (h2 === undefined || socket.alpnProtocol !== 'h2') return void d.http1.emit('connection', socket);
+    if (h2 === undefined || socket.alpnProtocol !== 'h2') {
+      d.http1.emit('connection', socket);
+      return decided(socket);
+    }
     // The preface and SETTINGS are due within CLIENT_HEADERS_TIMEOUT_MS, as on h2c.
     d.deadlines.handedToHttp2(socket);
     socket.once('close', () => d.deadlines.forget(socket));
     h2.emit('connection', socket);
+    decided(socket);
   };
   const listenerTls = d.tls === undefined ? undefined : new ListenerTls({
     config: d.tls, http2: h2 !== undefined, handshakeTimeoutMs: d.handshakeTimeoutMs, metrics: d.metrics, logger: d.logger,
@@ -71,7 +87,9 @@ export function createFrontDoor(d: FrontDoorDeps): FrontDoor {
     socket.once('close', () => {
       d.metrics.downstreamConnections.dec();
       d.deadlines.forget(socket);
+      decided(socket);
     });
+    if (listenerTls !== undefined || h2 !== undefined) undecided.set(socket, d.inFlight.begin());
     if (listenerTls !== undefined) {
       socket.on('error', () => socket.destroy());
       return listenerTls.accept(socket);
@@ -83,9 +101,11 @@ export function createFrontDoor(d: FrontDoorDeps): FrontDoor {
     sniff(socket, (preface) => {
       if (preface) {
         d.deadlines.handedToHttp2(socket);
-        return void h2.emit('connection', socket); // it reads what is buffered on its own
+        h2.emit('connection', socket); // it reads what is buffered on its own
+        return decided(socket);
       }
       d.http1.emit('connection', socket);
+      decided(socket);
       socket.resume();
     });
   });

@@ -59,6 +59,8 @@ export interface H2Listener {
   announceDrain(): void;
   /** Drain, step 2: GOAWAY with the real last stream id; sessions close once their streams finish. */
   closeGracefully(): void;
+  /** Sessions open now, for the drain's log. */
+  openSessions(): number;
   /** Resolves once no session is open (each has sent its last GOAWAY and flushed it). */
   closed(): Promise<void>;
   /** The end of the drain: whatever is left is cut. */
@@ -75,6 +77,8 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
   /** Open sessions, and the connection each runs on as the front door accepted it. */
   const sessions = new Map<http2.ServerHttp2Session, Socket | undefined>();
   const emptied: Array<() => void> = [];
+  /** Listening has stopped: a session that starts now (its preface or TLS handshake was still on the way) goes at once. */
+  let closing = false;
   // The socket the next session runs on, as the front door watches it (session.socket is a proxy, another object).
   let arriving: Socket | undefined;
   server.prependListener('connection', (socket: Socket) => (arriving = socket));
@@ -96,6 +100,7 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
       session.once('remoteSettings', () => d.deadlines.forget(socket));
     }
     session.setTimeout(config.clientKeepaliveTimeoutMs, () => session.close());
+    if (closing) closeLate(session);
     if (config.maxConnectionAgeMs > 0) {
       const aged = setTimeout(() => drainSession(session), config.maxConnectionAgeMs);
       aged.unref();
@@ -154,8 +159,10 @@ export function createH2Server(d: H2ServerDeps): H2Listener {
       for (const session of sessions.keys()) drainSession(session);
     },
     closeGracefully() {
+      closing = true;
       for (const session of sessions.keys()) session.close();
     },
+    openSessions: () => sessions.size,
     closed() {
       return sessions.size === 0 ? Promise.resolve() : new Promise((resolve) => emptied.push(resolve));
     },
@@ -191,6 +198,17 @@ function answerContinue(stream: http2.ServerHttp2Stream): void {
   } catch {
     stream.destroy(); // Node refused the frame: the stream cannot be answered
   }
+}
+
+/**
+ * A session that started after listening stopped: its first streams (what came with the preface)
+ * are served, as an HTTP/1.1 connection accepted before then gets its first request served; then
+ * the last GOAWAY. One that sends no stream goes a grace later.
+ */
+function closeLate(session: http2.Http2Session): void {
+  const close = (): void => session.close();
+  session.once('stream', close); // after the server's own listener: the streams of this read are in
+  setTimeout(close, GOAWAY_GRACE_MS).unref();
 }
 
 const drained = new WeakSet<http2.Http2Session>();

@@ -32,6 +32,8 @@ export interface HttpPort {
   stopListening(): void;
   /** Resolves once every HTTP/2 session has closed (its last GOAWAY flushed); HTTP/1.1 connections are in-flight work. */
   sessionsClosed(): Promise<void>;
+  /** HTTP/2 sessions open now, for the drain's log. */
+  openSessions(): number;
   /** The end of the drain: cut everything left. */
   closeAll(): void;
 }
@@ -41,7 +43,7 @@ export function createHttpPort(d: HttpPortDeps): HttpPort {
   const h2 = d.config.http2 ? createH2Server({ ...d, deadlines: http1.deadlines }) : undefined;
   const { sockets, tls } = createFrontDoor({
     maxConnections: d.config.maxConnections, http1: http1.server, http2: h2?.server, deadlines: http1.deadlines, age: d.age, metrics: d.metrics,
-    logger: d.logger, tls: d.config.listenerTls, handshakeTimeoutMs: d.config.clientHeadersTimeoutMs,
+    logger: d.logger, tls: d.config.listenerTls, handshakeTimeoutMs: d.config.clientHeadersTimeoutMs, inFlight: d.inFlight,
   });
   return {
     sockets,
@@ -53,6 +55,7 @@ export function createHttpPort(d: HttpPortDeps): HttpPort {
       h2?.closeGracefully();
     },
     sessionsClosed: () => h2?.closed() ?? Promise.resolve(),
+    openSessions: () => h2?.openSessions() ?? 0,
     closeAll() {
       d.tunnels.closePending();
       http1.closeAll();

@@ -117,10 +117,11 @@ export function createProxyServer(d: ProxyServerDeps): ProxyListener {
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const p = connections.get(req.socket);
     if (p === undefined || p.closing) return; // behind a refusal or an invalid stream: dropped with the connection
+    // The request's own count begins before the connection's first one ends: the drain never sees zero between.
+    const q: Queued = { req, res, end: d.inFlight.begin(), turn: readTurn(), started: false, closed: undefined };
     p.endFresh?.();
     p.endFresh = undefined;
     HeadDeadlines.busy(p.clock);
-    const q: Queued = { req, res, end: d.inFlight.begin(), turn: readTurn(), started: false, closed: undefined };
     // 'close' comes once per response (Node guards it): 'on' spares the per-request wrapper of 'once'.
     // One listener serves the connection and the forwarded exchange (q.closed, set when it starts).
     res.on('close', () => {

@@ -11,10 +11,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { startOutrigger } from '../helpers/outrigger.js';
 import { sleep } from '../helpers/http.js';
-import { connectH2, errorName, Flag, FrameReader, FrameType, headers, requestBlock, settings, windowUpdate, type RawH2 } from '../helpers/h2-frames.js';
+import net, { type AddressInfo } from 'node:net';
+import { connectH2, decodeStatus, errorName, Flag, FrameReader, FrameType, headers, PREFACE, requestBlock, settings, settingsAck, windowUpdate, type RawH2 } from '../helpers/h2-frames.js';
 
 const MAX_STREAM_ID = 2 ** 31 - 1;
 const BIG = 32 * 1024 * 1024;
@@ -109,3 +109,41 @@ for (const [name, env] of [['SIGTERM', {}], ['MAX_CONNECTION_AGE_MS', { MAX_CONN
     else assert.equal(lb.child.exitCode, null, 'still running');
   });
 }
+
+test('a connection accepted before listening stops whose preface and first request come after it: the request is served, the session gets its last GOAWAY, and the drain does not wait DRAIN_TIMEOUT_MS for it; exit 0', async (t) => {
+  const backend = await startBackend(t);
+  const lb = await startOutrigger({ BACKENDS: `127.0.0.1:${backend.port}`, HEALTH_CHECK_TYPE: 'none', SHUTDOWN_DELAY_MS: '300', DRAIN_TIMEOUT_MS: '10000' });
+  t.after(() => lb.stop('SIGKILL'));
+  // A slow answer keeps the drain going after listening stops (the 32 MiB answer to a client that reads it late).
+  const busy = await connectH2(lb.proxyPort);
+  t.after(() => busy.close());
+  await busy.send(Buffer.concat([settings([[4, MAX_STREAM_ID]]), windowUpdate(0, MAX_STREAM_ID - 65_535), headers(1, requestBlock('/big'))]));
+  assert.ok(await busy.waitFor(() => busy.statuses.has(1), 5000), 'the answer started');
+  busy.socket.pause();
+  // Accepted now; the front door waits for its first bytes (up to CLIENT_HEADERS_TIMEOUT_MS, 10 s).
+  const socket = net.connect(lb.proxyPort, '127.0.0.1');
+  socket.on('error', () => undefined);
+  t.after(() => socket.destroy());
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  const reader = new FrameReader();
+  const goaways: number[] = [];
+  let status: number | undefined;
+  socket.on('data', (chunk: Buffer) => {
+    for (const f of reader.push(chunk)) {
+      if (f.type === FrameType.GOAWAY) goaways.push(f.payload.readUInt32BE(0) & 0x7fffffff);
+      if (f.type === FrameType.HEADERS && f.streamId === 1) status = decodeStatus(f.payload);
+    }
+  });
+  lb.child.kill('SIGTERM');
+  await lb.waitForLog((l) => l.msg === 'shutdown: stopped listening, waiting for in-flight work');
+  const stopped = Date.now();
+  socket.write(Buffer.concat([PREFACE, settings(), settingsAck(), headers(1, requestBlock('/late'))]));
+  await sleep(500);
+  busy.socket.resume(); // the answer goes on; the drain can end once it has
+  assert.equal(await lb.exited, 0);
+  assert.ok(Date.now() - stopped < 5000, `exited ${Date.now() - stopped} ms after listening stopped (DRAIN_TIMEOUT_MS is 10 s)`);
+  assert.equal(status, 200, 'the request that came with the preface was served');
+  assert.ok(goaways.length > 0 && goaways.every((id) => id === 1), `then the last GOAWAY, its id the served stream: ${goaways.join(', ')}`);
+  assert.ok(backend.paths.includes('/late'));
+  assert.equal(lb.logs.some((l) => l.msg === 'shutdown: closing what is still in flight'), false, 'the drain ended by itself');
+});

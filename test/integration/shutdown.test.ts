@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
+import tls from 'node:tls';
+import { makePkiSync } from '../helpers/certs.js';
 import { startOutrigger } from '../helpers/outrigger.js';
 import { request, startBackend, sleep } from '../helpers/http.js';
 
@@ -126,3 +129,36 @@ test('drain timeout: work still running after DRAIN_TIMEOUT_MS is closed and the
   assert.ok((await hanging) instanceof Error);
   assert.ok(lb.logs.some((l) => l.msg === 'shutdown: closing what is still in flight'));
 });
+
+for (const mode of ['plain text', 'HTTP2=false', 'TLS'] as const) {
+  test(`${mode}: a connection accepted before listening stops whose request (and TLS handshake) comes after it: the request is served with Connection: close; exit 0`, async (t) => {
+    const backend = await startBackend();
+    t.after(() => backend.close());
+    const pki = mode === 'TLS' ? makePkiSync() : undefined;
+    t.after(() => pki?.close());
+    const lb = await startOutrigger({
+      BACKENDS: `127.0.0.1:${backend.port}`, HEALTH_CHECK_TYPE: 'none', SHUTDOWN_DELAY_MS: '200', DRAIN_TIMEOUT_MS: '10000',
+      ...(mode === 'HTTP2=false' ? { HTTP2: 'false' } : {}),
+      ...(pki === undefined ? {} : { TLS_CERT_FILE: pki.server.cert, TLS_KEY_FILE: pki.server.key }),
+    });
+    t.after(() => lb.stop('SIGKILL'));
+    const raw = net.connect(lb.proxyPort, '127.0.0.1');
+    raw.on('error', () => undefined);
+    t.after(() => raw.destroy());
+    await new Promise<void>((resolve) => raw.once('connect', () => resolve()));
+    lb.child.kill('SIGTERM');
+    await lb.waitForLog((l) => l.msg === 'shutdown: stopped listening, waiting for in-flight work');
+    await sleep(100);
+    const socket = pki === undefined ? raw : tls.connect({ socket: raw, rejectUnauthorized: false, servername: 'localhost' });
+    socket.on('error', () => undefined);
+    let got = '';
+    socket.on('data', (d: Buffer) => (got += d.toString('latin1')));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.write('GET /ping HTTP/1.1\r\nHost: x\r\n\r\n');
+    await Promise.race([closed, sleep(8000)]);
+    assert.match(got, /^HTTP\/1\.1 200 /, `served; got ${JSON.stringify(got.slice(0, 80))}`);
+    assert.match(got, /\r\nConnection: close\r\n/i);
+    assert.equal(await lb.exited, 0);
+    assert.equal(lb.logs.some((l) => l.msg === 'shutdown: closing what is still in flight'), false, 'the drain ended by itself');
+  });
+}
