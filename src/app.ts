@@ -92,14 +92,14 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
   let proxy: AcceptSockets;
   let announceDrain: () => void = () => undefined;
   let stopListening: () => void;
-  let closeConnections: () => void;
+  let closeConnections: () => Promise<void>;
   let sessionsClosed: () => Promise<void> = () => Promise.resolve();
   let openSessions: () => number = () => 0;
   let rotation: TlsRotation | undefined;
   if (config.mode === 'tcp') {
     proxy = createTcpServer({ config, set, picker, budget, outlier, outcomes, contextFor, splices, inFlight, metrics, logger, upstreamTls });
     stopListening = () => proxy.close();
-    closeConnections = () => undefined; // every TCP-mode connection is a splice
+    closeConnections = () => Promise.resolve(); // every TCP-mode connection is a splice
   } else {
     const age = new ConnectionAge(config.maxConnectionAgeMs);
     const forwarder = new Forwarder({ config, set, picker, pool, outcomes, contextFor, budget, metrics, logger, draining, age });
@@ -138,7 +138,7 @@ export function createApp(config: Config, log: LogHandle, rng: () => number = Ma
     openSessions: () => openSessions(),
     closeRemaining: () => {
       splices.closeAll();
-      closeConnections();
+      return closeConnections();
     },
     finish: async () => {
       idleGc?.close();

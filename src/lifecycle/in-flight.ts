@@ -42,6 +42,7 @@ export class InFlight {
    * begins the next is never seen as idle.
    */
   private wake(): void {
+    if (this.waiters.length === 0) return; // no drain is waiting (the common case): nothing to schedule
     queueMicrotask(() => {
       if (this.count !== 0) return;
       const waiters = this.waiters;

@@ -22,11 +22,14 @@ export interface ShutdownSteps {
   inFlight(): number;
   /** HTTP/2 sessions still open (closing once their last GOAWAY is out), for the logs. */
   openSessions(): number;
-  /** Step 5: cut what is left. */
-  closeRemaining(): void;
+  /** Step 5: cut what is left; resolves once the cut connections have closed (their requests logged). */
+  closeRemaining(): Promise<void>;
   /** Close admin, probes and pools; flush logs. */
   finish(): Promise<void>;
 }
+
+/** The most step 5 waits for the connections it cut to report closed. */
+const CLOSE_WAIT_MS = 1000;
 
 export class Shutdown {
   private started = false;
@@ -55,7 +58,8 @@ export class Shutdown {
     logger.info({ inFlight: steps.inFlight(), openSessions: steps.openSessions() }, 'shutdown: stopped listening, waiting for in-flight work');
     const drained = await this.wait(Promise.race([steps.idle().then(() => true), sleep(steps.drainTimeoutMs).then(() => false)]));
     if (drained !== true) logger.warn({ inFlight: steps.inFlight(), openSessions: steps.openSessions() }, 'shutdown: closing what is still in flight');
-    steps.closeRemaining();
+    // Bounded: a destroyed socket closes within a turn or two; a second signal does not wait at all.
+    await this.wait(Promise.race([steps.closeRemaining(), sleep(CLOSE_WAIT_MS)]));
     logger.info('shutdown: complete');
     await steps.finish();
     return true;

@@ -64,18 +64,17 @@ export function createFrontDoor(d: FrontDoorDeps): FrontDoor {
     undecided.get(socket)?.();
     undecided.delete(socket);
   };
-  /** A TLS connection whose handshake succeeded. */
-  const secured = (socket: tls.TLSSocket): void => {
+  /** A TLS connection whose handshake succeeded; `raw` is the TCP connection counted at accept. */
+  const secured = (socket: tls.TLSSocket, raw: net.Socket | undefined): void => {
     d.age.accepted(socket);
-    if (h2 === undefined || socket.alpnProtocol !== 'h2') {
-      d.http1.emit('connection', socket);
-      return decided(socket);
+    if (h2 === undefined || socket.alpnProtocol !== 'h2') d.http1.emit('connection', socket);
+    else {
+      // The preface and SETTINGS are due within CLIENT_HEADERS_TIMEOUT_MS, as on h2c.
+      d.deadlines.handedToHttp2(socket);
+      socket.once('close', () => d.deadlines.forget(socket));
+      h2.emit('connection', socket);
     }
-    // The preface and SETTINGS are due within CLIENT_HEADERS_TIMEOUT_MS, as on h2c.
-    d.deadlines.handedToHttp2(socket);
-    socket.once('close', () => d.deadlines.forget(socket));
-    h2.emit('connection', socket);
-    decided(socket);
+    if (raw !== undefined) decided(raw); // otherwise counted until it closes
   };
   const listenerTls = d.tls === undefined ? undefined : new ListenerTls({
     config: d.tls, http2: h2 !== undefined, handshakeTimeoutMs: d.handshakeTimeoutMs, metrics: d.metrics, logger: d.logger,

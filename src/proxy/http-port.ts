@@ -34,8 +34,8 @@ export interface HttpPort {
   sessionsClosed(): Promise<void>;
   /** HTTP/2 sessions open now, for the drain's log. */
   openSessions(): number;
-  /** The end of the drain: cut everything left. */
-  closeAll(): void;
+  /** The end of the drain: cut everything left; resolves once the HTTP/1.1 connections have closed. */
+  closeAll(): Promise<void>;
 }
 
 export function createHttpPort(d: HttpPortDeps): HttpPort {
@@ -58,9 +58,10 @@ export function createHttpPort(d: HttpPortDeps): HttpPort {
     openSessions: () => h2?.openSessions() ?? 0,
     closeAll() {
       d.tunnels.closePending();
-      http1.closeAll();
+      const closed = http1.closeAll();
       h2?.closeAll();
       tls?.closeAll();
+      return closed;
     },
   };
 }

@@ -48,8 +48,8 @@ export interface ProxyListener {
    * keeps its chance: that request is served (with Connection: close).
    */
   stopListening(): void;
-  /** Cuts every connection that is left. */
-  closeAll(): void;
+  /** Cuts every connection that is left; resolves once each has closed (and its requests are logged). */
+  closeAll(): Promise<void>;
 }
 
 export function createProxyServer(d: ProxyServerDeps): ProxyListener {
@@ -218,8 +218,12 @@ export function createProxyServer(d: ProxyServerDeps): ProxyListener {
     },
     closeAll() {
       deadlines.close();
+      // Each response's 'close' (which writes its access line) runs on its socket's 'close', a turn
+      // later: waited for, so that the lines of requests cut here are written before the process exits.
+      const closed = [...connections.keys()].filter((s) => !s.closed).map((s) => new Promise<void>((resolve) => s.once('close', () => resolve())));
       server.closeAllConnections();
       for (const socket of connections.keys()) socket.destroy();
+      return Promise.all(closed).then(() => undefined);
     },
   };
 }

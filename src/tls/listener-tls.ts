@@ -42,7 +42,8 @@ export class ListenerTls {
   private readonly raw = new Set<net.Socket>();
   private material: TlsMaterial;
 
-  constructor(private readonly d: ListenerTlsDeps, onSecure: (socket: tls.TLSSocket) => void) {
+  /** `onSecure` gets the TLS socket and, where Node tells, the TCP connection it runs on (as `accept` got it). */
+  constructor(private readonly d: ListenerTlsDeps, onSecure: (socket: tls.TLSSocket, raw: net.Socket | undefined) => void) {
     const { config } = d;
     this.material = config.material;
     this.server = tls.createServer({
@@ -54,7 +55,7 @@ export class ListenerTls {
     });
     this.server.on('secureConnection', (socket: tls.TLSSocket) => {
       setTlsPeer(socket, config.requireClientCert ? this.peerOf(socket) : NO_CLIENT_CERT);
-      onSecure(socket);
+      onSecure(socket, tcpOf(socket));
     });
     this.server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => this.failed(err, socket));
     this.recordExpiry();
@@ -109,4 +110,14 @@ export class ListenerTls {
       this.d.logger.debug({ client, code: refused ?? err.code, reason: err.message.trim() }, 'TLS handshake failed');
     }
   }
+}
+
+/**
+ * The TCP connection a server-side TLS socket wraps. Node keeps it as `_parent` (not documented;
+ * the same on Node 20, 22 and 24); undefined if that ever changes, and callers must cope.
+ */
+function tcpOf(socket: tls.TLSSocket): net.Socket | undefined {
+  // A property Node's TLSSocket sets and its types do not declare: read through a narrow view.
+  const parent = (socket as unknown as { _parent?: unknown })._parent;
+  return parent instanceof Object && parent !== socket ? parent as net.Socket : undefined;
 }

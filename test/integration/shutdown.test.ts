@@ -128,13 +128,17 @@ test('drain timeout: work still running after DRAIN_TIMEOUT_MS is closed and the
   assert.ok(took >= 280 && took < 3000, `exited after ${took} ms`);
   assert.ok((await hanging) instanceof Error);
   assert.ok(lb.logs.some((l) => l.msg === 'shutdown: closing what is still in flight'));
+  // The request cut there still gets its access line, before the process exits.
+  const line = lb.logs.find((l) => l.msg === 'request' && l.path === '/hang');
+  assert.ok(line !== undefined, 'the cut request is logged');
+  assert.deepEqual([line.status, line.aborted], [499, true]);
 });
 
-for (const mode of ['plain text', 'HTTP2=false', 'TLS'] as const) {
-  test(`${mode}: a connection accepted before listening stops whose request (and TLS handshake) comes after it: the request is served with Connection: close; exit 0`, async (t) => {
+for (const mode of ['plain text', 'HTTP2=false', 'TLS, handshake after', 'TLS, handshake before'] as const) {
+  test(`${mode}: a connection accepted before listening stops whose request comes after it: the request is served with Connection: close; it was counted once; exit 0`, async (t) => {
     const backend = await startBackend();
     t.after(() => backend.close());
-    const pki = mode === 'TLS' ? makePkiSync() : undefined;
+    const pki = mode.startsWith('TLS') ? makePkiSync() : undefined;
     t.after(() => pki?.close());
     const lb = await startOutrigger({
       BACKENDS: `127.0.0.1:${backend.port}`, HEALTH_CHECK_TYPE: 'none', SHUTDOWN_DELAY_MS: '200', DRAIN_TIMEOUT_MS: '10000',
@@ -146,10 +150,14 @@ for (const mode of ['plain text', 'HTTP2=false', 'TLS'] as const) {
     raw.on('error', () => undefined);
     t.after(() => raw.destroy());
     await new Promise<void>((resolve) => raw.once('connect', () => resolve()));
+    const secure = (): tls.TLSSocket => tls.connect({ socket: raw, rejectUnauthorized: false, servername: 'localhost' });
+    const early = mode === 'TLS, handshake before' ? secure() : undefined;
+    if (early !== undefined) await new Promise<void>((resolve) => early.once('secureConnect', () => resolve()));
     lb.child.kill('SIGTERM');
-    await lb.waitForLog((l) => l.msg === 'shutdown: stopped listening, waiting for in-flight work');
+    const stopped = await lb.waitForLog((l) => l.msg === 'shutdown: stopped listening, waiting for in-flight work');
+    assert.equal(stopped.inFlight, 1, 'the connection is counted once');
     await sleep(100);
-    const socket = pki === undefined ? raw : tls.connect({ socket: raw, rejectUnauthorized: false, servername: 'localhost' });
+    const socket = early ?? (pki === undefined ? raw : secure());
     socket.on('error', () => undefined);
     let got = '';
     socket.on('data', (d: Buffer) => (got += d.toString('latin1')));
